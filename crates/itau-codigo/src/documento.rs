@@ -1,0 +1,190 @@
+//! CPF and CNPJ (Brazilian taxpayer numbers) check digits.
+
+use std::fmt;
+
+/// What kind of taxpayer number a `cpf_cnpj` holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TipoDocumento {
+    /// CPF, 11 digits: a natural person (pessoa física, `tipo_pessoa` `F`).
+    Cpf,
+    /// CNPJ, 14 characters: a legal entity (pessoa jurídica, `tipo_pessoa` `J`).
+    Cnpj,
+}
+
+impl TipoDocumento {
+    /// The `tipo_pessoa` that goes with this kind of number.
+    pub fn tipo_pessoa(self) -> &'static str {
+        match self {
+            Self::Cpf => "F",
+            Self::Cnpj => "J",
+        }
+    }
+}
+
+/// Why a `cpf_cnpj` is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DocumentoError {
+    /// Neither 11 (CPF) nor 14 (CNPJ) characters.
+    Length {
+        /// How many characters were found.
+        found: usize,
+    },
+    /// A character not allowed at its position: CPFs are all digits; a CNPJ's first 12
+    /// characters are digits or upper-case letters and its last two are digits.
+    Character {
+        /// 1-based position.
+        position: usize,
+        /// The offending character.
+        found: char,
+    },
+    /// One character repeated throughout (`11111111111`): the check digits add up, but
+    /// no such number is issued.
+    Repeated,
+    /// The check digits do not match.
+    CheckDigits {
+        /// Which kind of number was checked.
+        tipo: TipoDocumento,
+        /// The two check digits found.
+        found: [u8; 2],
+        /// The two check digits computed.
+        expected: [u8; 2],
+    },
+}
+
+impl fmt::Display for DocumentoError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Self::Length { found } => write!(
+                f,
+                "expected 11 digits (CPF) or 14 characters (CNPJ), found {found} characters"
+            ),
+            Self::Character { position, found } => write!(
+                f,
+                "unexpected character {found:?} at position {position}: a CPF is all digits; \
+                 a CNPJ is 12 digits or upper-case letters and 2 digits"
+            ),
+            Self::Repeated => {
+                f.write_str("one character repeated throughout is not a valid number")
+            }
+            Self::CheckDigits {
+                tipo,
+                found,
+                expected,
+            } => {
+                let tipo = match tipo {
+                    TipoDocumento::Cpf => "CPF",
+                    TipoDocumento::Cnpj => "CNPJ",
+                };
+                write!(
+                    f,
+                    "wrong {tipo} check digits: found {}{}, expected {}{}",
+                    found[0], found[1], expected[0], expected[1]
+                )
+            }
+        }
+    }
+}
+
+impl std::error::Error for DocumentoError {}
+
+/// Checks a CPF (11 digits) or a CNPJ (14 characters, numeric or alphanumeric) and says
+/// which it is.
+///
+/// The alphanumeric CNPJ (issued from July 2026) has 12 characters that are digits or
+/// upper-case letters, each valued as its ASCII code minus 48, followed by two numeric
+/// check digits under the same módulo 11 weights as the numeric CNPJ.
+///
+/// # Examples
+///
+/// ```
+/// use itau_codigo::{TipoDocumento, validate_cpf_cnpj};
+///
+/// assert_eq!(validate_cpf_cnpj("52998224725"), Ok(TipoDocumento::Cpf));
+/// assert_eq!(validate_cpf_cnpj("11222333000181"), Ok(TipoDocumento::Cnpj));
+/// assert_eq!(validate_cpf_cnpj("12ABC34501DE35"), Ok(TipoDocumento::Cnpj));
+/// assert!(validate_cpf_cnpj("11111111111").is_err());
+/// ```
+///
+/// # Errors
+///
+/// [`DocumentoError`] for a wrong length, a character not allowed where it stands, one
+/// character repeated throughout, or wrong check digits.
+pub fn validate_cpf_cnpj(s: &str) -> Result<TipoDocumento, DocumentoError> {
+    let bytes = s.as_bytes();
+    let tipo = match bytes.len() {
+        11 if s.is_ascii() => TipoDocumento::Cpf,
+        14 if s.is_ascii() => TipoDocumento::Cnpj,
+        _ => {
+            return Err(DocumentoError::Length {
+                found: s.chars().count(),
+            });
+        }
+    };
+    let body_len = bytes.len() - 2;
+    for (index, &b) in bytes.iter().enumerate() {
+        let allowed = match tipo {
+            TipoDocumento::Cnpj if index < body_len => b.is_ascii_digit() || b.is_ascii_uppercase(),
+            _ => b.is_ascii_digit(),
+        };
+        if !allowed {
+            return Err(DocumentoError::Character {
+                position: index + 1,
+                found: char::from(b),
+            });
+        }
+    }
+    if bytes.iter().all(|&b| b == bytes[0]) {
+        return Err(DocumentoError::Repeated);
+    }
+    let values: Vec<u32> = bytes.iter().map(|&b| u32::from(b - b'0')).collect();
+    let expected = match tipo {
+        TipoDocumento::Cpf => {
+            let first = cpf_check_digit(&values[..9]);
+            let second = cpf_check_digit(&values[..10]);
+            [first, second]
+        }
+        TipoDocumento::Cnpj => {
+            let first = cnpj_check_digit(&values[..12]);
+            let second = cnpj_check_digit(&values[..13]);
+            [first, second]
+        }
+    };
+    let found = [bytes[body_len] - b'0', bytes[body_len + 1] - b'0'];
+    if found == expected {
+        Ok(tipo)
+    } else {
+        Err(DocumentoError::CheckDigits {
+            tipo,
+            found,
+            expected,
+        })
+    }
+}
+
+/// CPF: weights n+1 down to 2 over the n digits; remainder of sum * 10 by 11, 10 -> 0.
+fn cpf_check_digit(values: &[u32]) -> u8 {
+    let weight_start = values.len() as u32 + 1;
+    let sum: u32 = values
+        .iter()
+        .enumerate()
+        .map(|(i, v)| v * (weight_start - i as u32))
+        .sum();
+    (sum * 10 % 11 % 10) as u8
+}
+
+/// CNPJ: weights 2..=9 cycling from the right; 11 - remainder, 10 and 11 -> 0.
+fn cnpj_check_digit(values: &[u32]) -> u8 {
+    let sum: u32 = values
+        .iter()
+        .rev()
+        .enumerate()
+        .map(|(i, v)| v * (2 + i as u32 % 8))
+        .sum();
+    let remainder = sum % 11;
+    if remainder < 2 {
+        0
+    } else {
+        (11 - remainder) as u8
+    }
+}

@@ -1,0 +1,18 @@
+#![doc = include_str!("../README.md")]
+#![deny(missing_docs)]
+
+mod codigo_conta;
+mod documento;
+mod error;
+mod iso8601;
+mod json;
+mod model;
+pub mod schema;
+
+pub use codigo_conta::{CodigoConta, CodigoContaError, ComposeError, LENGTH, Masked, Parte, dac};
+pub use documento::{DocumentoError, TipoDocumento, validate_cpf_cnpj};
+pub use error::{FieldError, FieldErrorCode};
+pub use model::cliente::{ConsultaClienteResponse, DadosCliente, Email, Gerente, Telefone};
+pub use model::problem::{Problem, ProblemType};
+pub use model::registro::{DadosRegistro, MAX_LINE_BYTES, RegistroCliente};
+pub use model::request::{ConsultaClienteRequest, MAX_OPTIONAL_CHARS, RequestError};

@@ -1,0 +1,273 @@
+//! The request body of `POST /apiaccess/rest/ccmessaging/v1/itau/codigo`.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::{Map, Value};
+use validator::Validate;
+
+use super::cliente::Gerente;
+use crate::error::{FieldError, FieldErrorCode};
+use crate::{CodigoConta, json};
+
+/// Longest optional member of a request, in characters (Unicode scalar values).
+pub const MAX_OPTIONAL_CHARS: usize = 64;
+
+/// The request body: which account, and optionally which of its managers.
+///
+/// `null` and `""` in an optional member mean absent; unknown members are ignored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, Validate)]
+#[schemars(
+    title = "Consulta cliente request",
+    extend("examples" = [super::examples::request()])
+)]
+pub struct ConsultaClienteRequest {
+    /// The account to look up.
+    pub codigo_conta: CodigoConta,
+    /// Selects the manager whose `tipo_estrutura` (structure type: AP, OP, SD, CO...) is
+    /// this one, compared ASCII case-insensitively. `null` or `""` means absent.
+    #[serde(
+        default,
+        deserialize_with = "absent_if_empty",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[validate(length(max = 64))]
+    pub tipo_estrutura: Option<String>,
+    /// Selects the manager whose `segmento` (customer segment) is this one, compared
+    /// ASCII case-insensitively. `null` or `""` means absent.
+    #[serde(
+        default,
+        deserialize_with = "absent_if_empty",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[validate(length(max = 64))]
+    pub segmento: Option<String>,
+    /// The digital service the chat comes from; validated and logged, it does not
+    /// change the answer. `null` or `""` means absent.
+    #[serde(
+        default,
+        deserialize_with = "absent_if_empty",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[validate(length(max = 64))]
+    pub servico_digital: Option<String>,
+}
+
+/// Why a request body was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RequestError {
+    /// Not one JSON document (syntax, nesting deeper than 128, a member given twice).
+    MalformedJson {
+        /// What the parser said, with line and column.
+        message: String,
+    },
+    /// Valid JSON whose members are wrong: every failing member is listed.
+    Invalid {
+        /// The failing members, in the order `codigo_conta`, then the optional ones.
+        errors: Vec<FieldError>,
+    },
+}
+
+impl std::fmt::Display for RequestError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::MalformedJson { message } => write!(f, "malformed JSON: {message}"),
+            Self::Invalid { errors } => {
+                f.write_str("invalid request")?;
+                for (i, error) in errors.iter().enumerate() {
+                    f.write_str(if i == 0 { ": " } else { "; " })?;
+                    write!(f, "{error}")?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+impl std::error::Error for RequestError {}
+
+impl ConsultaClienteRequest {
+    /// Parses and validates a request body, listing every failing member.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use itau_codigo::ConsultaClienteRequest;
+    ///
+    /// let request = ConsultaClienteRequest::from_json(
+    ///     br#"{"codigo_conta": "001341150100098790", "tipo_estrutura": "AP", "segmento": ""}"#,
+    /// )?;
+    /// assert_eq!(request.codigo_conta.agencia(), "1501");
+    /// assert_eq!(request.tipo_estrutura.as_deref(), Some("AP"));
+    /// assert_eq!(request.segmento, None);
+    /// # Ok::<(), itau_codigo::RequestError>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`RequestError::MalformedJson`] when the body is not one JSON document or repeats
+    /// a member; [`RequestError::Invalid`] when it is not an object, `codigo_conta` is
+    /// missing, `null`, not a string or not a valid account code, or an optional member
+    /// is not a string or longer than [`MAX_OPTIONAL_CHARS`].
+    pub fn from_json(body: &[u8]) -> Result<Self, RequestError> {
+        let value = json::from_slice_unique(body).map_err(|e| RequestError::MalformedJson {
+            message: e.to_string(),
+        })?;
+        let Value::Object(members) = value else {
+            return Err(RequestError::Invalid {
+                errors: vec![FieldError::new(
+                    "",
+                    FieldErrorCode::InvalidType,
+                    "expected a JSON object",
+                )],
+            });
+        };
+        let mut errors = Vec::new();
+        let codigo_conta = codigo_conta_member(&members, "codigo_conta", &mut errors);
+        let mut optional =
+            |name: &str| optional_member(&members, name, MAX_OPTIONAL_CHARS, &mut errors);
+        let tipo_estrutura = optional("tipo_estrutura");
+        let segmento = optional("segmento");
+        let servico_digital = optional("servico_digital");
+        match codigo_conta {
+            Some(codigo_conta) if errors.is_empty() => Ok(Self {
+                codigo_conta,
+                tipo_estrutura,
+                segmento,
+                servico_digital,
+            }),
+            _ => Err(RequestError::Invalid { errors }),
+        }
+    }
+}
+
+/// Reads a required account-code member, recording why it is unusable.
+pub(crate) fn codigo_conta_member(
+    members: &Map<String, Value>,
+    name: &str,
+    errors: &mut Vec<FieldError>,
+) -> Option<CodigoConta> {
+    match members.get(name) {
+        None | Some(Value::Null) => {
+            errors.push(FieldError::new(
+                name,
+                FieldErrorCode::Required,
+                "an account code of 18 digits is required",
+            ));
+            None
+        }
+        Some(Value::String(s)) => match s.parse::<CodigoConta>() {
+            Ok(codigo) => Some(codigo),
+            Err(e) => {
+                let code = match e {
+                    crate::CodigoContaError::Length { .. } => FieldErrorCode::Length,
+                    crate::CodigoContaError::NonDigit { .. } => FieldErrorCode::NotDigits,
+                    _ => FieldErrorCode::DacMismatch,
+                };
+                errors.push(FieldError::new(name, code, e.to_string()));
+                None
+            }
+        },
+        Some(other) => {
+            errors.push(invalid_type(name, other));
+            None
+        }
+    }
+}
+
+/// Reads an optional string member: absent, `null` and `""` are `None`.
+fn optional_member(
+    members: &Map<String, Value>,
+    name: &str,
+    max_chars: usize,
+    errors: &mut Vec<FieldError>,
+) -> Option<String> {
+    match members.get(name) {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) if s.is_empty() => None,
+        Some(Value::String(s)) => {
+            let found = s.chars().count();
+            if found > max_chars {
+                errors.push(FieldError::new(
+                    name,
+                    FieldErrorCode::TooLong,
+                    format!("expected at most {max_chars} characters, found {found}"),
+                ));
+                None
+            } else {
+                Some(s.clone())
+            }
+        }
+        Some(other) => {
+            errors.push(invalid_type(name, other));
+            None
+        }
+    }
+}
+
+pub(crate) fn invalid_type(name: &str, found: &Value) -> FieldError {
+    invalid_type_expecting(name, "a string", found)
+}
+
+pub(crate) fn invalid_type_expecting(name: &str, expected: &str, found: &Value) -> FieldError {
+    let kind = match found {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    };
+    FieldError::new(
+        name,
+        FieldErrorCode::InvalidType,
+        format!("expected {expected}, found {kind}"),
+    )
+}
+
+fn absent_if_empty<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
+    Ok(Option::<String>::deserialize(deserializer)?.filter(|s| !s.is_empty()))
+}
+
+impl ConsultaClienteRequest {
+    /// A request for `codigo_conta` with no selector.
+    pub fn new(codigo_conta: CodigoConta) -> Self {
+        Self {
+            codigo_conta,
+            tipo_estrutura: None,
+            segmento: None,
+            servico_digital: None,
+        }
+    }
+}
+
+impl ConsultaClienteRequest {
+    /// The manager to answer with: the first of `gerentes` that matches every selector
+    /// given (`tipo_estrutura`, `segmento`, each ASCII case-insensitively), or the first
+    /// one when no selector is given; `None` when none matches.
+    ///
+    /// ```
+    /// use itau_codigo::{ConsultaClienteRequest, Gerente};
+    ///
+    /// let gerente = |tipo: &str| Gerente { tipo_estrutura: Some(tipo.into()), ..Gerente::default() };
+    /// let gerentes = [gerente("AP"), gerente("OP")];
+    /// let mut request = ConsultaClienteRequest::new("001341150100098790".parse()?);
+    /// assert_eq!(request.select_gerente(&gerentes), Some(&gerentes[0]));
+    /// request.tipo_estrutura = Some("op".into());
+    /// assert_eq!(request.select_gerente(&gerentes), Some(&gerentes[1]));
+    /// request.tipo_estrutura = Some("CO".into());
+    /// assert_eq!(request.select_gerente(&gerentes), None);
+    /// # Ok::<(), itau_codigo::CodigoContaError>(())
+    /// ```
+    pub fn select_gerente<'a>(&self, gerentes: &'a [Gerente]) -> Option<&'a Gerente> {
+        let selects = |wanted: &Option<String>, field: &Option<String>| match wanted {
+            None => true,
+            Some(wanted) => field
+                .as_deref()
+                .is_some_and(|f| f.eq_ignore_ascii_case(wanted)),
+        };
+        gerentes.iter().find(|g| {
+            selects(&self.tipo_estrutura, &g.tipo_estrutura) && selects(&self.segmento, &g.segmento)
+        })
+    }
+}

@@ -1,0 +1,171 @@
+//! `ConsultaClienteRequest::from_json`: what a body must be, and how every failure is named.
+
+use itau_codigo::{ConsultaClienteRequest, FieldErrorCode, RequestError};
+
+fn field_errors(body: &str) -> Vec<(String, FieldErrorCode)> {
+    match ConsultaClienteRequest::from_json(body.as_bytes()) {
+        Err(RequestError::Invalid { errors }) => {
+            errors.into_iter().map(|e| (e.field, e.code)).collect()
+        }
+        other => panic!("expected invalid-request for {body}, got {other:?}"),
+    }
+}
+
+fn one(field: &str, code: FieldErrorCode) -> Vec<(String, FieldErrorCode)> {
+    vec![(field.to_owned(), code)]
+}
+
+#[test]
+fn a_minimal_body_is_just_the_account_code() {
+    let request =
+        ConsultaClienteRequest::from_json(br#"{"codigo_conta":"001341150100098790"}"#).unwrap();
+    assert_eq!(request.codigo_conta.to_string(), "001341150100098790");
+    assert_eq!(
+        (
+            request.tipo_estrutura,
+            request.segmento,
+            request.servico_digital
+        ),
+        (None, None, None)
+    );
+}
+
+#[test]
+fn null_and_empty_optional_members_mean_absent() {
+    let request = ConsultaClienteRequest::from_json(
+        br#"{"codigo_conta":"001341150100098790","tipo_estrutura":null,"segmento":"","servico_digital":"whatsapp"}"#,
+    )
+    .unwrap();
+    assert_eq!(request.tipo_estrutura, None);
+    assert_eq!(request.segmento, None);
+    assert_eq!(request.servico_digital.as_deref(), Some("whatsapp"));
+}
+
+#[test]
+fn unknown_members_are_ignored() {
+    let body = br#"{"codigo_conta":"001341150100098790","x-app-key":"abc","nested":{"a":[1,2]}}"#;
+    assert!(ConsultaClienteRequest::from_json(body).is_ok());
+}
+
+#[test]
+fn each_account_code_failure_has_its_code() {
+    let cases = [
+        (r#"{}"#, FieldErrorCode::Required),
+        (r#"{"codigo_conta":null}"#, FieldErrorCode::Required),
+        (
+            r#"{"codigo_conta":1341150100098790}"#,
+            FieldErrorCode::InvalidType,
+        ),
+        (
+            r#"{"codigo_conta":["001341150100098790"]}"#,
+            FieldErrorCode::InvalidType,
+        ),
+        (
+            r#"{"codigo_conta":"00134115010009879"}"#,
+            FieldErrorCode::Length,
+        ),
+        (
+            r#"{"codigo_conta":"0013411501000987900"}"#,
+            FieldErrorCode::Length,
+        ),
+        (
+            r#"{"codigo_conta":"00134115010009879\u0661"}"#,
+            FieldErrorCode::NotDigits,
+        ),
+        (
+            r#"{"codigo_conta":"00134115010009879\u0000"}"#,
+            FieldErrorCode::NotDigits,
+        ),
+        (
+            r#"{"codigo_conta":"001341150100098791"}"#,
+            FieldErrorCode::DacMismatch,
+        ),
+    ];
+    for (body, code) in cases {
+        assert_eq!(field_errors(body), one("codigo_conta", code), "body {body}");
+    }
+}
+
+#[test]
+fn every_failing_member_is_listed_not_only_the_first() {
+    let long = "x".repeat(65);
+    let body = format!(
+        r#"{{"codigo_conta":"1","tipo_estrutura":7,"segmento":"{long}","servico_digital":false}}"#
+    );
+    assert_eq!(
+        field_errors(&body),
+        vec![
+            ("codigo_conta".to_owned(), FieldErrorCode::Length),
+            ("tipo_estrutura".to_owned(), FieldErrorCode::InvalidType),
+            ("segmento".to_owned(), FieldErrorCode::TooLong),
+            ("servico_digital".to_owned(), FieldErrorCode::InvalidType),
+        ]
+    );
+}
+
+#[test]
+fn optional_members_are_limited_to_64_characters_not_bytes() {
+    let at_limit = "é".repeat(64);
+    let body = format!(r#"{{"codigo_conta":"001341150100098790","segmento":"{at_limit}"}}"#);
+    assert!(ConsultaClienteRequest::from_json(body.as_bytes()).is_ok());
+    let over = "é".repeat(65);
+    let body = format!(r#"{{"codigo_conta":"001341150100098790","segmento":"{over}"}}"#);
+    assert_eq!(
+        field_errors(&body),
+        one("segmento", FieldErrorCode::TooLong)
+    );
+}
+
+#[test]
+fn a_body_that_is_not_an_object_is_an_invalid_type_at_the_root() {
+    for body in [r#"[]"#, r#""001341150100098790""#, "null", "42"] {
+        assert_eq!(
+            field_errors(body),
+            one("", FieldErrorCode::InvalidType),
+            "body {body}"
+        );
+    }
+}
+
+#[test]
+fn syntax_errors_and_repeated_members_are_malformed_json() {
+    for body in [
+        "",
+        "{",
+        r#"{"codigo_conta":"001341150100098790",}"#,
+        "{} x",
+        r#"{"codigo_conta":"001341150100098790","codigo_conta":"001341150100098790"}"#,
+        "\u{FEFF}{}",
+    ] {
+        assert!(
+            matches!(
+                ConsultaClienteRequest::from_json(body.as_bytes()),
+                Err(RequestError::MalformedJson { .. })
+            ),
+            "body {body:?}"
+        );
+    }
+}
+
+#[test]
+fn invalid_utf8_is_malformed_json() {
+    let body = b"{\"codigo_conta\":\"00134115010009879\xff\"}";
+    assert!(matches!(
+        ConsultaClienteRequest::from_json(body),
+        Err(RequestError::MalformedJson { .. })
+    ));
+}
+
+#[test]
+fn nesting_100_000_deep_is_refused_without_overflowing_the_stack() {
+    let deep = format!(
+        r#"{{"codigo_conta":"001341150100098790","x":{}{}}}"#,
+        "[".repeat(100_000),
+        "]".repeat(100_000)
+    );
+    let result = ConsultaClienteRequest::from_json(deep.as_bytes());
+    let Err(RequestError::MalformedJson { message }) = result else {
+        panic!("expected malformed JSON")
+    };
+    assert!(message.contains("recursion limit"), "{message}");
+}

@@ -1,0 +1,47 @@
+//! Project chores: `cargo xtask <task>`. See `cargo xtask help`.
+
+mod schemas;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+const HELP: &str = "\
+Usage: cargo xtask <task>
+
+Tasks:
+  schemas [--check]   write schemas/*.json from the code; with --check, fail (naming the
+                      file) when a committed file differs from what the code generates
+  help                this text
+";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let result = match args.as_slice() {
+        ["schemas"] => schemas::run(&workspace_root(), schemas::Mode::Write),
+        ["schemas", "--check"] => schemas::run(&workspace_root(), schemas::Mode::Check),
+        ["help" | "--help" | "-h"] | [] => {
+            print!("{HELP}");
+            Ok(())
+        }
+        _ => {
+            eprint!("unknown task {args:?}\n\n{HELP}");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn workspace_root() -> PathBuf {
+    let manifest_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    manifest_dir
+        .parent()
+        .expect("xtask lives one level below the workspace root")
+        .to_owned()
+}
