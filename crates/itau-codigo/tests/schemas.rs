@@ -106,12 +106,11 @@ fn responses_built_from_the_demo_data_validate_against_the_response_schema() {
     let schema = document("consulta-response.schema.json");
     let demo = include_str!("../../itau-codigo-server/demo/clientes.jsonl");
     for line in demo.lines() {
-        let registro = RegistroCliente::from_json_line(line).unwrap();
+        let mut registro = RegistroCliente::from_json_line(line).unwrap();
         let request = ConsultaClienteRequest::new(registro.codigo_conta);
-        let gerentes = registro.data.gerentes.as_deref().unwrap_or_default();
-        let dados = registro
-            .data
-            .to_dados_cliente(request.select_gerente(gerentes).cloned());
+        let gerentes = registro.data.gerentes.take().unwrap_or_default();
+        let gerente = request.select_gerente(&gerentes).cloned();
+        let dados = registro.data.into_dados_cliente(gerente);
         let response = json!({"data": dados});
         assert_valid(&schema, &response, line);
     }

@@ -317,22 +317,38 @@ impl DadosRegistro {
     }
 
     /// The customer as the API answers: these data with the one manager selected.
-    pub fn to_dados_cliente(&self, gerente: Option<Gerente>) -> DadosCliente {
+    ///
+    /// ```
+    /// use itau_codigo::{ConsultaClienteRequest, DadosRegistro, Gerente};
+    ///
+    /// let mut dados = DadosRegistro {
+    ///     nome_social: Some(String::new()),
+    ///     gerentes: Some(vec![Gerente { tipo_estrutura: Some("AP".into()), ..Gerente::default() }]),
+    ///     ..DadosRegistro::default()
+    /// };
+    /// let request = ConsultaClienteRequest::new("001341150100098790".parse()?);
+    /// let gerentes = dados.gerentes.take().unwrap_or_default();
+    /// let cliente = dados.into_dados_cliente(request.select_gerente(&gerentes).cloned());
+    /// assert_eq!(cliente.gerentes.and_then(|g| g.tipo_estrutura).as_deref(), Some("AP"));
+    /// assert_eq!(cliente.nome_social.as_deref(), Some(""));
+    /// # Ok::<(), itau_codigo::CodigoContaError>(())
+    /// ```
+    pub fn into_dados_cliente(self, gerente: Option<Gerente>) -> DadosCliente {
         DadosCliente {
-            id_cliente: self.id_cliente.clone(),
-            emails: self.emails.clone(),
-            data_abertura_conta: self.data_abertura_conta.clone(),
-            nome_completo: self.nome_completo.clone(),
-            nome_fantasia_apelido: self.nome_fantasia_apelido.clone(),
-            tipo_pessoa: self.tipo_pessoa.clone(),
-            data_nascimento_fundacao: self.data_nascimento_fundacao.clone(),
+            id_cliente: self.id_cliente,
+            emails: self.emails,
+            data_abertura_conta: self.data_abertura_conta,
+            nome_completo: self.nome_completo,
+            nome_fantasia_apelido: self.nome_fantasia_apelido,
+            tipo_pessoa: self.tipo_pessoa,
+            data_nascimento_fundacao: self.data_nascimento_fundacao,
             gerentes: gerente,
-            telefones: self.telefones.clone(),
-            identificado: self.identificado.clone(),
-            cpf_cnpj: self.cpf_cnpj.clone(),
-            nome_social: self.nome_social.clone(),
-            agencia: self.agencia.clone(),
-            conta_corrente: self.conta_corrente.clone(),
+            telefones: self.telefones,
+            identificado: self.identificado,
+            cpf_cnpj: self.cpf_cnpj,
+            nome_social: self.nome_social,
+            agencia: self.agencia,
+            conta_corrente: self.conta_corrente,
         }
     }
 }

@@ -1,0 +1,35 @@
+//! The demo data set: synthetic customers (generated CPF/CNPJ, e-mails at example.com),
+//! embedded in the binary so that `serve --demo` needs nothing else.
+
+/// The demo records, one JSON object per line.
+pub const DATA: &str = include_str!("../demo/clientes.jsonl");
+
+/// The account code the printed curl command asks for (a person with three managers).
+pub const EXAMPLE_CODIGO_CONTA: &str = "001341150100098790";
+
+/// A curl command that works as pasted against a demo server at `base_url`. The
+/// password appears literally only when it is the demo's own `demo`.
+pub fn curl_command(
+    base_url: &str,
+    username: &str,
+    password: &crate::config::PasswordSource,
+) -> String {
+    use crate::config::PasswordSource;
+    let password = match password {
+        PasswordSource::DemoDefault => "'password: demo'".to_owned(),
+        PasswordSource::File(path) => format!("\"password: $(cat '{}')\"", path.display()),
+        PasswordSource::Environment | PasswordSource::Literal => {
+            "\"password: $ITAU_CODIGO_PASSWORD\"".to_owned()
+        }
+    };
+    let insecure = if base_url.starts_with("https") {
+        "-k "
+    } else {
+        ""
+    };
+    format!(
+        "curl -sS {insecure}-X POST '{base_url}{path}' -H 'Content-Type: application/json' -H 'userName: {user}' -H {password} -d '{{\"codigo_conta\": \"{EXAMPLE_CODIGO_CONTA}\"}}'",
+        path = itau_codigo::schema::CONSULTA_PATH,
+        user = username.replace('\'', "'\\''"),
+    )
+}

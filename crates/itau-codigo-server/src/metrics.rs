@@ -1,0 +1,137 @@
+//! Prometheus metrics, kept per application (no global recorder), so that every app a
+//! test starts counts only its own requests.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+/// Upper bounds of the latency histogram, in seconds.
+const BUCKETS: [f64; 14] = [
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0,
+];
+
+/// The label for a path no route matches: one constant, so that scanners cannot grow
+/// the number of series.
+pub const UNMATCHED_ROUTE: &str = "unmatched";
+
+/// Request counts, latency and store errors.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    requests: Mutex<BTreeMap<(&'static str, u16), u64>>,
+    buckets: [AtomicU64; BUCKETS.len()],
+    latency_count: AtomicU64,
+    latency_sum_micros: AtomicU64,
+    store_errors: AtomicU64,
+}
+
+impl Metrics {
+    /// Counts one answered request.
+    pub fn observe(&self, route: &'static str, status: u16, latency: Duration) {
+        if let Ok(mut requests) = self.requests.lock() {
+            *requests.entry((route, status)).or_default() += 1;
+        }
+        let seconds = latency.as_secs_f64();
+        if let Some(index) = BUCKETS.iter().position(|&bound| seconds <= bound) {
+            self.buckets[index].fetch_add(1, Ordering::Relaxed);
+        }
+        self.latency_count.fetch_add(1, Ordering::Relaxed);
+        self.latency_sum_micros.fetch_add(
+            u64::try_from(latency.as_micros()).unwrap_or(u64::MAX),
+            Ordering::Relaxed,
+        );
+    }
+
+    /// Counts one failed store call.
+    pub fn store_error(&self) {
+        self.store_errors.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The Prometheus text exposition.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        out.push_str(
+            "# HELP itau_codigo_http_requests_total HTTP requests answered, by route and status.\n",
+        );
+        out.push_str("# TYPE itau_codigo_http_requests_total counter\n");
+        if let Ok(requests) = self.requests.lock() {
+            for ((route, status), count) in requests.iter() {
+                let _ = writeln!(
+                    out,
+                    "itau_codigo_http_requests_total{{route=\"{route}\",status=\"{status}\"}} {count}"
+                );
+            }
+        }
+        out.push_str("# HELP itau_codigo_http_request_duration_seconds Time from request head to response, in seconds.\n");
+        out.push_str("# TYPE itau_codigo_http_request_duration_seconds histogram\n");
+        let mut cumulative = 0;
+        for (bound, count) in BUCKETS.iter().zip(&self.buckets) {
+            cumulative += count.load(Ordering::Relaxed);
+            let _ = writeln!(
+                out,
+                "itau_codigo_http_request_duration_seconds_bucket{{le=\"{bound}\"}} {cumulative}"
+            );
+        }
+        let total = self.latency_count.load(Ordering::Relaxed);
+        let _ = writeln!(
+            out,
+            "itau_codigo_http_request_duration_seconds_bucket{{le=\"+Inf\"}} {total}"
+        );
+        let sum = self.latency_sum_micros.load(Ordering::Relaxed) as f64 / 1e6;
+        let _ = writeln!(out, "itau_codigo_http_request_duration_seconds_sum {sum}");
+        let _ = writeln!(
+            out,
+            "itau_codigo_http_request_duration_seconds_count {total}"
+        );
+        out.push_str("# HELP itau_codigo_store_errors_total Store calls that failed.\n");
+        out.push_str("# TYPE itau_codigo_store_errors_total counter\n");
+        let _ = writeln!(
+            out,
+            "itau_codigo_store_errors_total {}",
+            self.store_errors.load(Ordering::Relaxed)
+        );
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_counters_and_a_cumulative_histogram() {
+        let metrics = Metrics::default();
+        metrics.observe("/healthz", 200, Duration::from_micros(300));
+        metrics.observe("/healthz", 200, Duration::from_millis(2));
+        metrics.observe(UNMATCHED_ROUTE, 404, Duration::from_secs(10));
+        metrics.store_error();
+        let text = metrics.render();
+        assert!(
+            text.contains("itau_codigo_http_requests_total{route=\"/healthz\",status=\"200\"} 2\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "itau_codigo_http_requests_total{route=\"unmatched\",status=\"404\"} 1\n"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("itau_codigo_http_request_duration_seconds_bucket{le=\"0.0005\"} 1\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("itau_codigo_http_request_duration_seconds_bucket{le=\"0.0025\"} 2\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("itau_codigo_http_request_duration_seconds_bucket{le=\"+Inf\"} 3\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("itau_codigo_store_errors_total 1\n"),
+            "{text}"
+        );
+    }
+}

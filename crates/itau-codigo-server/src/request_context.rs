@@ -1,0 +1,174 @@
+//! What every request carries: its correlation and flow IDs (echoed in the response),
+//! a span, one access-log line and its metrics.
+
+use std::future::{Ready, ready};
+use std::time::Instant;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::middleware::Next;
+use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
+use tracing::Instrument;
+
+use crate::metrics::UNMATCHED_ROUTE;
+use crate::routes;
+use crate::startup::AppState;
+
+/// `x-itau-correlationID`.
+pub const CORRELATION_ID: HeaderName = HeaderName::from_static("x-itau-correlationid");
+/// `x-itau-flowID`.
+pub const FLOW_ID: HeaderName = HeaderName::from_static("x-itau-flowid");
+
+/// The IDs of one request.
+#[derive(Debug, Clone)]
+pub struct RequestIds {
+    /// The request's correlation ID when usable, otherwise a new UUID.
+    pub correlation_id: String,
+    /// The request's flow ID when usable.
+    pub flow_id: Option<String>,
+}
+
+/// What the consulta handler adds to the access log once the body is parsed.
+#[derive(Debug, Clone)]
+pub struct ConsultaLog {
+    /// The masked account code (never the full code: bank secrecy).
+    pub conta: String,
+    /// The request's `servico_digital`, validated.
+    pub servico_digital: Option<String>,
+}
+
+impl RequestIds {
+    fn from_request(request: &ServiceRequest) -> Self {
+        let headers = request.headers();
+        Self {
+            correlation_id: usable_id(headers, &CORRELATION_ID)
+                .unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
+            flow_id: usable_id(headers, &FLOW_ID),
+        }
+    }
+}
+
+/// A header sent once whose value is 1 to 128 visible ASCII characters.
+fn usable_id(headers: &actix_web::http::header::HeaderMap, name: &HeaderName) -> Option<String> {
+    let mut values = headers.get_all(name);
+    let value = values.next()?;
+    if values.next().is_some() {
+        return None;
+    }
+    let bytes = value.as_bytes();
+    let visible =
+        (1..=128).contains(&bytes.len()) && bytes.iter().all(|b| (0x21..=0x7e).contains(b));
+    // Visible ASCII is valid UTF-8.
+    visible.then(|| String::from_utf8_lossy(bytes).into_owned())
+}
+
+impl FromRequest for RequestIds {
+    type Error = actix_web::Error;
+    type Future = Ready<Result<Self, Self::Error>>;
+
+    fn from_request(request: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        ready(Ok(ids_of(request)))
+    }
+}
+
+/// The IDs the middleware attached (a fresh UUID if it did not run, e.g. in unit tests).
+pub fn ids_of(request: &HttpRequest) -> RequestIds {
+    request
+        .extensions()
+        .get::<RequestIds>()
+        .cloned()
+        .unwrap_or_else(|| RequestIds {
+            correlation_id: uuid::Uuid::new_v4().to_string(),
+            flow_id: None,
+        })
+}
+
+/// The middleware: IDs in, IDs out, a span around the request, a log line and metrics.
+pub async fn middleware(
+    request: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody + 'static>, actix_web::Error> {
+    let started = Instant::now();
+    let ids = RequestIds::from_request(&request);
+    request.extensions_mut().insert(ids.clone());
+    let method = request.method().clone();
+    let state = request.app_data::<web::Data<AppState>>().cloned();
+    let span = tracing::info_span!(
+        "request",
+        correlation_id = %ids.correlation_id,
+        flow_id = ids.flow_id.as_deref().unwrap_or(""),
+    );
+    let mut response = next.call(request).instrument(span.clone()).await?;
+
+    let headers = response.headers_mut();
+    if let Ok(value) = HeaderValue::from_str(&ids.correlation_id) {
+        headers.insert(CORRELATION_ID, value);
+    }
+    if let Some(flow_id) = ids
+        .flow_id
+        .as_deref()
+        .and_then(|f| HeaderValue::from_str(f).ok())
+    {
+        headers.insert(FLOW_ID, flow_id);
+    }
+    let route =
+        routes::label(response.request().match_pattern().as_deref()).unwrap_or(UNMATCHED_ROUTE);
+    let status = response.status().as_u16();
+    let latency = started.elapsed();
+    let consulta = response
+        .request()
+        .extensions()
+        .get::<ConsultaLog>()
+        .cloned();
+    let (conta, servico_digital) =
+        consulta.map_or((None, None), |c| (Some(c.conta), c.servico_digital));
+    span.in_scope(|| {
+        tracing::info!(
+            target: "itau_codigo::access",
+            method = %method,
+            route,
+            status,
+            latency_ms = latency.as_secs_f64() * 1000.0,
+            correlation_id = %ids.correlation_id,
+            flow_id = ids.flow_id.as_deref().unwrap_or(""),
+            conta = conta.as_deref().unwrap_or(""),
+            servico_digital = servico_digital.as_deref().unwrap_or(""),
+            "request"
+        );
+    });
+    if let Some(state) = state {
+        state.metrics.observe(route, status, latency);
+    }
+    Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use actix_web::http::header::HeaderMap;
+
+    use super::*;
+
+    fn map(values: &[&[u8]]) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        for value in values {
+            headers.append(CORRELATION_ID, HeaderValue::from_bytes(value).unwrap());
+        }
+        headers
+    }
+
+    #[test]
+    fn ids_of_1_to_128_visible_ascii_characters_are_usable() {
+        assert_eq!(
+            usable_id(&map(&[b"abc-123"]), &CORRELATION_ID).as_deref(),
+            Some("abc-123")
+        );
+        assert!(usable_id(&map(&[&[b'a'; 128]]), &CORRELATION_ID).is_some());
+        assert!(usable_id(&map(&[&[b'a'; 129]]), &CORRELATION_ID).is_none());
+        assert!(usable_id(&map(&[b""]), &CORRELATION_ID).is_none());
+        assert!(usable_id(&map(&[b"a b"]), &CORRELATION_ID).is_none());
+        assert!(usable_id(&map(&[b"caf\xc3\xa9"]), &CORRELATION_ID).is_none());
+        assert!(usable_id(&map(&[b"a", b"b"]), &CORRELATION_ID).is_none());
+        assert!(usable_id(&HeaderMap::new(), &CORRELATION_ID).is_none());
+    }
+}

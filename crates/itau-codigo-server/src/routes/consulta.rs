@@ -1,0 +1,181 @@
+//! `POST /apiaccess/rest/ccmessaging/v1/itau/codigo`: the contract's order of checks is
+//! the order of the lines below.
+
+use actix_web::http::header::{self, HeaderMap};
+use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
+use itau_codigo::{ConsultaClienteRequest, ConsultaClienteResponse, ProblemType, RequestError};
+
+use crate::config::{MAX_BODY_BYTES, Verdict};
+use crate::problem::{invalid_request, problem_response};
+use crate::request_context::{ConsultaLog, RequestIds};
+use crate::startup::AppState;
+use crate::store::StoreError;
+
+pub(super) async fn consulta(
+    request: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+    ids: RequestIds,
+) -> HttpResponse {
+    match answer(&request, payload, &state).await {
+        Ok(response) => response,
+        Err(error) => error.respond(&state, &ids.correlation_id),
+    }
+}
+
+async fn answer(
+    request: &HttpRequest,
+    payload: web::Payload,
+    state: &AppState,
+) -> Result<HttpResponse, ConsultaError> {
+    authenticate(state, request.headers())?;
+    require_json(request.headers())?;
+    let body = read_body(payload, request.headers(), state).await?;
+    let consulta = ConsultaClienteRequest::from_json(&body)?;
+    request.extensions_mut().insert(ConsultaLog {
+        conta: consulta.codigo_conta.masked().to_string(),
+        servico_digital: consulta.servico_digital.clone(),
+    });
+    let mut dados = state
+        .store
+        .find(consulta.codigo_conta)
+        .await?
+        .ok_or(ConsultaError::AccountNotFound)?;
+    let gerentes = dados.gerentes.take().unwrap_or_default();
+    let gerente = consulta.select_gerente(&gerentes).cloned();
+    let response = ConsultaClienteResponse {
+        data: Some(dados.into_dados_cliente(gerente)),
+    };
+    Ok(HttpResponse::Ok().json(response))
+}
+
+/// Why a consulta got no customer.
+#[derive(Debug, thiserror::Error)]
+enum ConsultaError {
+    #[error("credentials missing or wrong ({0:?})")]
+    Unauthorized(Verdict),
+    #[error("unsupported content type")]
+    UnsupportedMediaType,
+    #[error("body larger than {MAX_BODY_BYTES} bytes")]
+    PayloadTooLarge,
+    #[error("body not received within the client timeout")]
+    Timeout,
+    #[error("body could not be read: {0}")]
+    BodyRead(actix_web::Error),
+    #[error(transparent)]
+    Request(#[from] RequestError),
+    #[error("no such account")]
+    AccountNotFound,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl ConsultaError {
+    fn respond(self, state: &AppState, correlation_id: &str) -> HttpResponse {
+        let problem =
+            |problem_type, detail: String| problem_response(problem_type, detail, correlation_id);
+        match self {
+            Self::Unauthorized(verdict) => {
+                // The body is the same whatever went wrong; the log says which.
+                tracing::warn!(verdict = ?verdict, "authentication failed");
+                problem(
+                    ProblemType::Unauthorized,
+                    "missing or wrong userName/password headers".into(),
+                )
+            }
+            Self::UnsupportedMediaType => problem(
+                ProblemType::UnsupportedMediaType,
+                "expected Content-Type application/json (parameters allowed) or none".into(),
+            ),
+            Self::PayloadTooLarge => problem(
+                ProblemType::PayloadTooLarge,
+                format!("the body is larger than {MAX_BODY_BYTES} bytes"),
+            ),
+            Self::Timeout => problem(
+                ProblemType::RequestTimeout,
+                format!(
+                    "the body did not arrive within {} ms",
+                    state.client_timeout.as_millis()
+                ),
+            ),
+            Self::BodyRead(_) => problem(
+                ProblemType::MalformedJson,
+                "the body could not be read completely".into(),
+            ),
+            Self::Request(RequestError::MalformedJson { message }) => problem(
+                ProblemType::MalformedJson,
+                format!("the body is not valid JSON: {message}"),
+            ),
+            Self::Request(RequestError::Invalid { errors }) => {
+                invalid_request(errors, correlation_id)
+            }
+            Self::Request(other) => problem(ProblemType::InvalidRequest, other.to_string()),
+            Self::AccountNotFound => problem(
+                ProblemType::AccountNotFound,
+                "no account with this codigo_conta".into(),
+            ),
+            Self::Store(error) => {
+                state.metrics.store_error();
+                tracing::error!(error = %error, "store failure while answering a consulta");
+                problem(
+                    ProblemType::StoreUnavailable,
+                    "the store failed to answer; try again later".into(),
+                )
+            }
+        }
+    }
+}
+
+fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<(), ConsultaError> {
+    match state.credentials.verify(headers) {
+        Verdict::Accepted => Ok(()),
+        verdict => Err(ConsultaError::Unauthorized(verdict)),
+    }
+}
+
+/// `application/json`, with or without parameters, or no Content-Type at all.
+fn require_json(headers: &HeaderMap) -> Result<(), ConsultaError> {
+    let mut values = headers.get_all(header::CONTENT_TYPE);
+    let Some(value) = values.next() else {
+        return Ok(());
+    };
+    let essence = value
+        .to_str()
+        .ok()
+        .and_then(|v| v.split(';').next())
+        .map(str::trim);
+    match essence {
+        Some(essence)
+            if values.next().is_none() && essence.eq_ignore_ascii_case("application/json") =>
+        {
+            Ok(())
+        }
+        _ => Err(ConsultaError::UnsupportedMediaType),
+    }
+}
+
+async fn read_body(
+    payload: web::Payload,
+    headers: &HeaderMap,
+    state: &AppState,
+) -> Result<web::Bytes, ConsultaError> {
+    // A declared length over the limit is refused before reading a byte of it.
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|length| length > MAX_BODY_BYTES as u64) {
+        return Err(ConsultaError::PayloadTooLarge);
+    }
+    match tokio::time::timeout(
+        state.client_timeout,
+        payload.to_bytes_limited(MAX_BODY_BYTES),
+    )
+    .await
+    {
+        Err(_elapsed) => Err(ConsultaError::Timeout),
+        Ok(Err(_limit)) => Err(ConsultaError::PayloadTooLarge),
+        Ok(Ok(Err(error))) => Err(ConsultaError::BodyRead(error)),
+        Ok(Ok(Ok(body))) => Ok(body),
+    }
+}

@@ -1,0 +1,85 @@
+//! The routes: the API, operations endpoints, and the problem bodies for unknown paths
+//! and methods.
+
+mod consulta;
+mod ops;
+
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, guard, web};
+use itau_codigo::ProblemType;
+use itau_codigo::schema::CONSULTA_PATH;
+
+use crate::problem::problem_response;
+use crate::request_context::ids_of;
+
+const OPS_ROUTES: [&str; 4] = ["/healthz", "/readyz", "/metrics", "/openapi.json"];
+
+/// Registers every route. Unknown paths are handled by the app's default service.
+pub fn configure(config: &mut web::ServiceConfig) {
+    config.service(
+        web::resource(CONSULTA_PATH)
+            .route(web::post().to(consulta::consulta))
+            .default_service(web::to(|request: HttpRequest| async move {
+                method_not_allowed(&request, "POST")
+            })),
+    );
+    let get_or_head = || web::route().guard(guard::Any(guard::Get()).or(guard::Head()));
+    config
+        .service(
+            web::resource("/healthz")
+                .route(get_or_head().to(ops::healthz))
+                .default_service(web::to(get_only)),
+        )
+        .service(
+            web::resource("/readyz")
+                .route(get_or_head().to(ops::readyz))
+                .default_service(web::to(get_only)),
+        )
+        .service(
+            web::resource("/metrics")
+                .route(get_or_head().to(ops::metrics))
+                .default_service(web::to(get_only)),
+        )
+        .service(
+            web::resource("/openapi.json")
+                .route(get_or_head().to(ops::openapi))
+                .default_service(web::to(get_only)),
+        );
+}
+
+/// The metrics label of a matched route pattern; `None` for anything else.
+pub fn label(pattern: Option<&str>) -> Option<&'static str> {
+    let pattern = pattern?;
+    if pattern == CONSULTA_PATH {
+        return Some(CONSULTA_PATH);
+    }
+    OPS_ROUTES.into_iter().find(|route| *route == pattern)
+}
+
+async fn get_only(request: HttpRequest) -> HttpResponse {
+    method_not_allowed(&request, "GET, HEAD")
+}
+
+fn method_not_allowed(request: &HttpRequest, allow: &'static str) -> HttpResponse {
+    let ids = ids_of(request);
+    let detail = format!(
+        "{} is not allowed on {}; allowed: {allow}",
+        request.method(),
+        request.path()
+    );
+    let mut response = problem_response(ProblemType::MethodNotAllowed, detail, &ids.correlation_id);
+    response
+        .headers_mut()
+        .insert(header::ALLOW, header::HeaderValue::from_static(allow));
+    response
+}
+
+/// The app's default service: no route for this path (a trailing slash included).
+pub async fn route_not_found(request: HttpRequest) -> HttpResponse {
+    let ids = ids_of(&request);
+    problem_response(
+        ProblemType::RouteNotFound,
+        "no such path",
+        &ids.correlation_id,
+    )
+}

@@ -1,0 +1,50 @@
+//! Operations endpoints: liveness, readiness, metrics and the OpenAPI document. No
+//! credentials: they disclose nothing about customers.
+
+use actix_web::http::header::ContentType;
+use actix_web::{HttpResponse, web};
+use itau_codigo::{Problem, ProblemType};
+
+use crate::problem::respond;
+use crate::request_context::RequestIds;
+use crate::startup::AppState;
+
+/// The committed OpenAPI document, embedded at build time.
+const OPENAPI: &str = include_str!("../../../../schemas/openapi.json");
+
+pub(super) async fn healthz() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type(ContentType::plaintext())
+        .body("ok\n")
+}
+
+pub(super) async fn readyz(state: web::Data<AppState>, ids: RequestIds) -> HttpResponse {
+    match state.store.ping().await {
+        Ok(()) => HttpResponse::Ok()
+            .content_type(ContentType::plaintext())
+            .body("ready\n"),
+        Err(error) => {
+            state.metrics.store_error();
+            tracing::error!(error = %error, "readiness: the store does not answer");
+            let mut problem = Problem::new(
+                ProblemType::StoreUnavailable,
+                "the store does not answer",
+                ids.correlation_id,
+            );
+            problem.status = 503;
+            respond(problem)
+        }
+    }
+}
+
+pub(super) async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .body(state.metrics.render())
+}
+
+pub(super) async fn openapi() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type(ContentType::json())
+        .body(OPENAPI)
+}

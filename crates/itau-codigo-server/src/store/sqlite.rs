@@ -1,0 +1,317 @@
+//! The embedded default store: one SQLite file (or, for `--demo`, one in-memory
+//! database shared by every connection of the process).
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use itau_codigo::{CodigoConta, DadosRegistro, RegistroCliente};
+use r2d2_sqlite::SqliteConnectionManager;
+use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
+
+use super::{ImportSession, Importer, Store, StoreError, StoreFuture};
+
+/// Schema migrations, applied in order at open; `PRAGMA user_version` counts the ones
+/// applied. Append only: never edit a released entry.
+const MIGRATIONS: &[&str] = &[
+    // The 18-digit code fits an i64, and an INTEGER PRIMARY KEY is the rowid itself:
+    // one B-tree probe per lookup. `dados` is the record's data as JSON, managers in order.
+    "CREATE TABLE clientes (
+        codigo_conta INTEGER PRIMARY KEY,
+        dados TEXT NOT NULL
+    ) STRICT;",
+];
+
+/// Per-connection settings. WAL lets readers go on while an import writes, and see the
+/// old data until it commits; the page cache is sized per connection (RSS matters).
+const CONNECTION_PRAGMAS: &str = "
+    PRAGMA busy_timeout = 5000;
+    PRAGMA synchronous = NORMAL;
+    PRAGMA cache_size = -16384;
+    PRAGMA temp_store = MEMORY;
+";
+
+/// A SQLite store with a pool of read connections.
+#[derive(Debug)]
+pub struct SqliteStore {
+    pool: r2d2::Pool<SqliteConnectionManager>,
+    location: String,
+    /// For the in-memory demo database: a connection that lives as long as the store,
+    /// so the database is not freed when the pool closes its last connection.
+    _keep_alive: Option<std::sync::Mutex<Connection>>,
+}
+
+impl SqliteStore {
+    /// Opens an existing SQLite file for serving, applying pending migrations.
+    ///
+    /// # Errors
+    ///
+    /// The file does not exist (only `import` creates one), is not a database, or its
+    /// schema is newer than this binary.
+    pub fn open_existing(path: &Path, pool_size: u32) -> Result<Self, StoreError> {
+        if !path.is_file() {
+            return Err(StoreError::Open {
+                location: format!("sqlite:{}", path.display()),
+                reason: "no such file (create it with `itau-codigo import FILE --db sqlite:PATH`)"
+                    .into(),
+            });
+        }
+        let mut connection = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|e| open_error(path, &e))?;
+        prepare_file(&mut connection, path)?;
+        drop(connection);
+        let manager = SqliteConnectionManager::file(path)
+            .with_flags(OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+            .with_init(|c| c.execute_batch(CONNECTION_PRAGMAS));
+        Ok(Self {
+            pool: pool(manager, pool_size)?,
+            location: format!("sqlite:{}", path.display()),
+            _keep_alive: None,
+        })
+    }
+
+    /// A new, empty in-memory database shared by every connection of this store.
+    ///
+    /// # Errors
+    ///
+    /// SQLite could not create it.
+    pub fn in_memory(pool_size: u32) -> Result<Self, StoreError> {
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        // memdb is SQLite's VFS for a named in-memory database that several connections
+        // of one process share; the name keeps two stores in one process apart.
+        let uri = format!(
+            "file:/itau-codigo-{}-{}?vfs=memdb",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        );
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_URI
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let mut keep_alive = Connection::open_with_flags(&uri, flags)?;
+        keep_alive.execute_batch(CONNECTION_PRAGMAS)?;
+        migrate(&mut keep_alive)?;
+        let manager = SqliteConnectionManager::file(&uri)
+            .with_flags(flags)
+            .with_init(|c| c.execute_batch(CONNECTION_PRAGMAS));
+        Ok(Self {
+            pool: pool(manager, pool_size)?,
+            location: "sqlite::memory: (demo)".into(),
+            _keep_alive: Some(std::sync::Mutex::new(keep_alive)),
+        })
+    }
+
+    /// A connection for importing into this store (the in-memory demo included).
+    ///
+    /// # Errors
+    ///
+    /// No connection could be had.
+    pub fn importer(&self) -> Result<SqliteImporter, StoreError> {
+        Ok(SqliteImporter::Pooled(self.pool.get()?))
+    }
+
+    /// Runs `query` on a pooled connection on tokio's blocking pool, in the caller's span.
+    fn blocking<T, F>(&self, query: F) -> StoreFuture<'_, T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let pool = self.pool.clone();
+        let span = tracing::Span::current();
+        // Why the blocking pool and not the actix worker: a lookup is a few microseconds
+        // while the page is cached, but a cold read waits on the disk, and an actix
+        // worker that waits stalls every connection it serves. The hop to the blocking
+        // pool costs microseconds; a stalled worker costs milliseconds to all its peers.
+        Box::pin(async move {
+            tokio::task::spawn_blocking(move || {
+                let _entered = span.enter();
+                let connection = pool.get()?;
+                query(&connection)
+            })
+            .await
+            .map_err(|e| StoreError::Task(e.to_string()))?
+        })
+    }
+}
+
+impl Store for SqliteStore {
+    fn find(&self, codigo_conta: CodigoConta) -> StoreFuture<'_, Option<DadosRegistro>> {
+        self.blocking(move |connection| {
+            let mut statement =
+                connection.prepare_cached("SELECT dados FROM clientes WHERE codigo_conta = ?1")?;
+            let dados: Option<String> = statement
+                .query_row([key(&codigo_conta)], |row| row.get(0))
+                .optional()?;
+            dados
+                .map(|text| {
+                    serde_json::from_str(&text).map_err(|source| StoreError::Corrupt {
+                        codigo: codigo_conta.masked().to_string(),
+                        source,
+                    })
+                })
+                .transpose()
+        })
+    }
+
+    fn ping(&self) -> StoreFuture<'_, ()> {
+        self.blocking(|connection| {
+            // Reads the schema, so a replaced or truncated file fails here too.
+            connection
+                .prepare_cached("SELECT count(*) FROM sqlite_schema")?
+                .query_row([], |_| Ok(()))?;
+            Ok(())
+        })
+    }
+
+    fn describe(&self) -> String {
+        self.location.clone()
+    }
+}
+
+/// The connection an import writes with.
+#[derive(Debug)]
+pub enum SqliteImporter {
+    /// A file opened (or created) for the import.
+    File(Connection),
+    /// A connection of a running store's pool (the demo database).
+    Pooled(r2d2::PooledConnection<SqliteConnectionManager>),
+}
+
+impl SqliteImporter {
+    /// Opens `path` for an import, creating the file and its schema if needed.
+    ///
+    /// # Errors
+    ///
+    /// The file cannot be created or opened, is not a database, or has a newer schema.
+    pub fn create_or_open(path: &Path) -> Result<Self, StoreError> {
+        let mut connection = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+                | OpenFlags::SQLITE_OPEN_CREATE
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|e| open_error(path, &e))?;
+        prepare_file(&mut connection, path)?;
+        Ok(Self::File(connection))
+    }
+
+    fn connection(&mut self) -> &mut Connection {
+        match self {
+            Self::File(connection) => connection,
+            Self::Pooled(connection) => connection,
+        }
+    }
+}
+
+impl Importer for SqliteImporter {
+    fn begin(&mut self, replace: bool) -> Result<Box<dyn ImportSession + '_>, StoreError> {
+        // IMMEDIATE takes the write lock now, so a concurrent import fails early (after
+        // busy_timeout) instead of after validating a whole file.
+        let transaction = self
+            .connection()
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        if replace {
+            transaction.execute("DELETE FROM clientes", [])?;
+        }
+        Ok(Box::new(SqliteImport { transaction }))
+    }
+}
+
+struct SqliteImport<'c> {
+    transaction: rusqlite::Transaction<'c>,
+}
+
+impl ImportSession for SqliteImport<'_> {
+    fn upsert(&mut self, registro: &RegistroCliente) -> Result<(), StoreError> {
+        let dados =
+            serde_json::to_string(&registro.data).map_err(|source| StoreError::Corrupt {
+                codigo: registro.codigo_conta.masked().to_string(),
+                source,
+            })?;
+        self.transaction
+            .prepare_cached(
+                "INSERT INTO clientes (codigo_conta, dados) VALUES (?1, ?2)
+                 ON CONFLICT (codigo_conta) DO UPDATE SET dados = excluded.dados",
+            )?
+            .execute(params![key(&registro.codigo_conta), dados])?;
+        Ok(())
+    }
+
+    fn commit(self: Box<Self>) -> Result<(), StoreError> {
+        self.transaction.commit()?;
+        Ok(())
+    }
+}
+
+/// The table key: 18 digits always fit an i64 (at most 999 999 999 999 999 999).
+fn key(codigo_conta: &CodigoConta) -> i64 {
+    codigo_conta
+        .as_str()
+        .bytes()
+        .fold(0i64, |acc, b| acc * 10 + i64::from(b - b'0'))
+}
+
+fn pool(
+    manager: SqliteConnectionManager,
+    size: u32,
+) -> Result<r2d2::Pool<SqliteConnectionManager>, StoreError> {
+    Ok(r2d2::Pool::builder()
+        .max_size(size.max(1))
+        .min_idle(Some(1))
+        .connection_timeout(Duration::from_secs(5))
+        .build(manager)?)
+}
+
+/// WAL and the schema, on a file database.
+fn prepare_file(connection: &mut Connection, path: &Path) -> Result<(), StoreError> {
+    let open = |e: rusqlite::Error| open_error(path, &e);
+    connection.execute_batch(CONNECTION_PRAGMAS).map_err(open)?;
+    let _mode: String = connection
+        .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))
+        .map_err(open)?;
+    migrate(connection)
+}
+
+fn migrate(connection: &mut Connection) -> Result<(), StoreError> {
+    let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let applied: i64 = transaction.pragma_query_value(None, "user_version", |row| row.get(0))?;
+    let supported = MIGRATIONS.len() as i64;
+    if applied > supported {
+        return Err(StoreError::SchemaTooNew {
+            found: applied,
+            supported,
+        });
+    }
+    for migration in MIGRATIONS
+        .iter()
+        .skip(usize::try_from(applied).unwrap_or(0))
+    {
+        transaction.execute_batch(migration)?;
+    }
+    transaction.pragma_update(None, "user_version", supported)?;
+    transaction.commit()?;
+    Ok(())
+}
+
+fn open_error(path: &Path, error: &rusqlite::Error) -> StoreError {
+    StoreError::Open {
+        location: format!("sqlite:{}", PathBuf::from(path).display()),
+        reason: error.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_key_is_the_code_as_a_number() {
+        let codigo: CodigoConta = "001341150100098790".parse().unwrap();
+        assert_eq!(key(&codigo), 1_341_150_100_098_790);
+        let largest = CodigoConta::compose("999", "999", "9999", "9999999").unwrap();
+        assert!(key(&largest) > 0);
+    }
+}

@@ -1,0 +1,52 @@
+//! Structured logs with `tracing`: JSON for machines, pretty for people. The writer is a
+//! parameter, so a test can capture a run's logs.
+
+use std::io::IsTerminal;
+
+use tracing_subscriber::fmt::MakeWriter;
+use tracing_subscriber::fmt::format::FmtSpan;
+use tracing_subscriber::{EnvFilter, fmt};
+
+/// How log lines look.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Pretty on a terminal, JSON otherwise.
+    Auto,
+    /// One JSON object per line.
+    Json,
+    /// Human-readable lines.
+    Pretty,
+}
+
+/// Installs the global subscriber writing to `writer`; `filter` is an `EnvFilter`
+/// directive such as `info` or `itau_codigo_server=debug`.
+///
+/// # Errors
+///
+/// A bad filter, or a subscriber already installed.
+pub fn init<W>(format: LogFormat, filter: &str, writer: W) -> anyhow::Result<()>
+where
+    W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
+{
+    let filter = EnvFilter::try_new(filter)?;
+    let json = match format {
+        LogFormat::Json => true,
+        LogFormat::Pretty => false,
+        LogFormat::Auto => !std::io::stderr().is_terminal(),
+    };
+    let builder = fmt()
+        .with_env_filter(filter)
+        .with_writer(writer)
+        .with_span_events(FmtSpan::NONE);
+    if json {
+        builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .with_span_list(false)
+            .try_init()
+    } else {
+        builder.compact().try_init()
+    }
+    .map_err(|e| anyhow::anyhow!("cannot install the log subscriber: {e}"))
+}

@@ -1,0 +1,290 @@
+//! Every non-2xx answer: its status, its problem `type`, and the whole body.
+
+use std::io::Write;
+use std::net::TcpStream;
+use std::sync::Arc;
+use std::time::Duration;
+
+use itau_codigo::{CodigoConta, DadosRegistro};
+use itau_codigo_server::store::{Store, StoreError, StoreFuture};
+use serde_json::json;
+
+use crate::helpers::*;
+
+#[test]
+fn a_valid_unknown_account_is_404_account_not_found() {
+    let app = spawn_app();
+    let response = app.consulta(DESCONHECIDA);
+    assert_eq!(response.status, 404);
+    insta::assert_json_snapshot!(redacted(response.problem()));
+}
+
+#[test]
+fn an_unknown_path_is_404_route_not_found_a_trailing_slash_too() {
+    let app = spawn_app();
+    for path in [
+        "/nope",
+        &format!("{PATH}/"),
+        "/apiaccess/rest/ccmessaging/v1/itau",
+    ] {
+        let response = app.request("POST", path, &[], b"{}");
+        assert_eq!(response.status, 404, "{path}");
+        assert_eq!(response.problem_type(), "route-not-found", "{path}");
+    }
+    insta::assert_json_snapshot!(redacted(app.get("/nope").problem()));
+}
+
+#[test]
+fn another_method_on_a_known_path_is_405_with_allow() {
+    let app = spawn_app();
+    for (method, path, allow) in [
+        ("GET", PATH, "POST"),
+        ("PUT", PATH, "POST"),
+        ("POST", "/healthz", "GET, HEAD"),
+        ("DELETE", "/metrics", "GET, HEAD"),
+    ] {
+        let response = app.request(method, path, &[], b"");
+        assert_eq!(response.status, 405, "{method} {path}");
+        assert_eq!(response.header("allow"), Some(allow), "{method} {path}");
+        assert_eq!(response.problem_type(), "method-not-allowed");
+    }
+    insta::assert_json_snapshot!(redacted(app.get(PATH).problem()));
+}
+
+#[test]
+fn missing_empty_repeated_or_wrong_credentials_are_the_same_401() {
+    let app = spawn_app();
+    let body = format!(r#"{{"codigo_conta":"{TRES_GERENTES}"}}"#);
+    let user = format!("userName: {USERNAME}");
+    let password = format!("password: {PASSWORD}");
+    let cases: Vec<Vec<&str>> = vec![
+        vec![],
+        vec![&user],
+        vec![&password],
+        vec![&user, "password: "],
+        vec!["userName: ", &password],
+        vec![&user, &password, &password],
+        vec![&user, &user, &password],
+        vec![&user, "password: wrong"],
+        vec!["userName: wrong", &password],
+        vec![&user, "password: s3nh4-de-teste-e-mais"],
+    ];
+    let mut bodies = Vec::new();
+    for headers in cases {
+        let response = app.request("POST", PATH, &headers, body.as_bytes());
+        assert_eq!(response.status, 401, "{headers:?}");
+        bodies.push(redacted(response.problem()));
+    }
+    assert!(
+        bodies.windows(2).all(|w| w[0] == w[1]),
+        "401 bodies differ: {bodies:#?}"
+    );
+    insta::assert_json_snapshot!(bodies[0]);
+}
+
+#[test]
+fn credentials_are_checked_before_the_content_type_and_the_body() {
+    let app = spawn_app();
+    let response = app.request("POST", PATH, &["Content-Type: text/plain"], &[b'x'; 20_000]);
+    assert_eq!(response.status, 401);
+}
+
+#[test]
+fn a_content_type_other_than_json_is_400_unsupported_media_type() {
+    let app = spawn_app();
+    let user = format!("userName: {USERNAME}");
+    let password = format!("password: {PASSWORD}");
+    let body = format!(r#"{{"codigo_conta":"{TRES_GERENTES}"}}"#);
+    for content_type in [
+        "text/plain",
+        "application/x-www-form-urlencoded",
+        "application/jsonx",
+        "application/problem+json",
+    ] {
+        let header = format!("Content-Type: {content_type}");
+        let response = app.request("POST", PATH, &[&user, &password, &header], body.as_bytes());
+        assert_eq!(response.status, 400, "{content_type}");
+        assert_eq!(
+            response.problem_type(),
+            "unsupported-media-type",
+            "{content_type}"
+        );
+    }
+    let response = app.request(
+        "POST",
+        PATH,
+        &[&user, &password, "Content-Type: text/plain"],
+        body.as_bytes(),
+    );
+    insta::assert_json_snapshot!(redacted(response.problem()));
+}
+
+#[test]
+fn a_body_of_16_kib_plus_one_is_400_payload_too_large() {
+    let app = spawn_app();
+    let mut body = format!(r#"{{"codigo_conta":"{TRES_GERENTES}"}}"#);
+    body.push_str(&" ".repeat(16_385 - body.len()));
+    let response = app.post_consulta(&body, &[]);
+    assert_eq!(response.status, 400);
+    insta::assert_json_snapshot!(redacted(response.problem()));
+}
+
+#[test]
+fn a_chunked_body_over_the_limit_is_payload_too_large_too() {
+    let app = spawn_app();
+    let chunk = vec![b' '; 8_000];
+    let mut request = format!(
+        "POST {PATH} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nuserName: {USERNAME}\r\npassword: {PASSWORD}\r\nTransfer-Encoding: chunked\r\n\r\n"
+    )
+    .into_bytes();
+    for _ in 0..3 {
+        request.extend_from_slice(format!("{:x}\r\n", chunk.len()).as_bytes());
+        request.extend_from_slice(&chunk);
+        request.extend_from_slice(b"\r\n");
+    }
+    request.extend_from_slice(b"0\r\n\r\n");
+    let response = app.raw(&request);
+    assert_eq!(response.status, 400);
+    assert_eq!(response.problem_type(), "payload-too-large");
+}
+
+#[test]
+fn bad_json_syntax_and_repeated_members_are_400_malformed_json() {
+    let app = spawn_app();
+    let bodies = [
+        "{".to_owned(),
+        String::new(),
+        format!(r#"{{"codigo_conta":"{TRES_GERENTES}","codigo_conta":"{TRES_GERENTES}"}}"#),
+        format!("{}{}", "[".repeat(8_000), "]".repeat(8_000)),
+    ];
+    for body in &bodies {
+        let response = app.post_consulta(body, &[]);
+        assert_eq!(response.status, 400, "{body:.40}");
+        assert_eq!(response.problem_type(), "malformed-json", "{body:.40}");
+    }
+    insta::assert_json_snapshot!(redacted(
+        app.post_consulta("{\"codigo_conta\": ", &[]).problem()
+    ));
+}
+
+#[test]
+fn non_utf8_bytes_are_400_malformed_json() {
+    let app = spawn_app();
+    let mut body = br#"{"codigo_conta":"00134115010009879"#.to_vec();
+    body.extend_from_slice(b"\xff\"}");
+    let user = format!("userName: {USERNAME}");
+    let password = format!("password: {PASSWORD}");
+    let response = app.request("POST", PATH, &[&user, &password], &body);
+    assert_eq!(response.problem_type(), "malformed-json");
+}
+
+#[test]
+fn every_invalid_member_is_listed_in_one_400_invalid_request() {
+    let app = spawn_app();
+    let body = json!({"codigo_conta": "001341150100098791", "tipo_estrutura": 7, "segmento": "x".repeat(65), "servico_digital": ["a"]});
+    let response = app.post_consulta(&body.to_string(), &[]);
+    assert_eq!(response.status, 400);
+    insta::assert_json_snapshot!(redacted(response.problem()));
+}
+
+#[test]
+fn each_account_code_failure_has_its_error_code() {
+    let app = spawn_app();
+    let cases = [
+        (json!({}), "required"),
+        (json!({"codigo_conta": null}), "required"),
+        (
+            json!({"codigo_conta": 1_341_150_100_098_790_u64}),
+            "invalid_type",
+        ),
+        (json!({"codigo_conta": "00134115010009879"}), "length"),
+        (json!({"codigo_conta": "0013411501000987900"}), "length"),
+        (
+            json!({"codigo_conta": "00134115010009879\u{0661}"}),
+            "not_digits",
+        ),
+        (
+            json!({"codigo_conta": "00134115010009879\u{0000}"}),
+            "not_digits",
+        ),
+        (
+            json!({"codigo_conta": "001341150100098791"}),
+            "dac_mismatch",
+        ),
+    ];
+    for (body, code) in cases {
+        let problem = app.post_consulta(&body.to_string(), &[]).problem();
+        assert_eq!(
+            problem["type"], "urn:itau-codigo:problem:invalid-request",
+            "{body}"
+        );
+        assert_eq!(
+            problem["errors"],
+            json!([{"field": "codigo_conta", "code": code, "message": problem["errors"][0]["message"]}]),
+            "{body}"
+        );
+    }
+    let not_an_object = app.post_consulta("[]", &[]).problem();
+    assert_eq!(not_an_object["errors"][0]["field"], "");
+    assert_eq!(not_an_object["errors"][0]["code"], "invalid_type");
+}
+
+#[test]
+fn a_body_that_does_not_arrive_in_time_is_408() {
+    let app = spawn_app_with(|config| config.client_timeout = Duration::from_millis(700));
+    let mut stream = TcpStream::connect(app.address()).unwrap();
+    let head = format!(
+        "POST {PATH} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nuserName: {USERNAME}\r\npassword: {PASSWORD}\r\nContent-Length: 40\r\n\r\n{{\"codigo"
+    );
+    stream.write_all(head.as_bytes()).unwrap();
+    let response = read_response(&mut stream);
+    assert_eq!(response.status, 408);
+    insta::assert_json_snapshot!(redacted(response.problem()));
+}
+
+/// A store that always fails, as a broken disk or database would.
+struct FailingStore;
+
+impl Store for FailingStore {
+    fn find(&self, _: CodigoConta) -> StoreFuture<'_, Option<DadosRegistro>> {
+        Box::pin(async {
+            Err(StoreError::Task(
+                "disk I/O error at /var/lib/itau/itau-codigo.db: SELECT dados FROM clientes".into(),
+            ))
+        })
+    }
+
+    fn ping(&self) -> StoreFuture<'_, ()> {
+        Box::pin(async { Err(StoreError::Task("database disk image is malformed".into())) })
+    }
+
+    fn describe(&self) -> String {
+        "failing".into()
+    }
+}
+
+#[test]
+fn a_store_failure_is_500_store_unavailable_and_discloses_nothing() {
+    let app = spawn_app_with_store(Arc::new(FailingStore));
+    let response = app.consulta(TRES_GERENTES);
+    assert_eq!(response.status, 500);
+    let text = String::from_utf8_lossy(&response.body).into_owned();
+    for internal in [
+        "SELECT",
+        "/var/lib",
+        "disk",
+        "StoreError",
+        "sqlite",
+        "panicked",
+    ] {
+        assert!(!text.contains(internal), "{internal} in {text}");
+    }
+    insta::assert_json_snapshot!(redacted(response.problem()));
+    let ready = app.get("/readyz");
+    assert_eq!(ready.status, 503);
+    assert_eq!(ready.problem_type(), "store-unavailable");
+    assert!(
+        String::from_utf8_lossy(&app.get("/metrics").body)
+            .contains("itau_codigo_store_errors_total 2")
+    );
+}

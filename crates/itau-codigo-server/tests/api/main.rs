@@ -1,0 +1,7 @@
+//! The service from outside: a real app on a real SQLite file, over real HTTP.
+
+mod cli;
+mod consulta;
+mod errors;
+mod helpers;
+mod operations;

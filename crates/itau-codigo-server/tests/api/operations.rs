@@ -1,0 +1,58 @@
+//! `/healthz`, `/readyz`, `/metrics`, `/openapi.json`.
+
+use crate::helpers::*;
+
+#[test]
+fn health_and_readiness_answer_get_and_head_without_credentials() {
+    let app = spawn_app();
+    for path in ["/healthz", "/readyz"] {
+        assert_eq!(app.get(path).status, 200, "{path}");
+        let head = app.request("HEAD", path, &[], b"");
+        assert_eq!(head.status, 200, "HEAD {path}");
+        assert!(head.body.is_empty(), "HEAD {path} has a body");
+    }
+}
+
+#[test]
+fn metrics_count_requests_by_route_and_status_with_one_label_for_unmatched_paths() {
+    let app = spawn_app();
+    app.consulta(TRES_GERENTES);
+    app.consulta(DESCONHECIDA);
+    app.get("/wp-admin");
+    app.get("/.env");
+    let text = String::from_utf8(app.get("/metrics").body).unwrap();
+    assert!(
+        text.contains(&format!(
+            "itau_codigo_http_requests_total{{route=\"{PATH}\",status=\"200\"}} 1"
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "itau_codigo_http_requests_total{{route=\"{PATH}\",status=\"404\"}} 1"
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains("itau_codigo_http_requests_total{route=\"unmatched\",status=\"404\"} 2"),
+        "{text}"
+    );
+    assert!(
+        text.contains("itau_codigo_http_request_duration_seconds_count"),
+        "{text}"
+    );
+    assert!(!text.contains("wp-admin"), "{text}");
+}
+
+#[test]
+fn openapi_json_serves_the_committed_document() {
+    let app = spawn_app();
+    let response = app.get("/openapi.json");
+    assert_eq!(response.status, 200);
+    let committed = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../schemas/openapi.json"
+    ))
+    .unwrap();
+    assert_eq!(String::from_utf8(response.body).unwrap(), committed);
+}
