@@ -238,12 +238,7 @@ fn serve_config(args: &ServeArgs) -> Result<ServeConfig, ConfigError> {
         }
         StoreConfig::Demo
     } else {
-        StoreConfig::Db(DbLocation::parse(&args.db).map_err(|reason| {
-            ConfigError::PasswordFile {
-                path: String::new(),
-                reason,
-            }
-        })?)
+        StoreConfig::Db(DbLocation::parse(&args.db).map_err(ConfigError::Db)?)
     };
     let credentials = Credentials::from_env(|name| std::env::var(name).ok(), args.demo)?;
     let tls = match (&args.tls_cert, &args.tls_key) {

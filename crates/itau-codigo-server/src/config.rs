@@ -96,6 +96,9 @@ pub enum ConfigError {
         /// Why.
         reason: String,
     },
+    /// `--db` is not a store location.
+    #[error("--db: {0}")]
+    Db(String),
     /// `--demo` on an address other people can reach.
     #[error("--demo serves demo credentials and binds to loopback only, but --bind is {0}")]
     DemoNotLoopback(SocketAddr),
