@@ -5,7 +5,7 @@ mod consulta;
 mod ops;
 
 use actix_web::http::header;
-use actix_web::{HttpRequest, HttpResponse, guard, web};
+use actix_web::{FromRequest, Handler, HttpRequest, HttpResponse, Responder, guard, web};
 use itau_codigo::ProblemType;
 use itau_codigo::schema::CONSULTA_PATH;
 
@@ -23,28 +23,27 @@ pub fn configure(config: &mut web::ServiceConfig) {
                 method_not_allowed(&request, "POST")
             })),
     );
-    let get_or_head = || web::route().guard(guard::Any(guard::Get()).or(guard::Head()));
     config
-        .service(
-            web::resource("/healthz")
-                .route(get_or_head().to(ops::healthz))
-                .default_service(web::to(get_only)),
+        .service(read_only("/healthz", ops::healthz))
+        .service(read_only("/readyz", ops::readyz))
+        .service(read_only("/metrics", ops::metrics))
+        .service(read_only("/openapi.json", ops::openapi));
+}
+
+/// An operations resource: GET and HEAD reach `handler`, other methods get a 405.
+fn read_only<F, Args>(path: &str, handler: F) -> actix_web::Resource
+where
+    F: Handler<Args>,
+    Args: FromRequest + 'static,
+    F::Output: Responder + 'static,
+{
+    web::resource(path)
+        .route(
+            web::route()
+                .guard(guard::Any(guard::Get()).or(guard::Head()))
+                .to(handler),
         )
-        .service(
-            web::resource("/readyz")
-                .route(get_or_head().to(ops::readyz))
-                .default_service(web::to(get_only)),
-        )
-        .service(
-            web::resource("/metrics")
-                .route(get_or_head().to(ops::metrics))
-                .default_service(web::to(get_only)),
-        )
-        .service(
-            web::resource("/openapi.json")
-                .route(get_or_head().to(ops::openapi))
-                .default_service(web::to(get_only)),
-        );
+        .default_service(web::to(get_only))
 }
 
 /// The metrics label of a matched route pattern; `None` for anything else.
