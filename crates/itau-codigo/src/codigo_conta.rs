@@ -466,19 +466,23 @@ impl FromStr for CodigoConta {
     /// Parses exactly 18 ASCII digits with a matching DAC; nothing else is accepted
     /// (no spaces, no separators, no non-ASCII digits).
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        // The fast path: 18 bytes. Anything else is either the wrong number of
-        // characters or has a non-ASCII character, which the digit check reports.
-        let Ok(digits) = <[u8; LENGTH]>::try_from(s.as_bytes()) else {
-            let found = s.chars().count();
-            if found != LENGTH {
-                return Err(Self::Err::Length { found });
-            }
-            return Err(first_non_digit(s));
-        };
-        if !digits.iter().all(u8::is_ascii_digit) {
-            return Err(first_non_digit(s));
+        // The fast path: 18 ASCII digits. Anything else is checked in the contract's
+        // order, counting characters rather than bytes.
+        match <[u8; LENGTH]>::try_from(s.as_bytes()) {
+            Ok(digits) if digits.iter().all(u8::is_ascii_digit) => Self::from_digits(digits),
+            _ => Err(slow_path_error(s)),
         }
-        Self::from_digits(digits)
+    }
+}
+
+/// Why `s` is not 18 ASCII digits: its length in characters, else its first non-digit.
+#[cold]
+fn slow_path_error(s: &str) -> CodigoContaError {
+    let found = s.chars().count();
+    if found == LENGTH {
+        first_non_digit(s)
+    } else {
+        CodigoContaError::Length { found }
     }
 }
 

@@ -111,29 +111,29 @@ impl std::error::Error for DocumentoError {}
 /// [`DocumentoError`] for a wrong length, a character not allowed where it stands, one
 /// character repeated throughout, or wrong check digits.
 pub fn validate_cpf_cnpj(s: &str) -> Result<TipoDocumento, DocumentoError> {
-    let bytes = s.as_bytes();
-    let tipo = match bytes.len() {
-        11 if s.is_ascii() => TipoDocumento::Cpf,
-        14 if s.is_ascii() => TipoDocumento::Cnpj,
-        _ => {
-            return Err(DocumentoError::Length {
-                found: s.chars().count(),
-            });
-        }
+    let tipo = match s.chars().count() {
+        11 => TipoDocumento::Cpf,
+        14 => TipoDocumento::Cnpj,
+        found => return Err(DocumentoError::Length { found }),
     };
-    let body_len = bytes.len() - 2;
-    for (index, &b) in bytes.iter().enumerate() {
+    let body_len = match tipo {
+        TipoDocumento::Cpf => 9,
+        TipoDocumento::Cnpj => 12,
+    };
+    for (index, c) in s.chars().enumerate() {
         let allowed = match tipo {
-            TipoDocumento::Cnpj if index < body_len => b.is_ascii_digit() || b.is_ascii_uppercase(),
-            _ => b.is_ascii_digit(),
+            TipoDocumento::Cnpj if index < body_len => c.is_ascii_digit() || c.is_ascii_uppercase(),
+            _ => c.is_ascii_digit(),
         };
         if !allowed {
             return Err(DocumentoError::Character {
                 position: index + 1,
-                found: char::from(b),
+                found: c,
             });
         }
     }
+    // Every character is ASCII now, so bytes are characters.
+    let bytes = s.as_bytes();
     if bytes.iter().all(|&b| b == bytes[0]) {
         return Err(DocumentoError::Repeated);
     }
@@ -186,5 +186,48 @@ fn cnpj_check_digit(values: &[u32]) -> u8 {
         0
     } else {
         (11 - remainder) as u8
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn length_counts_characters_and_a_non_ascii_character_is_named() {
+        assert_eq!(
+            validate_cpf_cnpj("5299822472é"),
+            Err(DocumentoError::Character {
+                position: 11,
+                found: 'é'
+            })
+        );
+        assert_eq!(
+            validate_cpf_cnpj("529982247"),
+            Err(DocumentoError::Length { found: 9 })
+        );
+        assert_eq!(
+            validate_cpf_cnpj("12ABC34501DE3É"),
+            Err(DocumentoError::Character {
+                position: 14,
+                found: 'É'
+            })
+        );
+    }
+
+    #[test]
+    fn check_digit_errors_carry_found_and_expected() {
+        assert_eq!(
+            validate_cpf_cnpj("52998224724"),
+            Err(DocumentoError::CheckDigits {
+                tipo: TipoDocumento::Cpf,
+                found: [2, 4],
+                expected: [2, 5]
+            })
+        );
+        assert_eq!(
+            validate_cpf_cnpj("00000000000000"),
+            Err(DocumentoError::Repeated)
+        );
     }
 }

@@ -61,6 +61,9 @@ fn strict_parsing_reports_the_first_failure_in_order_length_digits_dac() {
                 found: 'é',
             },
         ),
+        // 18 bytes but 17 or 15 characters: the length decides, in characters.
+        ("0013411501000987é", CodigoContaError::Length { found: 17 }),
+        ("😀00134115010009", CodigoContaError::Length { found: 15 }),
         // A non-digit decides before a wrong DAC would.
         (
             "x01341150100098791",

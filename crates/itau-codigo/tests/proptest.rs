@@ -58,6 +58,22 @@ proptest! {
     }
 
     #[test]
+    fn the_error_kind_follows_the_contract_order(input in "[0-9aé\u{0661}😀]{0,20}") {
+        let characters = input.chars().count();
+        let expected_kind = if characters != 18 {
+            "length"
+        } else if !input.chars().all(|c| c.is_ascii_digit()) {
+            "not_digits"
+        } else {
+            "dac_mismatch"
+        };
+        match input.parse::<CodigoConta>() {
+            Ok(_) => prop_assert_eq!(expected_kind, "dac_mismatch"),
+            Err(error) => prop_assert_eq!(error.code(), expected_kind),
+        }
+    }
+
+    #[test]
     fn parsing_never_panics_on_near_codes(input in "[0-9a\u{0661} .-]{15,20}") {
         if let Ok(codigo) = input.parse::<CodigoConta>() {
             prop_assert_eq!(codigo.to_string(), input);

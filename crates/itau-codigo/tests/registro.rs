@@ -168,6 +168,12 @@ fn every_field_rule_names_its_path_and_code() {
             InvalidCpfCnpj,
         ),
         (
+            "/data/cpf_cnpj",
+            json!("5299822472é"),
+            "data.cpf_cnpj",
+            InvalidCpfCnpj,
+        ),
+        (
             "/data/tipo_pessoa",
             json!("X"),
             "data.tipo_pessoa",
