@@ -323,3 +323,42 @@ fn messages_say_what_was_expected() {
             .unwrap_err();
     assert_eq!(found[0].message, "expected at most 256 characters");
 }
+
+#[test]
+fn a_type_error_inside_a_manager_keeps_its_path_and_quotes_no_value() {
+    let one =
+        RegistroCliente::from_json_line(&with("/data/gerentes", json!({"telefones": {"ddd": 11}})))
+            .unwrap_err();
+    assert_eq!(one.len(), 1);
+    assert_eq!(
+        (one[0].field.as_str(), one[0].code),
+        ("data.gerentes.telefones.ddd", FieldErrorCode::InvalidType)
+    );
+    let many = RegistroCliente::from_json_line(&with(
+        "/data/gerentes/1",
+        json!({"email_gerente": 11_999_998_888_u64}),
+    ))
+    .unwrap_err();
+    assert_eq!(many[0].field, "data.gerentes[1].email_gerente");
+    assert_eq!(many[0].message, "expected a string, found integer");
+    assert!(!many[0].message.contains("11999998888"));
+}
+
+#[test]
+fn a_bad_account_code_does_not_hide_the_data_errors_of_the_same_line() {
+    let mut record = valid_record();
+    record["codigo_conta"] = json!("001341150100098791");
+    record["data"]["emails"][0]["email"] = json!("not-an-email");
+    record["data"]["cpf_cnpj"] = json!("52998224724");
+    assert_eq!(
+        errors(&record.to_string()),
+        vec![
+            ("codigo_conta".to_owned(), FieldErrorCode::DacMismatch),
+            ("data.cpf_cnpj".to_owned(), FieldErrorCode::InvalidCpfCnpj),
+            (
+                "data.emails[0].email".to_owned(),
+                FieldErrorCode::InvalidEmail
+            ),
+        ]
+    );
+}

@@ -187,3 +187,39 @@ fn openapi_is_3_1_with_the_crate_version_and_every_status() {
         );
     }
 }
+
+#[test]
+fn a_record_whose_optional_members_are_all_null_is_valid_to_schema_and_import_alike() {
+    let schema = document("registro.schema.json");
+    let optional = [
+        "id_cliente",
+        "emails",
+        "data_abertura_conta",
+        "nome_completo",
+        "nome_fantasia_apelido",
+        "tipo_pessoa",
+        "data_nascimento_fundacao",
+        "gerentes",
+        "telefones",
+        "identificado",
+        "cpf_cnpj",
+        "nome_social",
+        "agencia",
+        "conta_corrente",
+    ];
+    let data: serde_json::Map<String, Value> = optional
+        .iter()
+        .map(|name| ((*name).to_owned(), Value::Null))
+        .collect();
+    let record = json!({"codigo_conta": "001341150100098790", "data": data});
+    assert_valid(&schema, &record, "all null");
+    assert!(RegistroCliente::from_json_line(&record.to_string()).is_ok());
+    let properties = schema["$defs"]["DadosRegistro"]["properties"]
+        .as_object()
+        .unwrap();
+    assert_eq!(
+        properties.len(),
+        optional.len(),
+        "the list above misses a member"
+    );
+}

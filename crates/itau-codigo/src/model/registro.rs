@@ -1,6 +1,10 @@
 //! One import record: an account code and everything stored for it.
 
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
+use std::fmt;
+
+use serde::de::value::{MapAccessDeserializer, SeqAccessDeserializer};
+use serde::de::{self, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
 use validator::Validate;
@@ -75,7 +79,7 @@ pub struct DadosRegistro {
     /// agree with the kind of `cpf_cnpj` when both are non-empty.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[validate(custom(function = "rules::tipo_pessoa"))]
-    #[schemars(extend("enum" = ["F", "J", ""]))]
+    #[schemars(extend("enum" = ["F", "J", "", null]))]
     pub tipo_pessoa: Option<String>,
     /// A person's date of birth or a company's date of foundation (ISO 8601), or `""`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -140,20 +144,46 @@ redacted_debug!(DadosRegistro {
     ]
 });
 
+/// One manager object or an array of them. Branches on the JSON shape instead of
+/// trying each form (serde's `untagged`), so that an error inside a manager keeps its
+/// path (`data.gerentes[1].telefones.ddd`) and its reason.
 fn one_or_many<'de, D: Deserializer<'de>>(
     deserializer: D,
 ) -> Result<Option<Vec<Gerente>>, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum OneOrMany {
-        Many(Vec<Gerente>),
-        One(Box<Gerente>),
+    struct OneOrMany;
+
+    impl<'de> Visitor<'de> for OneOrMany {
+        type Value = Option<Vec<Gerente>>;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a manager object or an array of manager objects")
+        }
+
+        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+
+        fn visit_some<D: Deserializer<'de>>(
+            self,
+            deserializer: D,
+        ) -> Result<Self::Value, D::Error> {
+            deserializer.deserialize_any(self)
+        }
+
+        fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+            Gerente::deserialize(MapAccessDeserializer::new(map)).map(|gerente| Some(vec![gerente]))
+        }
+
+        fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+            Vec::<Gerente>::deserialize(SeqAccessDeserializer::new(seq)).map(Some)
+        }
     }
-    Ok(match Option::<OneOrMany>::deserialize(deserializer)? {
-        None => None,
-        Some(OneOrMany::One(gerente)) => Some(vec![*gerente]),
-        Some(OneOrMany::Many(gerentes)) => Some(gerentes),
-    })
+
+    deserializer.deserialize_option(OneOrMany)
 }
 
 fn one_or_many_schema(generator: &mut SchemaGenerator) -> Schema {
@@ -249,10 +279,11 @@ impl RegistroCliente {
                 match serde_path_to_error::deserialize::<_, DadosRegistro>(data) {
                     Ok(data) => Some(data),
                     Err(e) => {
+                        let path = format!("data.{}", e.path());
                         errors.push(FieldError::new(
-                            format!("data.{}", e.path()),
+                            path,
                             FieldErrorCode::InvalidType,
-                            e.into_inner().to_string(),
+                            without_values(&e.into_inner().to_string()),
                         ));
                         None
                     }
@@ -263,12 +294,17 @@ impl RegistroCliente {
                 None
             }
         };
-        let (Some(codigo_conta), Some(data)) = (codigo_conta, data) else {
-            return Err(errors);
-        };
-        let registro = Self { codigo_conta, data };
-        registro.validate_fields()?;
-        Ok(registro)
+        // The data's rules are checked even when the account code is bad, so that one
+        // run reports everything wrong with the line.
+        if let Some(data) = &data {
+            errors.extend(data.rule_errors());
+        }
+        match (codigo_conta, data) {
+            (Some(codigo_conta), Some(data)) if errors.is_empty() => {
+                Ok(Self { codigo_conta, data })
+            }
+            _ => Err(errors),
+        }
     }
 
     /// Checks every field rule: lengths (256 characters), e-mail syntax, ISO 8601 dates,
@@ -279,13 +315,7 @@ impl RegistroCliente {
     ///
     /// Every failing field, with its path under `data.` and sorted by path.
     pub fn validate_fields(&self) -> Result<(), Vec<FieldError>> {
-        let mut errors = Vec::new();
-        if let Err(found) = self.data.validate() {
-            error::flatten("data", &found, &mut errors);
-        }
-        if let Some(mismatch) = self.data.tipo_pessoa_mismatch() {
-            errors.push(mismatch);
-        }
+        let errors = self.data.rule_errors();
         if errors.is_empty() {
             Ok(())
         } else {
@@ -294,7 +324,31 @@ impl RegistroCliente {
     }
 }
 
+/// serde's type errors quote the value they met (`invalid type: string "maria@…"`):
+/// import reports end up in job logs, so keep what was expected and the kind found, and
+/// drop the value.
+fn without_values(message: &str) -> String {
+    let Some(rest) = message.strip_prefix("invalid type: ") else {
+        return message.to_owned();
+    };
+    let found = rest.split([' ', ',']).next().unwrap_or("value");
+    match rest.split_once(", expected ") {
+        Some((_, expected)) => format!("expected {expected}, found {found}"),
+        None => format!("unexpected {found}"),
+    }
+}
+
 impl DadosRegistro {
+    /// Every field rule that fails, paths under `data.`, sorted by path.
+    fn rule_errors(&self) -> Vec<FieldError> {
+        let mut errors = Vec::new();
+        if let Err(found) = self.validate() {
+            error::flatten("data", &found, &mut errors);
+        }
+        errors.extend(self.tipo_pessoa_mismatch());
+        errors
+    }
+
     /// `tipo_pessoa` must name the kind of the (valid) `cpf_cnpj` when both are non-empty.
     fn tipo_pessoa_mismatch(&self) -> Option<FieldError> {
         let tipo_pessoa = self
