@@ -17,6 +17,9 @@ use crate::store::{DbLocation, SqliteImporter};
 use crate::telemetry::{self, LogFormat};
 use crate::{conta, demo};
 
+/// Where the data lives unless `--db` says otherwise.
+pub const DEFAULT_DB: &str = "sqlite:itau-codigo.db";
+
 /// Exit status: the input was invalid (a bad code, bad data).
 pub const EXIT_INVALID: u8 = 1;
 /// Exit status: usage or environment error.
@@ -63,14 +66,10 @@ pub struct ServeArgs {
     /// Address to listen on (IP:PORT).
     #[arg(long, env = "ITAU_CODIGO_BIND", default_value = "127.0.0.1:8080")]
     pub bind: SocketAddr,
-    /// Store: sqlite:PATH (or a bare path) or postgres://... The SQLite file must exist.
-    #[arg(
-        long,
-        env = "ITAU_CODIGO_DB",
-        default_value = "sqlite:itau-codigo.db",
-        conflicts_with = "demo"
-    )]
-    pub db: String,
+    /// Store: sqlite:PATH (or a bare path) or postgres://... The SQLite file must exist
+    /// [default: sqlite:itau-codigo.db].
+    #[arg(long, env = "ITAU_CODIGO_DB")]
+    pub db: Option<String>,
     /// Worker threads [default: one per CPU core].
     #[arg(long, env = "ITAU_CODIGO_WORKERS", value_parser = clap::value_parser!(u16).range(1..))]
     pub workers: Option<u16>,
@@ -112,7 +111,7 @@ pub struct ImportArgs {
     /// The JSON Lines file, or - for standard input.
     pub file: PathBuf,
     /// Store: sqlite:PATH (or a bare path; created if missing) or postgres://...
-    #[arg(long, env = "ITAU_CODIGO_DB", default_value = "sqlite:itau-codigo.db")]
+    #[arg(long, env = "ITAU_CODIGO_DB", default_value = DEFAULT_DB)]
     pub db: String,
     /// Empty the store first (in the same transaction: readers see the old data until
     /// the import commits).
@@ -134,16 +133,16 @@ pub enum ContaCommand {
     /// left-padded with zeros, and the DAC is computed.
     Make {
         /// Empresa, 1 to 3 digits.
-        #[arg(long)]
+        #[arg(long, env = "ITAU_CODIGO_EMPRESA")]
         empresa: String,
         /// Banco, 1 to 3 digits.
-        #[arg(long)]
+        #[arg(long, env = "ITAU_CODIGO_BANCO")]
         banco: String,
         /// Agência, 1 to 4 digits.
-        #[arg(long)]
+        #[arg(long, env = "ITAU_CODIGO_AGENCIA")]
         agencia: String,
         /// Conta corrente, 1 to 7 digits.
-        #[arg(long)]
+        #[arg(long, env = "ITAU_CODIGO_CONTA")]
         conta: String,
     },
 }
@@ -152,7 +151,7 @@ pub enum ContaCommand {
 #[derive(Debug, Args)]
 pub struct SchemaArgs {
     /// Folder to write into (created if missing).
-    #[arg(long, env = "ITAU_CODIGO_SCHEMA_OUT", default_value = "schemas")]
+    #[arg(long, env = "ITAU_CODIGO_OUT", default_value = "schemas")]
     pub out: PathBuf,
 }
 
@@ -233,12 +232,18 @@ fn serve(args: ServeArgs) -> ExitCode {
 /// contract refuses.
 fn serve_config(args: &ServeArgs) -> Result<ServeConfig, ConfigError> {
     let store = if args.demo {
+        // An exported ITAU_CODIGO_DB counts too: the demo must never be mistaken for
+        // (or pointed at) a real store.
+        if args.db.is_some() {
+            return Err(ConfigError::DemoWithDb);
+        }
         if !args.bind.ip().is_loopback() {
             return Err(ConfigError::DemoNotLoopback(args.bind));
         }
         StoreConfig::Demo
     } else {
-        StoreConfig::Db(DbLocation::parse(&args.db).map_err(ConfigError::Db)?)
+        let db = args.db.as_deref().unwrap_or(DEFAULT_DB);
+        StoreConfig::Db(DbLocation::parse(db).map_err(ConfigError::Db)?)
     };
     let credentials = Credentials::from_env(|name| std::env::var(name).ok(), args.demo)?;
     let tls = match (&args.tls_cert, &args.tls_key) {
@@ -287,6 +292,9 @@ fn import_command(args: &ImportArgs) -> ExitCode {
             }
         }
     };
+    // A file this import creates is removed again if the import writes nothing, so
+    // that a failed first import cannot leave an empty store for `serve` to answer from.
+    let created = !path.exists();
     let mut importer = match SqliteImporter::create_or_open(path) {
         Ok(importer) => importer,
         Err(error) => return fail(EXIT_USAGE, error),
@@ -295,6 +303,14 @@ fn import_command(args: &ImportArgs) -> ExitCode {
     let mut stderr = io::stderr();
     let result = import(input, &mut importer, args.replace, &mut stderr, &progress);
     progress.finish_and_clear();
+    drop(importer);
+    if result.is_err() && created {
+        for suffix in ["", "-wal", "-shm"] {
+            let mut file = path.as_os_str().to_owned();
+            file.push(suffix);
+            let _ = std::fs::remove_file(file);
+        }
+    }
     match result {
         Ok(report) => {
             eprintln!(

@@ -99,6 +99,9 @@ pub enum ConfigError {
     /// `--db` is not a store location.
     #[error("--db: {0}")]
     Db(String),
+    /// `--demo` with `--db` (or `ITAU_CODIGO_DB`).
+    #[error("--demo serves its own in-memory data: drop --db (or unset ITAU_CODIGO_DB)")]
+    DemoWithDb,
     /// `--demo` on an address other people can reach.
     #[error("--demo serves demo credentials and binds to loopback only, but --bind is {0}")]
     DemoNotLoopback(SocketAddr),

@@ -128,7 +128,7 @@ struct Line {
     bytes_read: usize,
 }
 
-/// Reads one line into `buffer` (without `\n`), keeping at most `MAX_LINE_BYTES + 1`
+/// Reads one line into `buffer` (without `\n`), keeping at most `MAX_LINE_BYTES + 4`
 /// bytes of it so that a huge line cannot exhaust memory; `None` at the end.
 fn read_line<R: BufRead>(input: &mut R, buffer: &mut Vec<u8>) -> io::Result<Option<Line>> {
     buffer.clear();
@@ -147,9 +147,9 @@ fn read_line<R: BufRead>(input: &mut R, buffer: &mut Vec<u8>) -> io::Result<Opti
         }
         let newline = available.iter().position(|&b| b == b'\n');
         let chunk = &available[..newline.unwrap_or(available.len())];
-        // One byte of slack for the `\r` of a CRLF line.
+        // Slack for the `\r` of a CRLF line and a BOM, which `decode` strips and checks.
         if matches!(line.content, Content::Text) {
-            if buffer.len() + chunk.len() > MAX_LINE_BYTES + 1 {
+            if buffer.len() + chunk.len() > MAX_LINE_BYTES + 4 {
                 line.content = Content::TooLong;
                 buffer.clear();
             } else {

@@ -84,7 +84,7 @@ impl Application {
         let mut server = HttpServer::new(app)
             .client_request_timeout(config.client_timeout)
             .client_disconnect_timeout(Duration::from_secs(1))
-            .shutdown_timeout(config.shutdown_timeout.as_secs())
+            .shutdown_timeout(config.shutdown_timeout.as_secs_f64().ceil() as u64)
             .max_connections(config.max_connections);
         if let Some(workers) = config.workers {
             server = server.workers(workers);

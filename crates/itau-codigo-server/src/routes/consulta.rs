@@ -1,8 +1,11 @@
 //! `POST /apiaccess/rest/ccmessaging/v1/itau/codigo`: the contract's order of checks is
 //! the order of the lines below.
 
+use std::panic::AssertUnwindSafe;
+
 use actix_web::http::header::{self, HeaderMap};
 use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
+use futures_util::FutureExt;
 use itau_codigo::{ConsultaClienteRequest, ConsultaClienteResponse, ProblemType, RequestError};
 
 use crate::config::{MAX_BODY_BYTES, Verdict};
@@ -17,9 +20,22 @@ pub(super) async fn consulta(
     state: web::Data<AppState>,
     ids: RequestIds,
 ) -> HttpResponse {
-    match answer(&request, payload, &state).await {
-        Ok(response) => response,
-        Err(error) => error.respond(&state, &ids.correlation_id),
+    // A panic would drop the connection without an answer; the contract wants a problem
+    // body, and the worker must go on serving.
+    let outcome = AssertUnwindSafe(answer(&request, payload, &state))
+        .catch_unwind()
+        .await;
+    match outcome {
+        Ok(Ok(response)) => response,
+        Ok(Err(error)) => error.respond(&state, &ids.correlation_id),
+        Err(_panic) => {
+            tracing::error!("the consulta handler panicked");
+            problem_response(
+                ProblemType::Internal,
+                "an unexpected error occurred",
+                &ids.correlation_id,
+            )
+        }
     }
 }
 

@@ -64,13 +64,16 @@ pub enum StoreError {
     /// No connection could be had from the pool in time.
     #[error("connection pool: {0}")]
     Pool(#[from] r2d2::Error),
-    /// A stored document no longer parses (a bug or a tampered store).
-    #[error("stored data for {codigo} is corrupt: {source}")]
+    /// A stored document does not parse, or a record does not serialise (a bug or a
+    /// tampered store). Only the position is kept: serde's message may quote data.
+    #[error("stored data for {codigo} is corrupt at line {line}, column {column}")]
     Corrupt {
         /// The masked account code.
         codigo: String,
-        /// The parse error.
-        source: serde_json::Error,
+        /// Where the JSON went wrong.
+        line: usize,
+        /// Where the JSON went wrong.
+        column: usize,
     },
     /// The store was written by a newer version of this program.
     #[error(
@@ -85,6 +88,17 @@ pub enum StoreError {
     /// The blocking task running the query was cancelled or panicked.
     #[error("store task failed: {0}")]
     Task(String),
+}
+
+impl StoreError {
+    /// A [`StoreError::Corrupt`] for `codigo` that keeps only where `error` happened.
+    pub fn corrupt(codigo: &CodigoConta, error: &serde_json::Error) -> Self {
+        Self::Corrupt {
+            codigo: codigo.masked().to_string(),
+            line: error.line(),
+            column: error.column(),
+        }
+    }
 }
 
 /// Where the data lives, parsed from `--db`.

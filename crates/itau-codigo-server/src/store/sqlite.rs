@@ -147,10 +147,7 @@ impl Store for SqliteStore {
                 .optional()?;
             dados
                 .map(|text| {
-                    serde_json::from_str(&text).map_err(|source| StoreError::Corrupt {
-                        codigo: codigo_conta.masked().to_string(),
-                        source,
-                    })
+                    serde_json::from_str(&text).map_err(|e| StoreError::corrupt(&codigo_conta, &e))
                 })
                 .transpose()
         })
@@ -226,11 +223,8 @@ struct SqliteImport<'c> {
 
 impl ImportSession for SqliteImport<'_> {
     fn upsert(&mut self, registro: &RegistroCliente) -> Result<(), StoreError> {
-        let dados =
-            serde_json::to_string(&registro.data).map_err(|source| StoreError::Corrupt {
-                codigo: registro.codigo_conta.masked().to_string(),
-                source,
-            })?;
+        let dados = serde_json::to_string(&registro.data)
+            .map_err(|e| StoreError::corrupt(&registro.codigo_conta, &e))?;
         self.transaction
             .prepare_cached(
                 "INSERT INTO clientes (codigo_conta, dados) VALUES (?1, ?2)

@@ -12,13 +12,8 @@ use crate::helpers::*;
 
 fn itau_codigo() -> Command {
     let mut command = Command::cargo_bin("itau-codigo").unwrap();
-    for name in [
-        "ITAU_CODIGO_USERNAME",
-        "ITAU_CODIGO_PASSWORD",
-        "ITAU_CODIGO_PASSWORD_FILE",
-        "ITAU_CODIGO_DB",
-        "ITAU_CODIGO_BIND",
-    ] {
+    // Whatever the developer's shell exports must not change what a test sees.
+    for (name, _) in std::env::vars().filter(|(name, _)| name.starts_with("ITAU_CODIGO_")) {
         command.env_remove(name);
     }
     command
@@ -256,6 +251,18 @@ fn the_demo_refuses_a_db_or_a_non_loopback_address() {
         b"",
     );
     assert_eq!(with_db.status, 2);
+    let exported = run(
+        itau_codigo()
+            .args(["serve", "--demo"])
+            .env("ITAU_CODIGO_DB", "sqlite:x.db"),
+        b"",
+    );
+    assert_eq!(exported.status, 2);
+    assert!(
+        exported.stderr.contains("ITAU_CODIGO_DB"),
+        "{}",
+        exported.stderr
+    );
     let public = run(
         itau_codigo().args(["serve", "--demo", "--bind", "0.0.0.0:0"]),
         b"",
@@ -312,7 +319,32 @@ fn one_bad_line_in_the_middle_writes_nothing_and_is_named() {
         "{}",
         output.stderr
     );
-    assert_eq!(count_rows(&db), 0);
+    assert!(!db.exists(), "a failed first import left a store behind");
+}
+
+#[test]
+fn a_failed_import_into_an_existing_store_leaves_its_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("new.db");
+    let db_arg = db.to_str().unwrap();
+    assert_eq!(
+        run(
+            itau_codigo().args(["import", "-", "--db", db_arg]),
+            generated_records(5).as_bytes()
+        )
+        .status,
+        0
+    );
+    let bad = format!("{}{{\n", generated_records(3));
+    assert_eq!(
+        run(
+            itau_codigo().args(["import", "-", "--db", db_arg, "--replace"]),
+            bad.as_bytes()
+        )
+        .status,
+        1
+    );
+    assert_eq!(count_rows(&db), 5);
 }
 
 #[test]
@@ -582,6 +614,20 @@ fn the_demo_curl_reads_the_password_from_the_environment_when_it_is_not_demo() {
         served.stdout
     );
     assert!(!served.stdout.contains("Outr4-S3nha"), "{}", served.stdout);
+    let curl = served
+        .stdout
+        .lines()
+        .find(|l| l.trim_start().starts_with("curl "))
+        .unwrap()
+        .trim()
+        .to_owned();
+    let output = Command::new("sh")
+        .args(["-c", &curl])
+        .env("ITAU_CODIGO_PASSWORD", "Outr4-S3nha")
+        .output()
+        .unwrap();
+    let body: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert!(body["data"]["nome_completo"].is_string(), "{body}");
     terminate(served);
 }
 

@@ -148,6 +148,32 @@ fn a_chunked_body_over_the_limit_is_payload_too_large_too() {
     assert_eq!(response.problem_type(), "payload-too-large");
 }
 
+/// A chunked request (no Content-Length, so the limit applies while reading).
+fn chunked_consulta(body: &[u8]) -> Vec<u8> {
+    let mut request = format!(
+        "POST {PATH} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nuserName: {USERNAME}\r\npassword: {PASSWORD}\r\nTransfer-Encoding: chunked\r\n\r\n"
+    )
+    .into_bytes();
+    for chunk in body.chunks(5_000) {
+        request.extend_from_slice(format!("{:x}\r\n", chunk.len()).as_bytes());
+        request.extend_from_slice(chunk);
+        request.extend_from_slice(b"\r\n");
+    }
+    request.extend_from_slice(b"0\r\n\r\n");
+    request
+}
+
+#[test]
+fn a_chunked_body_of_16_kib_is_accepted_and_one_byte_more_is_not() {
+    let app = spawn_app();
+    let mut body = format!(r#"{{"codigo_conta":"{TRES_GERENTES}"}}"#).into_bytes();
+    body.resize(16_384, b' ');
+    assert_eq!(app.raw(&chunked_consulta(&body)).status, 200);
+    body.push(b' ');
+    let refused = app.raw(&chunked_consulta(&body));
+    assert_eq!(refused.problem_type(), "payload-too-large");
+}
+
 #[test]
 fn bad_json_syntax_and_repeated_members_are_400_malformed_json() {
     let app = spawn_app();
@@ -240,6 +266,38 @@ fn a_body_that_does_not_arrive_in_time_is_408() {
     let response = read_response(&mut stream);
     assert_eq!(response.status, 408);
     insta::assert_json_snapshot!(redacted(response.problem()));
+}
+
+/// A store whose lookups panic, as a bug would.
+struct PanickingStore;
+
+impl Store for PanickingStore {
+    fn find(&self, _: CodigoConta) -> StoreFuture<'_, Option<DadosRegistro>> {
+        Box::pin(async { panic!("a bug in the store") })
+    }
+
+    fn ping(&self) -> StoreFuture<'_, ()> {
+        Box::pin(async { Ok(()) })
+    }
+
+    fn describe(&self) -> String {
+        "panicking".into()
+    }
+}
+
+#[test]
+fn a_panic_is_500_internal_and_the_service_goes_on() {
+    let app = spawn_app_with_store(Arc::new(PanickingStore));
+    let response = app.consulta(TRES_GERENTES);
+    assert_eq!(response.status, 500);
+    let text = String::from_utf8_lossy(&response.body).into_owned();
+    assert!(
+        !text.contains("a bug in the store") && !text.contains("panicked"),
+        "{text}"
+    );
+    insta::assert_json_snapshot!(redacted(response.problem()));
+    assert_eq!(app.consulta(TRES_GERENTES).status, 500, "the worker died");
+    assert_eq!(app.get("/healthz").status, 200);
 }
 
 /// A store that always fails, as a broken disk or database would.
