@@ -3,5 +3,6 @@
 mod cli;
 mod consulta;
 mod errors;
+mod faults;
 mod helpers;
 mod operations;
