@@ -12,7 +12,13 @@ use crate::helpers::*;
 
 fn itau_codigo() -> Command {
     let mut command = Command::cargo_bin("itau-codigo").unwrap();
-    for name in ["ITAU_CODIGO_USERNAME", "ITAU_CODIGO_PASSWORD", "ITAU_CODIGO_PASSWORD_FILE", "ITAU_CODIGO_DB", "ITAU_CODIGO_BIND"] {
+    for name in [
+        "ITAU_CODIGO_USERNAME",
+        "ITAU_CODIGO_PASSWORD",
+        "ITAU_CODIGO_PASSWORD_FILE",
+        "ITAU_CODIGO_DB",
+        "ITAU_CODIGO_BIND",
+    ] {
         command.env_remove(name);
     }
     command
@@ -25,7 +31,12 @@ struct Output {
 }
 
 fn run(command: &mut Command, stdin: &[u8]) -> Output {
-    let mut child = command.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
     let mut input = child.stdin.take().unwrap();
     let stdin = stdin.to_vec();
     let writer = std::thread::spawn(move || input.write_all(&stdin));
@@ -40,7 +51,10 @@ fn run(command: &mut Command, stdin: &[u8]) -> Output {
 
 /// `count` valid records: the demo records over and over, each under a new account code.
 fn generated_records(count: usize) -> String {
-    let demo: Vec<Value> = include_str!("../../demo/clientes.jsonl").lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let demo: Vec<Value> = include_str!("../../demo/clientes.jsonl")
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     let mut out = String::new();
     for index in 0..count {
         let mut record = demo[index % demo.len()].clone();
@@ -57,51 +71,153 @@ fn generated_records(count: usize) -> String {
 
 fn count_rows(db: &std::path::Path) -> i64 {
     let connection = rusqlite::Connection::open(db).unwrap();
-    connection.query_row("SELECT count(*) FROM clientes", [], |row| row.get(0)).unwrap()
+    connection
+        .query_row("SELECT count(*) FROM clientes", [], |row| row.get(0))
+        .unwrap()
 }
 
 #[test]
 fn conta_check_prints_one_line_per_code_and_reasons_on_stderr() {
-    let output = run(itau_codigo().args(["conta", "check", "001.341.1501/0009879-0", "001341150100098791", "12"]), b"");
+    let output = run(
+        itau_codigo().args([
+            "conta",
+            "check",
+            "001.341.1501/0009879-0",
+            "001341150100098791",
+            "12",
+        ]),
+        b"",
+    );
     assert_eq!(output.status, 1);
-    assert_eq!(output.stdout, "001341150100098790 ok\n001341150100098791 invalid\n12 invalid\n");
-    assert!(output.stderr.contains("001341150100098791: wrong DAC (check digit): found 1, expected 0"), "{}", output.stderr);
-    assert!(output.stderr.contains("12: expected 18 digits"), "{}", output.stderr);
+    assert_eq!(
+        output.stdout,
+        "001341150100098790 ok\n001341150100098791 invalid\n12 invalid\n"
+    );
+    assert!(
+        output
+            .stderr
+            .contains("001341150100098791: wrong DAC (check digit): found 1, expected 0"),
+        "{}",
+        output.stderr
+    );
+    assert!(
+        output.stderr.contains("12: expected 18 digits"),
+        "{}",
+        output.stderr
+    );
 }
 
 #[test]
 fn conta_check_of_valid_codes_exits_0_and_reports_positions_as_typed() {
-    assert_eq!(run(itau_codigo().args(["conta", "check", "001341150100098790"]), b"").status, 0);
-    let output = run(itau_codigo().args(["conta", "check", "001 341 15O1 0009879 0"]), b"");
+    assert_eq!(
+        run(
+            itau_codigo().args(["conta", "check", "001341150100098790"]),
+            b""
+        )
+        .status,
+        0
+    );
+    let output = run(
+        itau_codigo().args(["conta", "check", "001 341 15O1 0009879 0"]),
+        b"",
+    );
     assert_eq!(output.status, 1);
-    assert!(output.stderr.contains("position 11, found 'O'"), "{}", output.stderr);
+    assert!(
+        output.stderr.contains("position 11, found 'O'"),
+        "{}",
+        output.stderr
+    );
 }
 
 #[test]
 fn conta_make_pads_the_parts_and_computes_the_dac() {
-    let output = run(itau_codigo().args(["conta", "make", "--empresa", "1", "--banco", "341", "--agencia", "1501", "--conta", "9879"]), b"");
-    assert_eq!((output.status, output.stdout.as_str()), (0, "001341150100098790\n"));
-    let refused = run(itau_codigo().args(["conta", "make", "--empresa", "1", "--banco", "341", "--agencia", "15010", "--conta", "9879"]), b"");
+    let output = run(
+        itau_codigo().args([
+            "conta",
+            "make",
+            "--empresa",
+            "1",
+            "--banco",
+            "341",
+            "--agencia",
+            "1501",
+            "--conta",
+            "9879",
+        ]),
+        b"",
+    );
+    assert_eq!(
+        (output.status, output.stdout.as_str()),
+        (0, "001341150100098790\n")
+    );
+    let refused = run(
+        itau_codigo().args([
+            "conta",
+            "make",
+            "--empresa",
+            "1",
+            "--banco",
+            "341",
+            "--agencia",
+            "15010",
+            "--conta",
+            "9879",
+        ]),
+        b"",
+    );
     assert_eq!(refused.status, 1);
-    assert!(refused.stderr.contains("agencia: expected 1 to 4 digits, found 5 characters"), "{}", refused.stderr);
+    assert!(
+        refused
+            .stderr
+            .contains("agencia: expected 1 to 4 digits, found 5 characters"),
+        "{}",
+        refused.stderr
+    );
 }
 
 #[test]
 fn usage_errors_exit_2() {
-    assert_eq!(run(itau_codigo().args(["conta", "make", "--empresa", "1"]), b"").status, 2);
+    assert_eq!(
+        run(itau_codigo().args(["conta", "make", "--empresa", "1"]), b"").status,
+        2
+    );
     assert_eq!(run(itau_codigo().args(["nonsense"]), b"").status, 2);
-    assert_eq!(run(itau_codigo().args(["serve", "--workers", "0"]), b"").status, 2);
+    assert_eq!(
+        run(itau_codigo().args(["serve", "--workers", "0"]), b"").status,
+        2
+    );
 }
 
 #[test]
 fn serve_without_credentials_refuses_to_start_and_says_what_to_set() {
     let (_dir, db) = demo_db();
-    let output = run(itau_codigo().args(["serve", "--db", db.to_str().unwrap(), "--bind", "127.0.0.1:0"]), b"");
+    let output = run(
+        itau_codigo().args([
+            "serve",
+            "--db",
+            db.to_str().unwrap(),
+            "--bind",
+            "127.0.0.1:0",
+        ]),
+        b"",
+    );
     assert_eq!(output.status, 2);
-    assert!(output.stderr.contains("ITAU_CODIGO_USERNAME and ITAU_CODIGO_PASSWORD"), "{}", output.stderr);
+    assert!(
+        output
+            .stderr
+            .contains("ITAU_CODIGO_USERNAME and ITAU_CODIGO_PASSWORD"),
+        "{}",
+        output.stderr
+    );
     let both = run(
         itau_codigo()
-            .args(["serve", "--db", db.to_str().unwrap(), "--bind", "127.0.0.1:0"])
+            .args([
+                "serve",
+                "--db",
+                db.to_str().unwrap(),
+                "--bind",
+                "127.0.0.1:0",
+            ])
             .env("ITAU_CODIGO_USERNAME", "u")
             .env("ITAU_CODIGO_PASSWORD", "p")
             .env("ITAU_CODIGO_PASSWORD_FILE", "/dev/null"),
@@ -116,7 +232,16 @@ fn serve_refuses_a_sqlite_file_that_does_not_exist() {
     let dir = tempfile::tempdir().unwrap();
     let missing = dir.path().join("missing.db");
     let output = run(
-        itau_codigo().args(["serve", "--db", &format!("sqlite:{}", missing.display()), "--bind", "127.0.0.1:0"]).env("ITAU_CODIGO_USERNAME", "u").env("ITAU_CODIGO_PASSWORD", "p"),
+        itau_codigo()
+            .args([
+                "serve",
+                "--db",
+                &format!("sqlite:{}", missing.display()),
+                "--bind",
+                "127.0.0.1:0",
+            ])
+            .env("ITAU_CODIGO_USERNAME", "u")
+            .env("ITAU_CODIGO_PASSWORD", "p"),
         b"",
     );
     assert_eq!(output.status, 2);
@@ -126,9 +251,15 @@ fn serve_refuses_a_sqlite_file_that_does_not_exist() {
 
 #[test]
 fn the_demo_refuses_a_db_or_a_non_loopback_address() {
-    let with_db = run(itau_codigo().args(["serve", "--demo", "--db", "sqlite:x.db"]), b"");
+    let with_db = run(
+        itau_codigo().args(["serve", "--demo", "--db", "sqlite:x.db"]),
+        b"",
+    );
     assert_eq!(with_db.status, 2);
-    let public = run(itau_codigo().args(["serve", "--demo", "--bind", "0.0.0.0:0"]), b"");
+    let public = run(
+        itau_codigo().args(["serve", "--demo", "--bind", "0.0.0.0:0"]),
+        b"",
+    );
     assert_eq!(public.status, 2);
     assert!(public.stderr.contains("loopback"), "{}", public.stderr);
 }
@@ -137,9 +268,18 @@ fn the_demo_refuses_a_db_or_a_non_loopback_address() {
 fn import_writes_every_line_and_reports_records_per_second() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("new.db");
-    let output = run(itau_codigo().args(["import", "-", "--db", db.to_str().unwrap()]), generated_records(2_000).as_bytes());
+    let output = run(
+        itau_codigo().args(["import", "-", "--db", db.to_str().unwrap()]),
+        generated_records(2_000).as_bytes(),
+    );
     assert_eq!(output.status, 0, "{}", output.stderr);
-    assert!(output.stderr.contains("imported 2000 records from 2000 lines"), "{}", output.stderr);
+    assert!(
+        output
+            .stderr
+            .contains("imported 2000 records from 2000 lines"),
+        "{}",
+        output.stderr
+    );
     assert!(output.stderr.contains("records/s"), "{}", output.stderr);
     assert_eq!(count_rows(&db), 2_000);
 }
@@ -148,12 +288,30 @@ fn import_writes_every_line_and_reports_records_per_second() {
 fn one_bad_line_in_the_middle_writes_nothing_and_is_named() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("new.db");
-    let mut lines: Vec<String> = generated_records(1_000).lines().map(str::to_owned).collect();
-    lines[499] = lines[499].replace("\"tipo_pessoa\":\"F\"", "\"tipo_pessoa\":\"X\"").replace("\"tipo_pessoa\":\"J\"", "\"tipo_pessoa\":\"X\"");
-    let output = run(itau_codigo().args(["import", "-", "--db", db.to_str().unwrap()]), lines.join("\n").as_bytes());
+    let mut lines: Vec<String> = generated_records(1_000)
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    lines[499] = lines[499]
+        .replace("\"tipo_pessoa\":\"F\"", "\"tipo_pessoa\":\"X\"")
+        .replace("\"tipo_pessoa\":\"J\"", "\"tipo_pessoa\":\"X\"");
+    let output = run(
+        itau_codigo().args(["import", "-", "--db", db.to_str().unwrap()]),
+        lines.join("\n").as_bytes(),
+    );
     assert_eq!(output.status, 1, "{}", output.stderr);
-    assert!(output.stderr.contains("line 500: data.tipo_pessoa: invalid_tipo_pessoa: "), "{}", output.stderr);
-    assert!(output.stderr.contains("nothing was written"), "{}", output.stderr);
+    assert!(
+        output
+            .stderr
+            .contains("line 500: data.tipo_pessoa: invalid_tipo_pessoa: "),
+        "{}",
+        output.stderr
+    );
+    assert!(
+        output.stderr.contains("nothing was written"),
+        "{}",
+        output.stderr
+    );
     assert_eq!(count_rows(&db), 0);
 }
 
@@ -162,11 +320,23 @@ fn bad_lines_are_all_reported_up_to_100_then_counted() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("new.db");
     let input = "{\n".repeat(150);
-    let output = run(itau_codigo().args(["import", "-", "--db", db.to_str().unwrap()]), input.as_bytes());
+    let output = run(
+        itau_codigo().args(["import", "-", "--db", db.to_str().unwrap()]),
+        input.as_bytes(),
+    );
     assert_eq!(output.status, 1);
-    assert_eq!(output.stderr.matches(": malformed_json: ").count(), 100, "{}", output.stderr);
+    assert_eq!(
+        output.stderr.matches(": malformed_json: ").count(),
+        100,
+        "{}",
+        output.stderr
+    );
     assert!(output.stderr.contains("line 100: "), "{}", output.stderr);
-    assert!(output.stderr.contains("... and 50 more errors"), "{}", output.stderr);
+    assert!(
+        output.stderr.contains("... and 50 more errors"),
+        "{}",
+        output.stderr
+    );
 }
 
 #[test]
@@ -175,7 +345,10 @@ fn import_accepts_a_bom_crlf_and_blank_lines() {
     let db = dir.path().join("new.db");
     let records = generated_records(3).replace('\n', "\r\n\r\n");
     let input = format!("\u{FEFF}{records}");
-    let output = run(itau_codigo().args(["import", "-", "--db", db.to_str().unwrap()]), input.as_bytes());
+    let output = run(
+        itau_codigo().args(["import", "-", "--db", db.to_str().unwrap()]),
+        input.as_bytes(),
+    );
     assert_eq!(output.status, 0, "{}", output.stderr);
     assert_eq!(count_rows(&db), 3);
 }
@@ -191,10 +364,23 @@ fn reimporting_an_account_replaces_it_and_the_later_line_wins() {
     let mut last = first.clone();
     last["data"]["nome_social"] = Value::String("Segundo".into());
     let input = format!("{records}{renamed}\n{last}\n");
-    assert_eq!(run(itau_codigo().args(["import", "-", "--db", db.to_str().unwrap()]), input.as_bytes()).status, 0);
+    assert_eq!(
+        run(
+            itau_codigo().args(["import", "-", "--db", db.to_str().unwrap()]),
+            input.as_bytes()
+        )
+        .status,
+        0
+    );
     assert_eq!(count_rows(&db), 2);
     let connection = rusqlite::Connection::open(&db).unwrap();
-    let dados: String = connection.query_row("SELECT dados FROM clientes WHERE dados LIKE '%Segundo%'", [], |row| row.get(0)).unwrap();
+    let dados: String = connection
+        .query_row(
+            "SELECT dados FROM clientes WHERE dados LIKE '%Segundo%'",
+            [],
+            |row| row.get(0),
+        )
+        .unwrap();
     assert!(dados.contains("Segundo"));
 }
 
@@ -203,29 +389,79 @@ fn replace_empties_the_store_first() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("new.db");
     let db_arg = db.to_str().unwrap();
-    assert_eq!(run(itau_codigo().args(["import", "-", "--db", db_arg]), generated_records(10).as_bytes()).status, 0);
+    assert_eq!(
+        run(
+            itau_codigo().args(["import", "-", "--db", db_arg]),
+            generated_records(10).as_bytes()
+        )
+        .status,
+        0
+    );
     let one = generated_records(1);
-    assert_eq!(run(itau_codigo().args(["import", "-", "--db", db_arg]), one.as_bytes()).status, 0);
+    assert_eq!(
+        run(
+            itau_codigo().args(["import", "-", "--db", db_arg]),
+            one.as_bytes()
+        )
+        .status,
+        0
+    );
     assert_eq!(count_rows(&db), 10);
-    assert_eq!(run(itau_codigo().args(["import", "-", "--db", db_arg, "--replace"]), one.as_bytes()).status, 0);
+    assert_eq!(
+        run(
+            itau_codigo().args(["import", "-", "--db", db_arg, "--replace"]),
+            one.as_bytes()
+        )
+        .status,
+        0
+    );
     assert_eq!(count_rows(&db), 1);
 }
 
 #[test]
 fn import_of_a_missing_file_exits_2() {
-    let output = run(itau_codigo().args(["import", "/no/such/file.jsonl", "--db", "sqlite:/tmp/never.db"]), b"");
+    let output = run(
+        itau_codigo().args([
+            "import",
+            "/no/such/file.jsonl",
+            "--db",
+            "sqlite:/tmp/never.db",
+        ]),
+        b"",
+    );
     assert_eq!(output.status, 2);
-    assert!(output.stderr.contains("cannot open /no/such/file.jsonl"), "{}", output.stderr);
+    assert!(
+        output.stderr.contains("cannot open /no/such/file.jsonl"),
+        "{}",
+        output.stderr
+    );
 }
 
 #[test]
 fn schema_writes_the_committed_documents() {
     let dir = tempfile::tempdir().unwrap();
-    let output = run(itau_codigo().args(["schema", "--out", dir.path().to_str().unwrap()]), b"");
+    let output = run(
+        itau_codigo().args(["schema", "--out", dir.path().to_str().unwrap()]),
+        b"",
+    );
     assert_eq!(output.status, 0);
-    for name in ["consulta-request.schema.json", "consulta-response.schema.json", "problem.schema.json", "registro.schema.json", "openapi.json"] {
-        let committed = std::fs::read_to_string(format!("{}/../../schemas/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap();
-        assert_eq!(std::fs::read_to_string(dir.path().join(name)).unwrap(), committed, "{name}");
+    for name in [
+        "consulta-request.schema.json",
+        "consulta-response.schema.json",
+        "problem.schema.json",
+        "registro.schema.json",
+        "openapi.json",
+    ] {
+        let committed = std::fs::read_to_string(format!(
+            "{}/../../schemas/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap();
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join(name)).unwrap(),
+            committed,
+            "{name}"
+        );
     }
 }
 
@@ -238,23 +474,47 @@ struct Served {
 
 fn serve_demo(extra_env: &[(&str, &str)]) -> Served {
     let mut command = itau_codigo();
-    command.args(["serve", "--demo", "--bind", "127.0.0.1:0", "--log-format", "json", "--workers", "1"]);
+    command.args([
+        "serve",
+        "--demo",
+        "--bind",
+        "127.0.0.1:0",
+        "--log-format",
+        "json",
+        "--workers",
+        "1",
+    ]);
     for (name, value) in extra_env {
         command.env(name, value);
     }
-    let mut child = command.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let mut child = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
     let mut stdout = BufReader::new(child.stdout.take().unwrap());
     let mut printed = String::new();
     for _ in 0..3 {
         stdout.read_line(&mut printed).unwrap();
     }
-    let port = printed.split("http://127.0.0.1:").nth(1).and_then(|rest| rest.split(|c: char| !c.is_ascii_digit()).next()).and_then(|p| p.parse().ok()).unwrap_or_else(|| panic!("no port in {printed:?}"));
-    Served { child, port, stdout: printed }
+    let port = printed
+        .split("http://127.0.0.1:")
+        .nth(1)
+        .and_then(|rest| rest.split(|c: char| !c.is_ascii_digit()).next())
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("no port in {printed:?}"));
+    Served {
+        child,
+        port,
+        stdout: printed,
+    }
 }
 
 fn post(port: u16, username: &str, password: &str, body: &str) -> Response {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
     let request = format!(
         "POST {PATH} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\nuserName: {username}\r\npassword: {password}\r\nContent-Length: {}\r\n\r\n{body}",
         body.len()
@@ -265,28 +525,62 @@ fn post(port: u16, username: &str, password: &str, body: &str) -> Response {
 
 fn terminate(mut served: Served) -> (i32, String) {
     let pid = served.child.id().to_string();
-    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
     let status = served.child.wait().unwrap();
     let mut logs = String::new();
-    served.child.stderr.take().unwrap().read_to_string(&mut logs).unwrap();
+    served
+        .child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut logs)
+        .unwrap();
     (status.code().unwrap_or(-1), logs)
 }
 
 #[test]
 fn the_demo_prints_a_curl_command_that_works_as_pasted() {
     let served = serve_demo(&[]);
-    assert!(served.stdout.contains("-H 'userName: demo' -H 'password: demo'"), "{}", served.stdout);
-    let curl = served.stdout.lines().find(|l| l.trim_start().starts_with("curl ")).unwrap().trim().to_owned();
+    assert!(
+        served
+            .stdout
+            .contains("-H 'userName: demo' -H 'password: demo'"),
+        "{}",
+        served.stdout
+    );
+    let curl = served
+        .stdout
+        .lines()
+        .find(|l| l.trim_start().starts_with("curl "))
+        .unwrap()
+        .trim()
+        .to_owned();
     let output = Command::new("sh").args(["-c", &curl]).output().unwrap();
-    let body: Value = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&output.stdout)));
+    let body: Value = serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&output.stdout)));
     assert!(body["data"]["nome_completo"].is_string(), "{body}");
     assert_eq!(terminate(served).0, 0);
 }
 
 #[test]
 fn the_demo_curl_reads_the_password_from_the_environment_when_it_is_not_demo() {
-    let served = serve_demo(&[("ITAU_CODIGO_USERNAME", "operador"), ("ITAU_CODIGO_PASSWORD", "Outr4-S3nha")]);
-    assert!(served.stdout.contains("\"password: $ITAU_CODIGO_PASSWORD\""), "{}", served.stdout);
+    let served = serve_demo(&[
+        ("ITAU_CODIGO_USERNAME", "operador"),
+        ("ITAU_CODIGO_PASSWORD", "Outr4-S3nha"),
+    ]);
+    assert!(
+        served
+            .stdout
+            .contains("\"password: $ITAU_CODIGO_PASSWORD\""),
+        "{}",
+        served.stdout
+    );
     assert!(!served.stdout.contains("Outr4-S3nha"), "{}", served.stdout);
     terminate(served);
 }
@@ -295,13 +589,28 @@ fn the_demo_curl_reads_the_password_from_the_environment_when_it_is_not_demo() {
 fn logs_of_a_run_hold_no_password_name_document_email_phone_birth_date_racf_or_full_code() {
     const PASSWORD_SET: &str = "Pw-Sup3r-S3cret";
     const PASSWORD_TRIED: &str = "Wr0ng-Pw-Attempt";
-    let served = serve_demo(&[("ITAU_CODIGO_USERNAME", "operador"), ("ITAU_CODIGO_PASSWORD", PASSWORD_SET)]);
+    let served = serve_demo(&[
+        ("ITAU_CODIGO_USERNAME", "operador"),
+        ("ITAU_CODIGO_PASSWORD", PASSWORD_SET),
+    ]);
     let body = format!(r#"{{"codigo_conta":"{TRES_GERENTES}","servico_digital":"whatsapp"}}"#);
     let found = post(served.port, "operador", PASSWORD_SET, &body);
     assert_eq!(found.status, 200);
     let customer = found.json()["data"].clone();
-    assert_eq!(post(served.port, "operador", PASSWORD_TRIED, &body).status, 401);
-    assert_eq!(post(served.port, "operador", PASSWORD_SET, r#"{"codigo_conta":"001341150100098791"}"#).status, 400);
+    assert_eq!(
+        post(served.port, "operador", PASSWORD_TRIED, &body).status,
+        401
+    );
+    assert_eq!(
+        post(
+            served.port,
+            "operador",
+            PASSWORD_SET,
+            r#"{"codigo_conta":"001341150100098791"}"#
+        )
+        .status,
+        400
+    );
     let (status, logs) = terminate(served);
     assert_eq!(status, 0, "{logs}");
 
@@ -313,22 +622,52 @@ fn logs_of_a_run_hold_no_password_name_document_email_phone_birth_date_racf_or_f
         "001341150100098791".to_owned(),
     ];
     for value in [
-        &customer["nome_completo"], &customer["nome_fantasia_apelido"], &customer["cpf_cnpj"],
-        &customer["data_nascimento_fundacao"], &customer["emails"][0]["email"], &customer["telefones"][0]["numero"],
-        &gerente["email_gerente"], &gerente["racf_gerente"], &gerente["funcional_gerente"], &gerente["telefones"]["numero"],
+        &customer["nome_completo"],
+        &customer["nome_fantasia_apelido"],
+        &customer["cpf_cnpj"],
+        &customer["data_nascimento_fundacao"],
+        &customer["emails"][0]["email"],
+        &customer["telefones"][0]["numero"],
+        &gerente["email_gerente"],
+        &gerente["racf_gerente"],
+        &gerente["funcional_gerente"],
+        &gerente["telefones"]["numero"],
     ] {
-        secrets.push(value.as_str().unwrap_or_else(|| panic!("demo customer lacks a field: {customer}")).to_owned());
+        secrets.push(
+            value
+                .as_str()
+                .unwrap_or_else(|| panic!("demo customer lacks a field: {customer}"))
+                .to_owned(),
+        );
     }
     for secret in &secrets {
-        assert!(!logs.contains(secret.as_str()), "{secret:?} is in the logs:\n{logs}");
+        assert!(
+            !logs.contains(secret.as_str()),
+            "{secret:?} is in the logs:\n{logs}"
+        );
     }
     // The log is JSON lines, one access line per request with the masked code.
-    let access: Vec<Value> = logs.lines().filter_map(|l| serde_json::from_str::<Value>(l).ok()).filter(|l| l["target"] == "itau_codigo::access").collect();
+    let access: Vec<Value> = logs
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|l| l["target"] == "itau_codigo::access")
+        .collect();
     assert_eq!(access.len(), 3, "{logs}");
     assert_eq!(access[0]["conta"], "0013411501*");
     assert_eq!(access[0]["servico_digital"], "whatsapp");
     assert_eq!(access[1]["status"], 401);
-    for field in ["method", "route", "status", "latency_ms", "correlation_id", "flow_id"] {
-        assert!(access[0].get(field).is_some(), "no {field} in {}", access[0]);
+    for field in [
+        "method",
+        "route",
+        "status",
+        "latency_ms",
+        "correlation_id",
+        "flow_id",
+    ] {
+        assert!(
+            access[0].get(field).is_some(),
+            "no {field} in {}",
+            access[0]
+        );
     }
 }

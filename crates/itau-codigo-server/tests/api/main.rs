@@ -6,3 +6,5 @@ mod errors;
 mod faults;
 mod helpers;
 mod operations;
+mod process;
+mod security;

@@ -68,15 +68,47 @@ fn with_a_certificate_and_key_the_service_speaks_https() {
     });
     let url = format!("https://127.0.0.1:{}{PATH}", app.port);
     let output = std::process::Command::new("curl")
-        .args(["-sS", "--cacert", &format!("{fixtures}/tls-cert.pem"), "-X", "POST", &url])
-        .args(["-H", &format!("userName: {USERNAME}"), "-H", &format!("password: {PASSWORD}")])
-        .args(["-d", &format!(r#"{{"codigo_conta":"{TRES_GERENTES}"}}"#), "-H", "Content-Type: application/json"])
+        .args([
+            "-sS",
+            "--cacert",
+            &format!("{fixtures}/tls-cert.pem"),
+            "-X",
+            "POST",
+            &url,
+        ])
+        .args([
+            "-H",
+            &format!("userName: {USERNAME}"),
+            "-H",
+            &format!("password: {PASSWORD}"),
+        ])
+        .args([
+            "-d",
+            &format!(r#"{{"codigo_conta":"{TRES_GERENTES}"}}"#),
+            "-H",
+            "Content-Type: application/json",
+        ])
         .output()
         .expect("curl runs");
-    let body: serde_json::Value = serde_json::from_slice(&output.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {} {}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr)));
+    let body: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{e}: {} {}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        )
+    });
     assert!(body["data"]["nome_completo"].is_string(), "{body}");
     // Plain HTTP on the TLS port gets no answer.
-    let plain = std::process::Command::new("curl").args(["-sS", "-o", "/dev/null", "-w", "%{http_code}", &format!("http://127.0.0.1:{}/healthz", app.port)]).output().unwrap();
+    let plain = std::process::Command::new("curl")
+        .args([
+            "-sS",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}",
+            &format!("http://127.0.0.1:{}/healthz", app.port),
+        ])
+        .output()
+        .unwrap();
     assert_ne!(String::from_utf8_lossy(&plain.stdout), "200");
 }
