@@ -5,6 +5,7 @@ mod consulta;
 mod errors;
 mod faults;
 mod helpers;
+mod hostile;
 mod operations;
 mod process;
 mod security;
