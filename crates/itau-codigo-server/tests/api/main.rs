@@ -6,6 +6,7 @@ mod errors;
 mod faults;
 mod helpers;
 mod hostile;
+mod lifecycle;
 mod operations;
 mod process;
 mod security;
