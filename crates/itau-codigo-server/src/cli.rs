@@ -15,6 +15,7 @@ use crate::import::{ImportError, import};
 use crate::startup::Application;
 use crate::store::{DbLocation, SqliteImporter};
 use crate::telemetry::{self, LogFormat};
+use crate::throttle::ThrottleConfig;
 use crate::{conta, demo};
 
 /// Where the data lives unless `--db` says otherwise.
@@ -92,6 +93,14 @@ pub struct ServeArgs {
     /// Most connections each worker serves at once; more wait in the listen backlog.
     #[arg(long, env = "ITAU_CODIGO_MAX_CONNECTIONS", default_value_t = 25_000)]
     pub max_connections: usize,
+    /// Failed logins from one client address (each within --login-lockout of the
+    /// previous) after which that address is refused, still with 401; 0 turns it off.
+    #[arg(long, env = "ITAU_CODIGO_LOGIN_MAX_FAILURES", default_value_t = 10)]
+    pub login_max_failures: u32,
+    /// Seconds an address stays refused after its last failed login (and how long a
+    /// failure counts).
+    #[arg(long, env = "ITAU_CODIGO_LOGIN_LOCKOUT", default_value = "60", value_parser = parse_seconds)]
+    pub login_lockout: Duration,
     /// Log format.
     #[arg(
         long,
@@ -262,6 +271,10 @@ fn serve_config(args: &ServeArgs) -> Result<ServeConfig, ConfigError> {
         client_timeout: args.client_timeout,
         shutdown_timeout: args.shutdown_timeout,
         max_connections: args.max_connections,
+        login_throttle: ThrottleConfig {
+            max_failures: args.login_max_failures,
+            lockout: args.login_lockout,
+        },
     })
 }
 

@@ -12,6 +12,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use crate::store::DbLocation;
+use crate::throttle::ThrottleConfig;
 
 /// Largest request body accepted, in bytes.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
@@ -35,6 +36,8 @@ pub struct ServeConfig {
     pub shutdown_timeout: Duration,
     /// Most connections served at once per worker; further ones wait in the backlog.
     pub max_connections: usize,
+    /// When failed logins lock a client address out.
+    pub login_throttle: ThrottleConfig,
 }
 
 impl ServeConfig {
@@ -50,6 +53,7 @@ impl ServeConfig {
             client_timeout: Duration::from_secs(5),
             shutdown_timeout: Duration::from_secs(30),
             max_connections: 25_000,
+            login_throttle: ThrottleConfig::default(),
         }
     }
 }

@@ -13,6 +13,7 @@ use anyhow::Context;
 use crate::config::{Credentials, ServeConfig, StoreConfig, TlsFiles};
 use crate::metrics::Metrics;
 use crate::store::{DbLocation, SqliteStore, Store};
+use crate::throttle::LoginThrottle;
 use crate::{demo, import, request_context, routes};
 
 /// What every handler shares.
@@ -26,6 +27,8 @@ pub struct AppState {
     pub client_timeout: Duration,
     /// Counters for `/metrics`.
     pub metrics: Arc<Metrics>,
+    /// Failed logins by client address.
+    pub throttle: LoginThrottle,
 }
 
 /// A bound, not yet running, service.
@@ -73,6 +76,7 @@ impl Application {
             credentials: config.credentials.clone(),
             client_timeout: config.client_timeout,
             metrics: Arc::new(Metrics::default()),
+            throttle: LoginThrottle::new(config.login_throttle),
         });
         let app = move || {
             App::new()

@@ -2,6 +2,7 @@
 //! the order of the lines below.
 
 use std::panic::AssertUnwindSafe;
+use std::time::{Duration, Instant};
 
 use actix_web::http::header::{self, HeaderMap};
 use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
@@ -13,6 +14,7 @@ use crate::problem::{invalid_request, problem_response};
 use crate::request_context::{ConsultaLog, RequestIds};
 use crate::startup::AppState;
 use crate::store::StoreError;
+use crate::throttle::Failure;
 
 pub(super) async fn consulta(
     request: HttpRequest,
@@ -44,7 +46,7 @@ async fn answer(
     payload: web::Payload,
     state: &AppState,
 ) -> Result<HttpResponse, ConsultaError> {
-    authenticate(state, request.headers())?;
+    authenticate(state, request)?;
     require_json(request.headers())?;
     let body = read_body(payload, request.headers(), state).await?;
     let consulta = ConsultaClienteRequest::from_json(&body)?;
@@ -70,6 +72,8 @@ async fn answer(
 enum ConsultaError {
     #[error("credentials missing or wrong ({0:?})")]
     Unauthorized(Verdict),
+    #[error("too many failed logins from this address")]
+    LockedOut { retry_after: Duration },
     #[error("unsupported content type")]
     UnsupportedMediaType,
     #[error("body larger than {MAX_BODY_BYTES} bytes")]
@@ -91,13 +95,15 @@ impl ConsultaError {
         let problem =
             |problem_type, detail: String| problem_response(problem_type, detail, correlation_id);
         match self {
-            Self::Unauthorized(verdict) => {
-                // The body is the same whatever went wrong; the log says which.
-                tracing::warn!(verdict = ?verdict, "authentication failed");
-                problem(
-                    ProblemType::Unauthorized,
-                    "missing or wrong userName/password headers".into(),
-                )
+            // The body is the same whatever went wrong; the log says which.
+            Self::Unauthorized(_) => problem(ProblemType::Unauthorized, UNAUTHORIZED.into()),
+            Self::LockedOut { retry_after } => {
+                let mut response = problem(ProblemType::Unauthorized, UNAUTHORIZED.into());
+                let seconds = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, header::HeaderValue::from(seconds));
+                response
             }
             Self::UnsupportedMediaType => problem(
                 ProblemType::UnsupportedMediaType,
@@ -142,10 +148,53 @@ impl ConsultaError {
     }
 }
 
-fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<(), ConsultaError> {
-    match state.credentials.verify(headers) {
-        Verdict::Accepted => Ok(()),
-        verdict => Err(ConsultaError::Unauthorized(verdict)),
+const UNAUTHORIZED: &str = "missing or wrong userName/password headers";
+
+/// Credentials, unless the client's address is locked out by failed logins: then the
+/// credentials are not even looked at, so that guessing makes no progress. Logs say
+/// which verdict and which address, never what was sent.
+fn authenticate(state: &AppState, request: &HttpRequest) -> Result<(), ConsultaError> {
+    let now = Instant::now();
+    let address = request.peer_addr().map(|peer| peer.ip());
+    if let Some(address) = address
+        && let Some(retry_after) = state.throttle.locked_out(address, now)
+    {
+        tracing::info!(
+            client = %address,
+            retry_after_s = retry_after.as_secs(),
+            "login refused: this address is locked out after failed logins"
+        );
+        return Err(ConsultaError::LockedOut { retry_after });
+    }
+    let verdict = state.credentials.verify(request.headers());
+    match (verdict, address) {
+        (Verdict::Accepted, Some(address)) => {
+            state.throttle.succeeded(address);
+            Ok(())
+        }
+        (Verdict::Accepted, None) => Ok(()),
+        (verdict, Some(address)) => {
+            match state.throttle.failed(address, now) {
+                Failure::Counted { failures } => tracing::warn!(
+                    verdict = ?verdict,
+                    client = %address,
+                    failures,
+                    "authentication failed"
+                ),
+                Failure::LockedOut { failures } => tracing::warn!(
+                    verdict = ?verdict,
+                    client = %address,
+                    failures,
+                    lockout_s = state.throttle.lockout().as_secs(),
+                    "authentication failed; too many failures: this address is locked out"
+                ),
+            }
+            Err(ConsultaError::Unauthorized(verdict))
+        }
+        (verdict, None) => {
+            tracing::warn!(verdict = ?verdict, "authentication failed");
+            Err(ConsultaError::Unauthorized(verdict))
+        }
     }
 }
 

@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
 use itau_codigo::{CodigoConta, DadosRegistro, RegistroCliente};
@@ -34,11 +35,103 @@ const CONNECTION_PRAGMAS: &str = "
 /// A SQLite store with a pool of read connections.
 #[derive(Debug)]
 pub struct SqliteStore {
-    pool: r2d2::Pool<SqliteConnectionManager>,
+    source: Arc<Source>,
     location: String,
     /// For the in-memory demo database: a connection that lives as long as the store,
     /// so the database is not freed when the pool closes its last connection.
     _keep_alive: Option<std::sync::Mutex<Connection>>,
+}
+
+/// Where connections come from.
+#[derive(Debug)]
+enum Source {
+    /// The in-memory demo database: nothing on disk can change under it.
+    Memory(Pool),
+    /// A file, watched: see [`WatchedFile`].
+    File(WatchedFile),
+}
+
+type Pool = r2d2::Pool<SqliteConnectionManager>;
+
+/// A SQLite file and the pool of connections open on it.
+///
+/// An open connection keeps reading the file it opened even after that file is removed
+/// or replaced (the descriptor outlives the name), so a service whose database was
+/// deleted would go on answering from a ghost, and one whose file was swapped for
+/// another would never see it. Before each query the path is looked up again (one
+/// `stat`, about a microsecond): a missing file is a store failure, and a different file
+/// (another inode) gets a new pool, so an atomic `mv new.db itau-codigo.db` is picked up
+/// and a removed file put back recovers without a restart.
+#[derive(Debug)]
+struct WatchedFile {
+    path: PathBuf,
+    pool_size: u32,
+    current: RwLock<(FileId, Pool)>,
+}
+
+/// What tells two files apart: device and inode.
+type FileId = (u64, u64);
+
+/// No file has this id: a pool marked with it is reopened at the next query.
+const FORGOTTEN: FileId = (u64::MAX, u64::MAX);
+
+fn file_id(path: &Path) -> std::io::Result<FileId> {
+    use std::os::unix::fs::MetadataExt;
+    let metadata = std::fs::metadata(path)?;
+    Ok((metadata.dev(), metadata.ino()))
+}
+
+impl WatchedFile {
+    /// The pool for the file now at `path`, reopening it when the file was replaced.
+    fn pool(&self) -> Result<Pool, StoreError> {
+        let id = file_id(&self.path).map_err(|error| StoreError::Open {
+            location: format!("sqlite:{}", self.path.display()),
+            reason: format!("the database file is gone: {error}"),
+        })?;
+        {
+            let current = self.current.read().unwrap_or_else(PoisonError::into_inner);
+            if current.0 == id {
+                return Ok(current.1.clone());
+            }
+        }
+        let mut current = self.current.write().unwrap_or_else(PoisonError::into_inner);
+        if current.0 != id {
+            let (opened, pool) = open_file_pool(&self.path, self.pool_size)?;
+            tracing::warn!(
+                store = %format!("sqlite:{}", self.path.display()),
+                "the database file was replaced or failed; reopened it"
+            );
+            *current = (opened, pool);
+        }
+        Ok(current.1.clone())
+    }
+}
+
+/// Opens (and migrates) the file at `path` and a pool on it; returns the identity of
+/// the file the pool reads.
+fn open_file_pool(path: &Path, pool_size: u32) -> Result<(FileId, Pool), StoreError> {
+    if !path.is_file() {
+        return Err(StoreError::Open {
+            location: format!("sqlite:{}", path.display()),
+            reason: "no such file (create it with `itau-codigo import FILE --db sqlite:PATH`)"
+                .into(),
+        });
+    }
+    let mut connection = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(|e| open_error(path, &e))?;
+    let id = file_id(path).map_err(|e| StoreError::Open {
+        location: format!("sqlite:{}", path.display()),
+        reason: e.to_string(),
+    })?;
+    prepare_file(&mut connection, path)?;
+    drop(connection);
+    let manager = SqliteConnectionManager::file(path)
+        .with_flags(OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+        .with_init(|c| c.execute_batch(CONNECTION_PRAGMAS));
+    Ok((id, pool(manager, pool_size)?))
 }
 
 impl SqliteStore {
@@ -49,25 +142,13 @@ impl SqliteStore {
     /// The file does not exist (only `import` creates one), is not a database, or its
     /// schema is newer than this binary.
     pub fn open_existing(path: &Path, pool_size: u32) -> Result<Self, StoreError> {
-        if !path.is_file() {
-            return Err(StoreError::Open {
-                location: format!("sqlite:{}", path.display()),
-                reason: "no such file (create it with `itau-codigo import FILE --db sqlite:PATH`)"
-                    .into(),
-            });
-        }
-        let mut connection = Connection::open_with_flags(
-            path,
-            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )
-        .map_err(|e| open_error(path, &e))?;
-        prepare_file(&mut connection, path)?;
-        drop(connection);
-        let manager = SqliteConnectionManager::file(path)
-            .with_flags(OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)
-            .with_init(|c| c.execute_batch(CONNECTION_PRAGMAS));
+        let (id, pool) = open_file_pool(path, pool_size)?;
         Ok(Self {
-            pool: pool(manager, pool_size)?,
+            source: Arc::new(Source::File(WatchedFile {
+                path: path.to_owned(),
+                pool_size,
+                current: RwLock::new((id, pool)),
+            })),
             location: format!("sqlite:{}", path.display()),
             _keep_alive: None,
         })
@@ -98,7 +179,7 @@ impl SqliteStore {
             .with_flags(flags)
             .with_init(|c| c.execute_batch(CONNECTION_PRAGMAS));
         Ok(Self {
-            pool: pool(manager, pool_size)?,
+            source: Arc::new(Source::Memory(pool(manager, pool_size)?)),
             location: "sqlite::memory: (demo)".into(),
             _keep_alive: Some(std::sync::Mutex::new(keep_alive)),
         })
@@ -110,7 +191,7 @@ impl SqliteStore {
     ///
     /// No connection could be had.
     pub fn importer(&self) -> Result<SqliteImporter, StoreError> {
-        Ok(SqliteImporter::Pooled(self.pool.get()?))
+        Ok(SqliteImporter::Pooled(self.source.pool()?.get()?))
     }
 
     /// Runs `query` on a pooled connection on tokio's blocking pool, in the caller's span.
@@ -119,7 +200,7 @@ impl SqliteStore {
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     {
-        let pool = self.pool.clone();
+        let source = Arc::clone(&self.source);
         let span = tracing::Span::current();
         // Why the blocking pool and not the actix worker: a lookup is a few microseconds
         // while the page is cached, but a cold read waits on the disk, and an actix
@@ -128,12 +209,36 @@ impl SqliteStore {
         Box::pin(async move {
             tokio::task::spawn_blocking(move || {
                 let _entered = span.enter();
-                let connection = pool.get()?;
-                query(&connection)
+                let connection = source.pool()?.get()?;
+                let result = query(&connection);
+                if matches!(result, Err(StoreError::Sqlite(_))) {
+                    // A connection that met a damaged file may keep stale pages or WAL
+                    // state after the file is mended in place: start afresh next time.
+                    drop(connection);
+                    source.forget();
+                }
+                result
             })
             .await
             .map_err(|e| StoreError::Task(e.to_string()))?
         })
+    }
+}
+
+impl Source {
+    /// Drops the file's pool, so that the next query opens new connections.
+    fn forget(&self) {
+        if let Self::File(file) = self {
+            let mut current = file.current.write().unwrap_or_else(PoisonError::into_inner);
+            current.0 = FORGOTTEN;
+        }
+    }
+
+    fn pool(&self) -> Result<Pool, StoreError> {
+        match self {
+            Self::Memory(pool) => Ok(pool.clone()),
+            Self::File(file) => file.pool(),
+        }
     }
 }
 

@@ -3,5 +3,10 @@
 mod cli;
 mod consulta;
 mod errors;
+mod faults;
 mod helpers;
+mod hostile;
+mod lifecycle;
 mod operations;
+mod process;
+mod security;

@@ -1,0 +1,256 @@
+//! Processes ending badly: SIGTERM while requests are in flight, an import killed midway.
+
+use std::io::{ErrorKind, Read, Write};
+use std::net::TcpStream;
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use assert_cmd::cargo::CommandCargoExt;
+
+use crate::helpers::*;
+use crate::process::ServeProcess;
+
+/// What one request of the load got.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    /// A complete 200 with the customer.
+    Answered,
+    /// The connection was refused or reset before a single byte came back: the service
+    /// had stopped accepting (or never accepted it from the backlog).
+    NotAccepted,
+    /// Anything else: another status, or a response cut short. Must never happen.
+    Broken,
+}
+
+fn consulta_request(close: bool) -> Vec<u8> {
+    let body = format!(r#"{{"codigo_conta":"{TRES_GERENTES}"}}"#);
+    let connection = if close { "Connection: close\r\n" } else { "" };
+    format!(
+        "POST {PATH} HTTP/1.1\r\nHost: x\r\n{connection}userName: {USERNAME}\r\npassword: {PASSWORD}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
+}
+
+fn one_request(port: u16) -> Outcome {
+    let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else {
+        return Outcome::NotAccepted;
+    };
+    stream
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    if stream.write_all(&consulta_request(true)).is_err() {
+        return Outcome::NotAccepted;
+    }
+    let mut bytes = Vec::new();
+    match stream.read_to_end(&mut bytes) {
+        Err(error) if bytes.is_empty() && error.kind() == ErrorKind::ConnectionReset => {
+            Outcome::NotAccepted
+        }
+        Ok(_) if bytes.is_empty() => Outcome::NotAccepted,
+        Err(_) => Outcome::Broken,
+        Ok(_) => complete_200(&bytes),
+    }
+}
+
+fn complete_200(bytes: &[u8]) -> Outcome {
+    if !bytes.windows(4).any(|w| w == b"\r\n\r\n") {
+        return Outcome::Broken;
+    }
+    let response = parse_response(bytes);
+    let complete = response
+        .header("content-length")
+        .and_then(|l| l.parse::<usize>().ok())
+        .is_some_and(|l| l == response.body.len());
+    if response.status == 200 && complete {
+        Outcome::Answered
+    } else {
+        Outcome::Broken
+    }
+}
+
+#[test]
+fn sigterm_under_load_answers_every_request_in_flight_and_exits_0() {
+    const IN_FLIGHT: usize = 32;
+    const LOADERS: usize = 4;
+    let (_dir, db) = demo_db();
+    let server = ServeProcess::start(
+        &[
+            "--db",
+            db.to_str().unwrap(),
+            "--workers",
+            "2",
+            "--shutdown-timeout",
+            "15",
+            "--client-timeout",
+            "15",
+        ],
+        &[
+            ("ITAU_CODIGO_USERNAME", USERNAME),
+            ("ITAU_CODIGO_PASSWORD", PASSWORD),
+        ],
+    );
+    let port = server.port;
+
+    // Requests certainly in flight: head and most of the body sent, the rest held back.
+    let request = consulta_request(true);
+    let (first, rest) = request.split_at(request.len() - 5);
+    let mut in_flight: Vec<TcpStream> = (0..IN_FLIGHT)
+        .map(|_| {
+            let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+            stream.write_all(first).unwrap();
+            stream
+        })
+        .collect();
+    // And a load of complete requests that goes on across the signal.
+    let stop = Arc::new(AtomicBool::new(false));
+    let outcomes = Arc::new(Mutex::new(Vec::new()));
+    let loaders: Vec<_> = (0..LOADERS)
+        .map(|_| {
+            let (stop, outcomes) = (Arc::clone(&stop), Arc::clone(&outcomes));
+            std::thread::spawn(move || {
+                while !stop.load(Ordering::SeqCst) {
+                    let outcome = one_request(port);
+                    outcomes.lock().unwrap().push((Instant::now(), outcome));
+                    if outcome == Outcome::NotAccepted {
+                        std::thread::sleep(Duration::from_millis(5));
+                    }
+                }
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(500));
+    let signalled = Instant::now();
+    server.signal_term();
+    std::thread::sleep(Duration::from_millis(300));
+
+    for stream in &mut in_flight {
+        stream.write_all(rest).unwrap();
+    }
+    let answered_in_flight: Vec<Outcome> = in_flight
+        .iter_mut()
+        .map(|stream| {
+            stream
+                .set_read_timeout(Some(Duration::from_secs(20)))
+                .unwrap();
+            let mut bytes = Vec::new();
+            let _ = stream.read_to_end(&mut bytes);
+            complete_200(&bytes)
+        })
+        .collect();
+    let mut server = server;
+    let (status, logs) = server.wait();
+    stop.store(true, Ordering::SeqCst);
+    for loader in loaders {
+        loader.join().unwrap();
+    }
+
+    assert_eq!(
+        answered_in_flight,
+        vec![Outcome::Answered; IN_FLIGHT],
+        "{logs}"
+    );
+    assert_eq!(status, 0, "{logs}");
+    let outcomes = outcomes.lock().unwrap();
+    let count = |wanted: Outcome| outcomes.iter().filter(|(_, o)| *o == wanted).count();
+    let before_signal = outcomes
+        .iter()
+        .filter(|(at, o)| *at < signalled && *o == Outcome::Answered)
+        .count();
+    assert!(before_signal > 0, "the load never ran: {outcomes:?}");
+    assert_eq!(count(Outcome::Broken), 0, "{outcomes:?}");
+    eprintln!(
+        "load across SIGTERM: {} answered, {} not accepted, {} in flight all answered",
+        count(Outcome::Answered),
+        count(Outcome::NotAccepted),
+        IN_FLIGHT
+    );
+}
+
+fn count_rows(db: &std::path::Path) -> i64 {
+    let connection = rusqlite::Connection::open(db).unwrap();
+    connection
+        .query_row("SELECT count(*) FROM clientes", [], |row| row.get(0))
+        .unwrap()
+}
+
+fn stored(db: &std::path::Path, codigo: i64) -> String {
+    let connection = rusqlite::Connection::open(db).unwrap();
+    connection
+        .query_row(
+            "SELECT dados FROM clientes WHERE codigo_conta = ?1",
+            [codigo],
+            |row| row.get(0),
+        )
+        .unwrap()
+}
+
+fn wal_size(db: &std::path::Path) -> u64 {
+    std::fs::metadata(db.with_extension("db-wal")).map_or(0, |m| m.len())
+}
+
+#[test]
+fn an_import_killed_midway_leaves_the_previous_data_intact() {
+    let (_dir, db) = demo_db();
+    let known = TRES_GERENTES.parse::<i64>().unwrap();
+    let (rows_before, record_before) = (count_rows(&db), stored(&db, known));
+    let wal_before = wal_size(&db);
+
+    // --replace: the worst case, deleting everything first inside the transaction.
+    let mut import = Command::cargo_bin("itau-codigo")
+        .unwrap()
+        .args(["import", "-", "--replace", "--db", db.to_str().unwrap()])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdin = import.stdin.take().unwrap();
+    stdin
+        .write_all(generated_records(14_000, "8888").as_bytes())
+        .unwrap();
+    stdin.flush().unwrap();
+    // Midway: the records are in its transaction, more than its page cache (16 MiB)
+    // holds, so uncommitted pages spill into the WAL; and it waits for more input.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while wal_size(&db) <= wal_before {
+        assert!(
+            Instant::now() < deadline,
+            "the import wrote nothing to the WAL"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    import.kill().unwrap();
+    import.wait().unwrap();
+    drop(stdin);
+
+    assert_eq!(count_rows(&db), rows_before);
+    assert_eq!(stored(&db, known), record_before);
+    let connection = rusqlite::Connection::open(&db).unwrap();
+    let integrity: String = connection
+        .query_row("PRAGMA integrity_check", [], |row| row.get(0))
+        .unwrap();
+    assert_eq!(integrity, "ok");
+    drop(connection);
+    // The lock died with the process: the next import goes through.
+    let output = Command::cargo_bin("itau-codigo")
+        .unwrap()
+        .args(["import", "-", "--db", db.to_str().unwrap()])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(generated_records(2, "8888").as_bytes())?;
+            child.wait_with_output()
+        })
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    assert_eq!(count_rows(&db), rows_before + 2);
+}
