@@ -13,7 +13,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use crate::config::{ConfigError, Credentials, ServeConfig, StoreConfig, TlsFiles};
 use crate::import::{ImportError, import};
 use crate::startup::Application;
-use crate::store::{DbLocation, SqliteImporter};
+use crate::store::{DbLocation, Importer, PostgresImporter, SqliteImporter};
 use crate::telemetry::{self, LogFormat};
 use crate::{conta, demo};
 
@@ -265,12 +265,6 @@ fn import_command(args: &ImportArgs) -> ExitCode {
         Ok(location) => location,
         Err(message) => return fail(EXIT_USAGE, message),
     };
-    let DbLocation::SqliteFile(path) = &location else {
-        return fail(
-            EXIT_USAGE,
-            "the PostgreSQL store is not available in this build yet; use --db sqlite:PATH",
-        );
-    };
     let (input, size): (Box<dyn io::BufRead>, Option<u64>) = if args.file.as_os_str() == "-" {
         (Box::new(io::stdin().lock()), None)
     } else {
@@ -287,13 +281,25 @@ fn import_command(args: &ImportArgs) -> ExitCode {
             }
         }
     };
-    let mut importer = match SqliteImporter::create_or_open(path) {
+    let opened: Result<Box<dyn Importer>, _> = match &location {
+        DbLocation::SqliteFile(path) => {
+            SqliteImporter::create_or_open(path).map(|i| Box::new(i) as _)
+        }
+        DbLocation::Postgres(url) => PostgresImporter::connect(url).map(|i| Box::new(i) as _),
+    };
+    let mut importer = match opened {
         Ok(importer) => importer,
         Err(error) => return fail(EXIT_USAGE, error),
     };
     let progress = progress_bar(size);
     let mut stderr = io::stderr();
-    let result = import(input, &mut importer, args.replace, &mut stderr, &progress);
+    let result = import(
+        input,
+        importer.as_mut(),
+        args.replace,
+        &mut stderr,
+        &progress,
+    );
     progress.finish_and_clear();
     match result {
         Ok(report) => {
