@@ -73,6 +73,9 @@ pub(crate) fn test(root: &Path, args: &[&str]) -> anyhow::Result<()> {
             );
             Some((binaries, server))
         }
+        Err(error) if std::env::var(REQUIRE_ENV).as_deref() == Ok("1") => {
+            bail!("{REQUIRE_ENV}=1 but {error}")
+        }
         Err(error) => {
             eprintln!("{}", skip_banner(&error));
             None

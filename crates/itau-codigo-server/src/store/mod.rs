@@ -11,7 +11,9 @@ use std::time::Duration;
 
 use itau_codigo::{CodigoConta, DadosRegistro, RegistroCliente};
 
-pub use postgres::{IMPORT_BATCH_ROWS, PostgresImporter, PostgresStore, QUERY_TIMEOUT};
+pub use postgres::{
+    IMPORT_BATCH_ROWS, IMPORT_LOCK, MIGRATION_LOCK, PostgresImporter, PostgresStore, QUERY_TIMEOUT,
+};
 pub use sqlite::{SqliteImporter, SqliteStore};
 
 /// A boxed future, so that `dyn Store` works with async methods.

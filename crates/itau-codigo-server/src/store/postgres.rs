@@ -33,10 +33,12 @@ const MIGRATIONS: &[&str] = &[
     )",
 ];
 
-/// Advisory lock keys (`pg_advisory_xact_lock`), the same in every replica: the ASCII
-/// of "itaumigr" and "itauimpt".
-const MIGRATION_LOCK: i64 = 0x6974_6175_6d69_6772;
-const IMPORT_LOCK: i64 = 0x6974_6175_696d_7074;
+/// The advisory lock (`pg_advisory_xact_lock`) a replica holds while it migrates, the
+/// same in every replica (the ASCII of "itaumigr"): hold it to keep replicas from
+/// migrating while you work on the schema by hand.
+pub const MIGRATION_LOCK: i64 = 0x6974_6175_6d69_6772;
+/// The advisory lock an import holds for its whole transaction ("itauimpt").
+pub const IMPORT_LOCK: i64 = 0x6974_6175_696d_7074;
 
 /// How long a lookup or a readiness check may take, connection included, before it
 /// counts as a store failure (a 500, or a 503 on `/readyz`).

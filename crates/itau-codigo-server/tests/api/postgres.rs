@@ -9,7 +9,9 @@ use std::time::{Duration, Instant};
 
 use assert_cmd::cargo::CommandCargoExt;
 use itau_codigo_server::import::import;
-use itau_codigo_server::store::{Importer, PostgresImporter, PostgresStore, Store, StoreError};
+use itau_codigo_server::store::{
+    Importer, MIGRATION_LOCK, PostgresImporter, PostgresStore, Store, StoreError,
+};
 use private_postgres::{Binaries, Options, PrivateServer};
 use serde_json::Value;
 
@@ -102,6 +104,45 @@ fn migrations_run_once_when_replicas_start_together() {
     assert_eq!(applied, i64::from(latest), "each migration recorded once");
     assert!(latest >= 1);
     assert_eq!(customers, 0);
+}
+
+#[test]
+fn a_replica_waits_for_the_migration_lock_before_touching_the_schema() {
+    if !postgres_available() {
+        return;
+    }
+    let database = PgDatabase::create(&admin_url());
+    let url = database.url.clone();
+    pg_block_on(async {
+        let holder = pg_connect(&url).await;
+        holder
+            .batch_execute(&format!(
+                "BEGIN; SELECT pg_advisory_xact_lock({MIGRATION_LOCK})"
+            ))
+            .await
+            .unwrap();
+        let replica_url = url.clone();
+        let replica = std::thread::spawn(move || PostgresStore::open(&replica_url, 1).map(drop));
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert!(
+            !replica.is_finished(),
+            "the replica did not wait for the lock"
+        );
+        let tables: i64 = holder
+            .query_one(
+                "SELECT count(*) FROM pg_tables WHERE tablename = 'clientes'",
+                &[],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        assert_eq!(tables, 0, "the schema was touched under the lock");
+        holder.batch_execute("COMMIT").await.unwrap();
+        let opened = tokio::task::spawn_blocking(move || replica.join().unwrap())
+            .await
+            .unwrap();
+        assert!(opened.is_ok(), "{:?}", opened.err().map(|e| e.to_string()));
+    });
 }
 
 #[test]
