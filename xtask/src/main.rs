@@ -1,5 +1,6 @@
 //! Project chores: `cargo xtask <task>`. See `cargo xtask help`.
 
+mod pg;
 mod schemas;
 
 use std::path::PathBuf;
@@ -11,6 +12,13 @@ Usage: cargo xtask <task>
 Tasks:
   schemas [--check]   write schemas/*.json from the code; with --check, fail (naming the
                       file) when a committed file differs from what the code generates
+  test [ARGS]         cargo test --workspace ARGS, with a private PostgreSQL server
+                      started for the run (both stores tested) and stopped after it
+  pg start [--fsync] [--dir DIR]
+                      start a private PostgreSQL server (default folder:
+                      target/private-postgres) and print `export ITAU_CODIGO_TEST_PG_URL=...`
+  pg url [--dir DIR]  print the running private server's URL
+  pg stop [--dir DIR] stop it and delete its folder
   help                this text
 ";
 
@@ -20,6 +28,10 @@ fn main() -> ExitCode {
     let result = match args.as_slice() {
         ["schemas"] => schemas::run(&workspace_root(), schemas::Mode::Write),
         ["schemas", "--check"] => schemas::run(&workspace_root(), schemas::Mode::Check),
+        ["test", rest @ ..] => pg::test(&workspace_root(), rest),
+        ["pg", "start", rest @ ..] => pg::start(&workspace_root(), rest),
+        ["pg", "url", rest @ ..] => pg::url(&workspace_root(), rest),
+        ["pg", "stop", rest @ ..] => pg::stop(&workspace_root(), rest),
         ["help" | "--help" | "-h"] | [] => {
             print!("{HELP}");
             Ok(())

@@ -13,7 +13,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use crate::config::{ConfigError, Credentials, ServeConfig, StoreConfig, TlsFiles};
 use crate::import::{ImportError, import};
 use crate::startup::Application;
-use crate::store::{DbLocation, SqliteImporter};
+use crate::store::{DbLocation, Importer, PostgresImporter, SqliteImporter};
 use crate::telemetry::{self, LogFormat};
 use crate::throttle::ThrottleConfig;
 use crate::{conta, demo};
@@ -283,12 +283,6 @@ fn import_command(args: &ImportArgs) -> ExitCode {
         Ok(location) => location,
         Err(message) => return fail(EXIT_USAGE, message),
     };
-    let DbLocation::SqliteFile(path) = &location else {
-        return fail(
-            EXIT_USAGE,
-            "the PostgreSQL store is not available in this build yet; use --db sqlite:PATH",
-        );
-    };
     let (input, size): (Box<dyn io::BufRead>, Option<u64>) = if args.file.as_os_str() == "-" {
         (Box::new(io::stdin().lock()), None)
     } else {
@@ -305,19 +299,34 @@ fn import_command(args: &ImportArgs) -> ExitCode {
             }
         }
     };
-    // A file this import creates is removed again if the import writes nothing, so
-    // that a failed first import cannot leave an empty store for `serve` to answer from.
-    let created = !path.exists();
-    let mut importer = match SqliteImporter::create_or_open(path) {
+    // A SQLite file this import creates is removed again if the import writes nothing,
+    // so that a failed first import cannot leave an empty store for `serve` to answer from.
+    let created = match &location {
+        DbLocation::SqliteFile(path) => (!path.exists()).then(|| path.clone()),
+        DbLocation::Postgres(_) => None,
+    };
+    let opened: Result<Box<dyn Importer>, _> = match &location {
+        DbLocation::SqliteFile(path) => {
+            SqliteImporter::create_or_open(path).map(|i| Box::new(i) as _)
+        }
+        DbLocation::Postgres(url) => PostgresImporter::connect(url).map(|i| Box::new(i) as _),
+    };
+    let mut importer = match opened {
         Ok(importer) => importer,
         Err(error) => return fail(EXIT_USAGE, error),
     };
     let progress = progress_bar(size);
     let mut stderr = io::stderr();
-    let result = import(input, &mut importer, args.replace, &mut stderr, &progress);
+    let result = import(
+        input,
+        importer.as_mut(),
+        args.replace,
+        &mut stderr,
+        &progress,
+    );
     progress.finish_and_clear();
     drop(importer);
-    if result.is_err() && created {
+    if let (Err(_), Some(path)) = (&result, &created) {
         for suffix in ["", "-wal", "-shm"] {
             let mut file = path.as_os_str().to_owned();
             file.push(suffix);

@@ -12,7 +12,7 @@ use anyhow::Context;
 
 use crate::config::{Credentials, ServeConfig, StoreConfig, TlsFiles};
 use crate::metrics::Metrics;
-use crate::store::{DbLocation, SqliteStore, Store};
+use crate::store::{DbLocation, PostgresStore, SqliteStore, Store};
 use crate::throttle::LoginThrottle;
 use crate::{demo, import, request_context, routes};
 
@@ -152,16 +152,15 @@ fn pool_size(config: &ServeConfig) -> u32 {
 ///
 /// # Errors
 ///
-/// As the store's open, or PostgreSQL (not yet supported).
+/// As the store's open: a missing SQLite file, an unreachable PostgreSQL, a failed
+/// migration, a schema newer than this binary.
 pub fn open_store(config: &StoreConfig, pool_size: u32) -> anyhow::Result<Arc<dyn Store>> {
     match config {
         StoreConfig::Db(DbLocation::SqliteFile(path)) => {
             Ok(Arc::new(SqliteStore::open_existing(path, pool_size)?))
         }
-        StoreConfig::Db(DbLocation::Postgres(_)) => {
-            anyhow::bail!(
-                "the PostgreSQL store is not available in this build yet; use --db sqlite:PATH"
-            )
+        StoreConfig::Db(DbLocation::Postgres(url)) => {
+            Ok(Arc::new(PostgresStore::open(url, pool_size)?))
         }
         StoreConfig::Demo => {
             let store = SqliteStore::in_memory(pool_size)?;

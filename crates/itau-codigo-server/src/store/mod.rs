@@ -1,14 +1,19 @@
 //! Where customers are stored: a small trait, so that the handlers do not know (or
 //! care) whether SQLite or PostgreSQL answers.
 
+mod postgres;
 mod sqlite;
 
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
+use std::time::Duration;
 
 use itau_codigo::{CodigoConta, DadosRegistro, RegistroCliente};
 
+pub use postgres::{
+    IMPORT_BATCH_ROWS, IMPORT_LOCK, MIGRATION_LOCK, PostgresImporter, PostgresStore, QUERY_TIMEOUT,
+};
 pub use sqlite::{SqliteImporter, SqliteStore};
 
 /// A boxed future, so that `dyn Store` works with async methods.
@@ -88,6 +93,62 @@ pub enum StoreError {
     /// The blocking task running the query was cancelled or panicked.
     #[error("store task failed: {0}")]
     Task(String),
+    /// A PostgreSQL error (its causes included in the text).
+    #[error("postgres: {}", error_chain(.0))]
+    Postgres(tokio_postgres::Error),
+    /// No PostgreSQL connection could be had from the pool.
+    #[error("postgres connection pool: {}", error_chain(.0))]
+    PostgresPool(deadpool_postgres::PoolError),
+    /// The store did not answer in time.
+    #[error("the store's {what} did not finish within {after:?}")]
+    Timeout {
+        /// What was asked.
+        what: &'static str,
+        /// The limit.
+        after: Duration,
+    },
+    /// Another `import` holds the database's import lock.
+    #[error("another import into this database is running; try again once it has finished")]
+    ImportRunning,
+}
+
+// By hand, not `#[from]`: the text already carries the causes, and an error reporter
+// walking `source()` would print them twice.
+impl From<tokio_postgres::Error> for StoreError {
+    fn from(error: tokio_postgres::Error) -> Self {
+        Self::Postgres(error)
+    }
+}
+
+impl From<deadpool_postgres::PoolError> for StoreError {
+    fn from(error: deadpool_postgres::PoolError) -> Self {
+        Self::PostgresPool(error)
+    }
+}
+
+/// An error and its causes, `: `-separated (tokio-postgres keeps the server's message
+/// in a cause).
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(next) = cause {
+        let next_text = next.to_string();
+        if !text.ends_with(&next_text) {
+            text.push_str(": ");
+            text.push_str(&next_text);
+        }
+        cause = next.source();
+    }
+    text
+}
+
+/// The table key of both stores: 18 digits always fit an i64 (at most
+/// 999 999 999 999 999 999).
+fn key(codigo_conta: &CodigoConta) -> i64 {
+    codigo_conta
+        .as_str()
+        .bytes()
+        .fold(0i64, |acc, b| acc * 10 + i64::from(b - b'0'))
 }
 
 impl StoreError {

@@ -10,7 +10,7 @@ use itau_codigo::{CodigoConta, DadosRegistro, RegistroCliente};
 use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
 
-use super::{ImportSession, Importer, Store, StoreError, StoreFuture};
+use super::{ImportSession, Importer, Store, StoreError, StoreFuture, key};
 
 /// Schema migrations, applied in order at open; `PRAGMA user_version` counts the ones
 /// applied. Append only: never edit a released entry.
@@ -343,14 +343,6 @@ impl ImportSession for SqliteImport<'_> {
         self.transaction.commit()?;
         Ok(())
     }
-}
-
-/// The table key: 18 digits always fit an i64 (at most 999 999 999 999 999 999).
-fn key(codigo_conta: &CodigoConta) -> i64 {
-    codigo_conta
-        .as_str()
-        .bytes()
-        .fold(0i64, |acc, b| acc * 10 + i64::from(b - b'0'))
 }
 
 fn pool(

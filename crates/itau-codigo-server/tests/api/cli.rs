@@ -9,6 +9,7 @@ use assert_cmd::cargo::CommandCargoExt;
 use serde_json::Value;
 
 use crate::helpers::*;
+use crate::stores::{TestDb, TestStore, on_both_stores};
 
 fn itau_codigo() -> Command {
     let mut command = Command::cargo_bin("itau-codigo").unwrap();
@@ -42,33 +43,6 @@ fn run(command: &mut Command, stdin: &[u8]) -> Output {
         stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
     }
-}
-
-/// `count` valid records: the demo records over and over, each under a new account code.
-fn generated_records(count: usize) -> String {
-    let demo: Vec<Value> = include_str!("../../demo/clientes.jsonl")
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
-    let mut out = String::new();
-    for index in 0..count {
-        let mut record = demo[index % demo.len()].clone();
-        let conta = format!("{:07}", index + 1);
-        let codigo = itau_codigo::CodigoConta::compose("001", "341", "7777", &conta).unwrap();
-        record["codigo_conta"] = Value::String(codigo.to_string());
-        record["data"]["agencia"] = Value::String("7777".into());
-        record["data"]["conta_corrente"] = Value::String(conta);
-        out.push_str(&record.to_string());
-        out.push('\n');
-    }
-    out
-}
-
-fn count_rows(db: &std::path::Path) -> i64 {
-    let connection = rusqlite::Connection::open(db).unwrap();
-    connection
-        .query_row("SELECT count(*) FROM clientes", [], |row| row.get(0))
-        .unwrap()
 }
 
 #[test]
@@ -271,13 +245,11 @@ fn the_demo_refuses_a_db_or_a_non_loopback_address() {
     assert!(public.stderr.contains("loopback"), "{}", public.stderr);
 }
 
-#[test]
-fn import_writes_every_line_and_reports_records_per_second() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("new.db");
+fn import_writes_every_line_and_reports_records_per_second(store: TestStore) {
+    let db = TestDb::empty(store);
     let output = run(
-        itau_codigo().args(["import", "-", "--db", db.to_str().unwrap()]),
-        generated_records(2_000).as_bytes(),
+        itau_codigo().args(["import", "-", "--db", db.url()]),
+        generated_records(2_000, "7777").as_bytes(),
     );
     assert_eq!(output.status, 0, "{}", output.stderr);
     assert!(
@@ -288,14 +260,12 @@ fn import_writes_every_line_and_reports_records_per_second() {
         output.stderr
     );
     assert!(output.stderr.contains("records/s"), "{}", output.stderr);
-    assert_eq!(count_rows(&db), 2_000);
+    assert_eq!(db.count_rows(), 2_000);
 }
 
-#[test]
-fn one_bad_line_in_the_middle_writes_nothing_and_is_named() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("new.db");
-    let mut lines: Vec<String> = generated_records(1_000)
+fn one_bad_line_in_the_middle_writes_nothing_and_is_named(store: TestStore) {
+    let db = TestDb::empty(store);
+    let mut lines: Vec<String> = generated_records(1_000, "7777")
         .lines()
         .map(str::to_owned)
         .collect();
@@ -303,7 +273,7 @@ fn one_bad_line_in_the_middle_writes_nothing_and_is_named() {
         .replace("\"tipo_pessoa\":\"F\"", "\"tipo_pessoa\":\"X\"")
         .replace("\"tipo_pessoa\":\"J\"", "\"tipo_pessoa\":\"X\"");
     let output = run(
-        itau_codigo().args(["import", "-", "--db", db.to_str().unwrap()]),
+        itau_codigo().args(["import", "-", "--db", db.url()]),
         lines.join("\n").as_bytes(),
     );
     assert_eq!(output.status, 1, "{}", output.stderr);
@@ -319,41 +289,34 @@ fn one_bad_line_in_the_middle_writes_nothing_and_is_named() {
         "{}",
         output.stderr
     );
-    assert!(!db.exists(), "a failed first import left a store behind");
+    match db.sqlite_path() {
+        // A failed first import leaves no SQLite file behind for `serve` to start on.
+        Some(path) => assert!(!path.exists(), "a failed first import left a store behind"),
+        None => assert_eq!(db.count_rows(), 0),
+    }
 }
 
-#[test]
-fn a_failed_import_into_an_existing_store_leaves_its_data() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("new.db");
-    let db_arg = db.to_str().unwrap();
-    assert_eq!(
-        run(
-            itau_codigo().args(["import", "-", "--db", db_arg]),
-            generated_records(5).as_bytes()
-        )
-        .status,
-        0
+fn a_failed_import_into_an_existing_store_leaves_its_data(store: TestStore) {
+    let db = TestDb::empty(store);
+    let good = run(
+        itau_codigo().args(["import", "-", "--db", db.url()]),
+        generated_records(5, "7777").as_bytes(),
     );
-    let bad = format!("{}{{\n", generated_records(3));
-    assert_eq!(
-        run(
-            itau_codigo().args(["import", "-", "--db", db_arg, "--replace"]),
-            bad.as_bytes()
-        )
-        .status,
-        1
+    assert_eq!(good.status, 0, "{}", good.stderr);
+    let bad = format!("{}{{\n", generated_records(3, "7777"));
+    let refused = run(
+        itau_codigo().args(["import", "-", "--db", db.url(), "--replace"]),
+        bad.as_bytes(),
     );
-    assert_eq!(count_rows(&db), 5);
+    assert_eq!(refused.status, 1, "{}", refused.stderr);
+    assert_eq!(db.count_rows(), 5);
 }
 
-#[test]
-fn bad_lines_are_all_reported_up_to_100_then_counted() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("new.db");
+fn bad_lines_are_all_reported_up_to_100_then_counted(store: TestStore) {
+    let db = TestDb::empty(store);
     let input = "{\n".repeat(150);
     let output = run(
-        itau_codigo().args(["import", "-", "--db", db.to_str().unwrap()]),
+        itau_codigo().args(["import", "-", "--db", db.url()]),
         input.as_bytes(),
     );
     assert_eq!(output.status, 1);
@@ -371,25 +334,21 @@ fn bad_lines_are_all_reported_up_to_100_then_counted() {
     );
 }
 
-#[test]
-fn import_accepts_a_bom_crlf_and_blank_lines() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("new.db");
-    let records = generated_records(3).replace('\n', "\r\n\r\n");
+fn import_accepts_a_bom_crlf_and_blank_lines(store: TestStore) {
+    let db = TestDb::empty(store);
+    let records = generated_records(3, "7777").replace('\n', "\r\n\r\n");
     let input = format!("\u{FEFF}{records}");
     let output = run(
-        itau_codigo().args(["import", "-", "--db", db.to_str().unwrap()]),
+        itau_codigo().args(["import", "-", "--db", db.url()]),
         input.as_bytes(),
     );
     assert_eq!(output.status, 0, "{}", output.stderr);
-    assert_eq!(count_rows(&db), 3);
+    assert_eq!(db.count_rows(), 3);
 }
 
-#[test]
-fn reimporting_an_account_replaces_it_and_the_later_line_wins() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("new.db");
-    let records = generated_records(2);
+fn reimporting_an_account_replaces_it_and_the_later_line_wins(store: TestStore) {
+    let db = TestDb::empty(store);
+    let records = generated_records(2, "7777");
     let first: Value = serde_json::from_str(records.lines().next().unwrap()).unwrap();
     let mut renamed = first.clone();
     renamed["data"]["nome_social"] = Value::String("Primeiro".into());
@@ -398,38 +357,31 @@ fn reimporting_an_account_replaces_it_and_the_later_line_wins() {
     let input = format!("{records}{renamed}\n{last}\n");
     assert_eq!(
         run(
-            itau_codigo().args(["import", "-", "--db", db.to_str().unwrap()]),
+            itau_codigo().args(["import", "-", "--db", db.url()]),
             input.as_bytes()
         )
         .status,
         0
     );
-    assert_eq!(count_rows(&db), 2);
-    let connection = rusqlite::Connection::open(&db).unwrap();
-    let dados: String = connection
-        .query_row(
-            "SELECT dados FROM clientes WHERE dados LIKE '%Segundo%'",
-            [],
-            |row| row.get(0),
-        )
+    assert_eq!(db.count_rows(), 2);
+    let dados = db
+        .stored_data(first["codigo_conta"].as_str().unwrap())
         .unwrap();
-    assert!(dados.contains("Segundo"));
+    assert!(dados.contains("Segundo"), "{dados}");
 }
 
-#[test]
-fn replace_empties_the_store_first() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("new.db");
-    let db_arg = db.to_str().unwrap();
+fn replace_empties_the_store_first(store: TestStore) {
+    let db = TestDb::empty(store);
+    let db_arg = db.url();
     assert_eq!(
         run(
             itau_codigo().args(["import", "-", "--db", db_arg]),
-            generated_records(10).as_bytes()
+            generated_records(10, "7777").as_bytes()
         )
         .status,
         0
     );
-    let one = generated_records(1);
+    let one = generated_records(1, "7777");
     assert_eq!(
         run(
             itau_codigo().args(["import", "-", "--db", db_arg]),
@@ -438,7 +390,7 @@ fn replace_empties_the_store_first() {
         .status,
         0
     );
-    assert_eq!(count_rows(&db), 10);
+    assert_eq!(db.count_rows(), 10);
     assert_eq!(
         run(
             itau_codigo().args(["import", "-", "--db", db_arg, "--replace"]),
@@ -447,7 +399,7 @@ fn replace_empties_the_store_first() {
         .status,
         0
     );
-    assert_eq!(count_rows(&db), 1);
+    assert_eq!(db.count_rows(), 1);
 }
 
 #[test]
@@ -717,3 +669,13 @@ fn logs_of_a_run_hold_no_password_name_document_email_phone_birth_date_racf_or_f
         );
     }
 }
+
+on_both_stores!(
+    import_writes_every_line_and_reports_records_per_second,
+    one_bad_line_in_the_middle_writes_nothing_and_is_named,
+    a_failed_import_into_an_existing_store_leaves_its_data,
+    bad_lines_are_all_reported_up_to_100_then_counted,
+    import_accepts_a_bom_crlf_and_blank_lines,
+    reimporting_an_account_replaces_it_and_the_later_line_wins,
+    replace_empties_the_store_first,
+);

@@ -3,27 +3,25 @@
 use serde_json::json;
 
 use crate::helpers::*;
+use crate::stores::{TestStore, on_both_stores, snapshot};
 
-#[test]
-fn a_known_account_answers_200_with_the_customer_and_its_first_manager() {
-    let app = spawn_app();
+fn a_known_account_answers_200_with_the_customer_and_its_first_manager(store: TestStore) {
+    let app = spawn_app_on(store);
     let response = app.consulta(TRES_GERENTES);
     assert_eq!(response.status, 200);
     assert_eq!(response.header("content-type"), Some("application/json"));
-    insta::assert_json_snapshot!(response.json());
+    snapshot!(response.json());
 }
 
-#[test]
-fn tipo_estrutura_selects_the_manager_case_insensitively() {
-    let app = spawn_app();
+fn tipo_estrutura_selects_the_manager_case_insensitively(store: TestStore) {
+    let app = spawn_app_on(store);
     let body = json!({"codigo_conta": TRES_GERENTES, "tipo_estrutura": "sd"}).to_string();
     let answer = app.post_consulta(&body, &[]).json();
     assert_eq!(answer["data"]["gerentes"]["tipo_estrutura"], "SD");
 }
 
-#[test]
-fn every_selector_given_must_match() {
-    let app = spawn_app();
+fn every_selector_given_must_match(store: TestStore) {
+    let app = spawn_app_on(store);
     let gerente = |body: serde_json::Value| {
         app.post_consulta(&body.to_string(), &[]).json()["data"]["gerentes"].clone()
     };
@@ -39,9 +37,8 @@ fn every_selector_given_must_match() {
     assert!(contradicting.is_null(), "{contradicting}");
 }
 
-#[test]
-fn no_matching_manager_omits_gerentes_but_still_answers_200() {
-    let app = spawn_app();
+fn no_matching_manager_omits_gerentes_but_still_answers_200(store: TestStore) {
+    let app = spawn_app_on(store);
     let response = app.post_consulta(
         &json!({"codigo_conta": TRES_GERENTES, "tipo_estrutura": "CO"}).to_string(),
         &[],
@@ -52,9 +49,8 @@ fn no_matching_manager_omits_gerentes_but_still_answers_200() {
     assert!(data["nome_completo"].is_string());
 }
 
-#[test]
-fn null_and_empty_selectors_mean_absent() {
-    let app = spawn_app();
+fn null_and_empty_selectors_mean_absent(store: TestStore) {
+    let app = spawn_app_on(store);
     let first = app.consulta(TRES_GERENTES).json();
     for body in [
         json!({"codigo_conta": TRES_GERENTES, "tipo_estrutura": null, "segmento": null, "servico_digital": null}),
@@ -68,9 +64,8 @@ fn null_and_empty_selectors_mean_absent() {
     }
 }
 
-#[test]
-fn unknown_members_and_headers_are_ignored() {
-    let app = spawn_app();
+fn unknown_members_and_headers_are_ignored(store: TestStore) {
+    let app = spawn_app_on(store);
     let body =
         json!({"codigo_conta": TRES_GERENTES, "x-app-key": "xxxxxx", "extra": {"a": [1, 2]}})
             .to_string();
@@ -78,9 +73,8 @@ fn unknown_members_and_headers_are_ignored() {
     assert_eq!(response.status, 200);
 }
 
-#[test]
-fn empty_strings_and_empty_lists_are_emitted_as_stored() {
-    let app = spawn_app();
+fn empty_strings_and_empty_lists_are_emitted_as_stored(store: TestStore) {
+    let app = spawn_app_on(store);
     let data = app.consulta(LISTAS_VAZIAS).json()["data"].clone();
     assert_eq!(data["emails"], json!([]));
     assert_eq!(data["telefones"], json!([]));
@@ -92,18 +86,16 @@ fn empty_strings_and_empty_lists_are_emitted_as_stored() {
     );
 }
 
-#[test]
-fn no_field_is_ever_null() {
-    let app = spawn_app();
+fn no_field_is_ever_null(store: TestStore) {
+    let app = spawn_app_on(store);
     for codigo in [TRES_GERENTES, LISTAS_VAZIAS] {
         let body = String::from_utf8(app.consulta(codigo).body).unwrap();
         assert!(!body.contains("null"), "{body}");
     }
 }
 
-#[test]
-fn content_type_with_parameters_or_none_is_accepted() {
-    let app = spawn_app();
+fn content_type_with_parameters_or_none_is_accepted(store: TestStore) {
+    let app = spawn_app_on(store);
     let body = format!(r#"{{"codigo_conta":"{TRES_GERENTES}"}}"#);
     let user = format!("userName: {USERNAME}");
     let password = format!("password: {PASSWORD}");
@@ -120,9 +112,8 @@ fn content_type_with_parameters_or_none_is_accepted() {
     }
 }
 
-#[test]
-fn credential_header_names_are_case_insensitive() {
-    let app = spawn_app();
+fn credential_header_names_are_case_insensitive(store: TestStore) {
+    let app = spawn_app_on(store);
     let body = format!(r#"{{"codigo_conta":"{TRES_GERENTES}"}}"#);
     let user = format!("USERNAME: {USERNAME}");
     let password = format!("Password: {PASSWORD}");
@@ -133,18 +124,16 @@ fn credential_header_names_are_case_insensitive() {
     );
 }
 
-#[test]
-fn a_body_of_exactly_16_kib_is_accepted() {
-    let app = spawn_app();
+fn a_body_of_exactly_16_kib_is_accepted(store: TestStore) {
+    let app = spawn_app_on(store);
     let mut body = format!(r#"{{"codigo_conta":"{TRES_GERENTES}"}}"#);
     body.push_str(&" ".repeat(16_384 - body.len()));
     assert_eq!(body.len(), 16_384);
     assert_eq!(app.post_consulta(&body, &[]).status, 200);
 }
 
-#[test]
-fn the_correlation_id_is_echoed_when_usable_and_replaced_otherwise() {
-    let app = spawn_app();
+fn the_correlation_id_is_echoed_when_usable_and_replaced_otherwise(store: TestStore) {
+    let app = spawn_app_on(store);
     let echoed = app.post_consulta(
         &format!(r#"{{"codigo_conta":"{TRES_GERENTES}"}}"#),
         &["x-itau-correlationID: abc-123", "x-itau-flowID: flow-9"],
@@ -161,3 +150,18 @@ fn the_correlation_id_is_echoed_when_usable_and_replaced_otherwise() {
     assert!(uuid::Uuid::parse_str(id).is_ok(), "{id}");
     assert_eq!(replaced.header("x-itau-flowid"), None);
 }
+
+on_both_stores!(
+    a_known_account_answers_200_with_the_customer_and_its_first_manager,
+    tipo_estrutura_selects_the_manager_case_insensitively,
+    every_selector_given_must_match,
+    no_matching_manager_omits_gerentes_but_still_answers_200,
+    null_and_empty_selectors_mean_absent,
+    unknown_members_and_headers_are_ignored,
+    empty_strings_and_empty_lists_are_emitted_as_stored,
+    no_field_is_ever_null,
+    content_type_with_parameters_or_none_is_accepted,
+    credential_header_names_are_case_insensitive,
+    a_body_of_exactly_16_kib_is_accepted,
+    the_correlation_id_is_echoed_when_usable_and_replaced_otherwise,
+);

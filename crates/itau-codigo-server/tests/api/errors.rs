@@ -10,18 +10,17 @@ use itau_codigo_server::store::{Store, StoreError, StoreFuture};
 use serde_json::json;
 
 use crate::helpers::*;
+use crate::stores::{TestStore, on_both_stores, snapshot};
 
-#[test]
-fn a_valid_unknown_account_is_404_account_not_found() {
-    let app = spawn_app();
+fn a_valid_unknown_account_is_404_account_not_found(store: TestStore) {
+    let app = spawn_app_on(store);
     let response = app.consulta(DESCONHECIDA);
     assert_eq!(response.status, 404);
-    insta::assert_json_snapshot!(redacted(response.problem()));
+    snapshot!(redacted(response.problem()));
 }
 
-#[test]
-fn an_unknown_path_is_404_route_not_found_a_trailing_slash_too() {
-    let app = spawn_app();
+fn an_unknown_path_is_404_route_not_found_a_trailing_slash_too(store: TestStore) {
+    let app = spawn_app_on(store);
     for path in [
         "/nope",
         &format!("{PATH}/"),
@@ -31,12 +30,11 @@ fn an_unknown_path_is_404_route_not_found_a_trailing_slash_too() {
         assert_eq!(response.status, 404, "{path}");
         assert_eq!(response.problem_type(), "route-not-found", "{path}");
     }
-    insta::assert_json_snapshot!(redacted(app.get("/nope").problem()));
+    snapshot!(redacted(app.get("/nope").problem()));
 }
 
-#[test]
-fn another_method_on_a_known_path_is_405_with_allow() {
-    let app = spawn_app();
+fn another_method_on_a_known_path_is_405_with_allow(store: TestStore) {
+    let app = spawn_app_on(store);
     for (method, path, allow) in [
         ("GET", PATH, "POST"),
         ("PUT", PATH, "POST"),
@@ -48,12 +46,11 @@ fn another_method_on_a_known_path_is_405_with_allow() {
         assert_eq!(response.header("allow"), Some(allow), "{method} {path}");
         assert_eq!(response.problem_type(), "method-not-allowed");
     }
-    insta::assert_json_snapshot!(redacted(app.get(PATH).problem()));
+    snapshot!(redacted(app.get(PATH).problem()));
 }
 
-#[test]
-fn missing_empty_repeated_or_wrong_credentials_are_the_same_401() {
-    let app = spawn_app();
+fn missing_empty_repeated_or_wrong_credentials_are_the_same_401(store: TestStore) {
+    let app = spawn_app_on(store);
     let body = format!(r#"{{"codigo_conta":"{TRES_GERENTES}"}}"#);
     let user = format!("userName: {USERNAME}");
     let password = format!("password: {PASSWORD}");
@@ -79,19 +76,17 @@ fn missing_empty_repeated_or_wrong_credentials_are_the_same_401() {
         bodies.windows(2).all(|w| w[0] == w[1]),
         "401 bodies differ: {bodies:#?}"
     );
-    insta::assert_json_snapshot!(bodies[0]);
+    snapshot!(bodies[0]);
 }
 
-#[test]
-fn credentials_are_checked_before_the_content_type_and_the_body() {
-    let app = spawn_app();
+fn credentials_are_checked_before_the_content_type_and_the_body(store: TestStore) {
+    let app = spawn_app_on(store);
     let response = app.request("POST", PATH, &["Content-Type: text/plain"], &[b'x'; 20_000]);
     assert_eq!(response.status, 401);
 }
 
-#[test]
-fn a_content_type_other_than_json_is_400_unsupported_media_type() {
-    let app = spawn_app();
+fn a_content_type_other_than_json_is_400_unsupported_media_type(store: TestStore) {
+    let app = spawn_app_on(store);
     let user = format!("userName: {USERNAME}");
     let password = format!("password: {PASSWORD}");
     let body = format!(r#"{{"codigo_conta":"{TRES_GERENTES}"}}"#);
@@ -116,22 +111,20 @@ fn a_content_type_other_than_json_is_400_unsupported_media_type() {
         &[&user, &password, "Content-Type: text/plain"],
         body.as_bytes(),
     );
-    insta::assert_json_snapshot!(redacted(response.problem()));
+    snapshot!(redacted(response.problem()));
 }
 
-#[test]
-fn a_body_of_16_kib_plus_one_is_400_payload_too_large() {
-    let app = spawn_app();
+fn a_body_of_16_kib_plus_one_is_400_payload_too_large(store: TestStore) {
+    let app = spawn_app_on(store);
     let mut body = format!(r#"{{"codigo_conta":"{TRES_GERENTES}"}}"#);
     body.push_str(&" ".repeat(16_385 - body.len()));
     let response = app.post_consulta(&body, &[]);
     assert_eq!(response.status, 400);
-    insta::assert_json_snapshot!(redacted(response.problem()));
+    snapshot!(redacted(response.problem()));
 }
 
-#[test]
-fn a_chunked_body_over_the_limit_is_payload_too_large_too() {
-    let app = spawn_app();
+fn a_chunked_body_over_the_limit_is_payload_too_large_too(store: TestStore) {
+    let app = spawn_app_on(store);
     let chunk = vec![b' '; 8_000];
     let mut request = format!(
         "POST {PATH} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nuserName: {USERNAME}\r\npassword: {PASSWORD}\r\nTransfer-Encoding: chunked\r\n\r\n"
@@ -174,9 +167,8 @@ fn a_chunked_body_of_16_kib_is_accepted_and_one_byte_more_is_not() {
     assert_eq!(refused.problem_type(), "payload-too-large");
 }
 
-#[test]
-fn bad_json_syntax_and_repeated_members_are_400_malformed_json() {
-    let app = spawn_app();
+fn bad_json_syntax_and_repeated_members_are_400_malformed_json(store: TestStore) {
+    let app = spawn_app_on(store);
     let bodies = [
         "{".to_owned(),
         String::new(),
@@ -188,14 +180,13 @@ fn bad_json_syntax_and_repeated_members_are_400_malformed_json() {
         assert_eq!(response.status, 400, "{body:.40}");
         assert_eq!(response.problem_type(), "malformed-json", "{body:.40}");
     }
-    insta::assert_json_snapshot!(redacted(
+    snapshot!(redacted(
         app.post_consulta("{\"codigo_conta\": ", &[]).problem()
     ));
 }
 
-#[test]
-fn non_utf8_bytes_are_400_malformed_json() {
-    let app = spawn_app();
+fn non_utf8_bytes_are_400_malformed_json(store: TestStore) {
+    let app = spawn_app_on(store);
     let mut body = br#"{"codigo_conta":"00134115010009879"#.to_vec();
     body.extend_from_slice(b"\xff\"}");
     let user = format!("userName: {USERNAME}");
@@ -204,18 +195,16 @@ fn non_utf8_bytes_are_400_malformed_json() {
     assert_eq!(response.problem_type(), "malformed-json");
 }
 
-#[test]
-fn every_invalid_member_is_listed_in_one_400_invalid_request() {
-    let app = spawn_app();
+fn every_invalid_member_is_listed_in_one_400_invalid_request(store: TestStore) {
+    let app = spawn_app_on(store);
     let body = json!({"codigo_conta": "001341150100098791", "tipo_estrutura": 7, "segmento": "x".repeat(65), "servico_digital": ["a"]});
     let response = app.post_consulta(&body.to_string(), &[]);
     assert_eq!(response.status, 400);
-    insta::assert_json_snapshot!(redacted(response.problem()));
+    snapshot!(redacted(response.problem()));
 }
 
-#[test]
-fn each_account_code_failure_has_its_error_code() {
-    let app = spawn_app();
+fn each_account_code_failure_has_its_error_code(store: TestStore) {
+    let app = spawn_app_on(store);
     let cases = [
         (json!({}), "required"),
         (json!({"codigo_conta": null}), "required"),
@@ -255,9 +244,10 @@ fn each_account_code_failure_has_its_error_code() {
     assert_eq!(not_an_object["errors"][0]["code"], "invalid_type");
 }
 
-#[test]
-fn a_body_that_does_not_arrive_in_time_is_408() {
-    let app = spawn_app_with(|config| config.client_timeout = Duration::from_millis(700));
+fn a_body_that_does_not_arrive_in_time_is_408(store: TestStore) {
+    let app = spawn_app_on_with(store, |config| {
+        config.client_timeout = Duration::from_millis(700)
+    });
     let mut stream = TcpStream::connect(app.address()).unwrap();
     let head = format!(
         "POST {PATH} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nuserName: {USERNAME}\r\npassword: {PASSWORD}\r\nContent-Length: 40\r\n\r\n{{\"codigo"
@@ -265,7 +255,7 @@ fn a_body_that_does_not_arrive_in_time_is_408() {
     stream.write_all(head.as_bytes()).unwrap();
     let response = read_response(&mut stream);
     assert_eq!(response.status, 408);
-    insta::assert_json_snapshot!(redacted(response.problem()));
+    snapshot!(redacted(response.problem()));
 }
 
 /// A store whose lookups panic, as a bug would.
@@ -337,7 +327,7 @@ fn a_store_failure_is_500_store_unavailable_and_discloses_nothing() {
     ] {
         assert!(!text.contains(internal), "{internal} in {text}");
     }
-    insta::assert_json_snapshot!(redacted(response.problem()));
+    snapshot!(redacted(response.problem()));
     let ready = app.get("/readyz");
     assert_eq!(ready.status, 503);
     assert_eq!(ready.problem_type(), "store-unavailable");
@@ -346,3 +336,19 @@ fn a_store_failure_is_500_store_unavailable_and_discloses_nothing() {
             .contains("itau_codigo_store_errors_total 2")
     );
 }
+
+on_both_stores!(
+    a_valid_unknown_account_is_404_account_not_found,
+    an_unknown_path_is_404_route_not_found_a_trailing_slash_too,
+    another_method_on_a_known_path_is_405_with_allow,
+    missing_empty_repeated_or_wrong_credentials_are_the_same_401,
+    credentials_are_checked_before_the_content_type_and_the_body,
+    a_content_type_other_than_json_is_400_unsupported_media_type,
+    a_body_of_16_kib_plus_one_is_400_payload_too_large,
+    a_chunked_body_over_the_limit_is_payload_too_large_too,
+    bad_json_syntax_and_repeated_members_are_400_malformed_json,
+    non_utf8_bytes_are_400_malformed_json,
+    every_invalid_member_is_listed_in_one_400_invalid_request,
+    each_account_code_failure_has_its_error_code,
+    a_body_that_does_not_arrive_in_time_is_408,
+);

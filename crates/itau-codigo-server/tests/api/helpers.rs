@@ -11,9 +11,11 @@ use actix_web::dev::ServerHandle;
 use itau_codigo_server::config::{Credentials, ServeConfig, StoreConfig};
 use itau_codigo_server::import::import;
 use itau_codigo_server::startup::Application;
-use itau_codigo_server::store::{DbLocation, SqliteImporter, Store};
+use itau_codigo_server::store::{SqliteImporter, Store};
 use secrecy::SecretString;
 use serde_json::Value;
+
+use crate::stores::{TestDb, TestStore};
 
 pub(crate) const PATH: &str = "/apiaccess/rest/ccmessaging/v1/itau/codigo";
 pub(crate) const USERNAME: &str = "chat_itau_oiap";
@@ -28,9 +30,11 @@ pub(crate) const DESCONHECIDA: &str = "001341000100000017";
 pub(crate) struct TestApp {
     pub(crate) port: u16,
     #[allow(dead_code, reason = "the store file, for tests that tamper with it")]
+    /// The SQLite file (empty for an app on PostgreSQL).
     pub(crate) db: PathBuf,
     handle: ServerHandle,
-    _dir: tempfile::TempDir,
+    /// The store the app answers from, kept until the app is gone.
+    pub(crate) store: TestDb,
 }
 
 impl Drop for TestApp {
@@ -61,38 +65,46 @@ pub(crate) fn demo_db() -> (tempfile::TempDir, PathBuf) {
     (dir, path)
 }
 
+/// An app on a SQLite file holding the demo data (for tests of one store only).
+#[allow(dead_code, reason = "every test of this branch runs on both stores")]
 pub(crate) fn spawn_app() -> TestApp {
     spawn_app_with(|_| {})
 }
 
 pub(crate) fn spawn_app_with(adjust: impl FnOnce(&mut ServeConfig)) -> TestApp {
-    let (dir, db) = demo_db();
-    let mut config = ServeConfig::for_tests(
-        StoreConfig::Db(DbLocation::SqliteFile(db.clone())),
-        credentials(),
-    );
+    spawn_app_on_with(TestStore::Sqlite, adjust)
+}
+
+/// An app on `store` (a new SQLite file or PostgreSQL database) holding the demo data.
+pub(crate) fn spawn_app_on(store: TestStore) -> TestApp {
+    spawn_app_on_with(store, |_| {})
+}
+
+pub(crate) fn spawn_app_on_with(
+    store: TestStore,
+    adjust: impl FnOnce(&mut ServeConfig),
+) -> TestApp {
+    let db = TestDb::with_demo(store);
+    spawn_app_on_db(db, adjust)
+}
+
+/// An app answering from `db`, which it keeps until it is dropped.
+pub(crate) fn spawn_app_on_db(db: TestDb, adjust: impl FnOnce(&mut ServeConfig)) -> TestApp {
+    let mut config = ServeConfig::for_tests(StoreConfig::Db(db.location()), credentials());
     config.workers = Some(1);
     adjust(&mut config);
-    start(config, None, dir, db)
+    start(config, None, db)
 }
 
 /// An app answering from `store` instead of the configured one.
 pub(crate) fn spawn_app_with_store(store: Arc<dyn Store>) -> TestApp {
-    let (dir, db) = demo_db();
-    let mut config = ServeConfig::for_tests(
-        StoreConfig::Db(DbLocation::SqliteFile(db.clone())),
-        credentials(),
-    );
+    let db = TestDb::with_demo(TestStore::Sqlite);
+    let mut config = ServeConfig::for_tests(StoreConfig::Db(db.location()), credentials());
     config.workers = Some(1);
-    start(config, Some(store), dir, db)
+    start(config, Some(store), db)
 }
 
-fn start(
-    config: ServeConfig,
-    store: Option<Arc<dyn Store>>,
-    dir: tempfile::TempDir,
-    db: PathBuf,
-) -> TestApp {
+fn start(config: ServeConfig, store: Option<Arc<dyn Store>>, db: TestDb) -> TestApp {
     let (sender, receiver) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         actix_web::rt::System::new().block_on(async move {
@@ -112,9 +124,9 @@ fn start(
         .expect("the app starts");
     TestApp {
         port,
-        db,
+        db: db.sqlite_path().map(PathBuf::from).unwrap_or_default(),
         handle,
-        _dir: dir,
+        store: db,
     }
 }
 

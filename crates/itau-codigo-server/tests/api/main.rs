@@ -1,4 +1,5 @@
-//! The service from outside: a real app on a real SQLite file, over real HTTP.
+//! The service from outside: a real app on a real store (a SQLite file or a PostgreSQL
+//! database), over real HTTP.
 
 mod cli;
 mod consulta;
@@ -8,5 +9,7 @@ mod helpers;
 mod hostile;
 mod lifecycle;
 mod operations;
+mod postgres;
 mod process;
 mod security;
+mod stores;

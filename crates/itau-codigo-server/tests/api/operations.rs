@@ -1,10 +1,10 @@
 //! `/healthz`, `/readyz`, `/metrics`, `/openapi.json`.
 
 use crate::helpers::*;
+use crate::stores::{TestStore, on_both_stores};
 
-#[test]
-fn health_and_readiness_answer_get_and_head_without_credentials() {
-    let app = spawn_app();
+fn health_and_readiness_answer_get_and_head_without_credentials(store: TestStore) {
+    let app = spawn_app_on(store);
     for path in ["/healthz", "/readyz"] {
         assert_eq!(app.get(path).status, 200, "{path}");
         let head = app.request("HEAD", path, &[], b"");
@@ -13,9 +13,8 @@ fn health_and_readiness_answer_get_and_head_without_credentials() {
     }
 }
 
-#[test]
-fn metrics_count_requests_by_route_and_status_with_one_label_for_unmatched_paths() {
-    let app = spawn_app();
+fn metrics_count_requests_by_route_and_status_with_one_label_for_unmatched_paths(store: TestStore) {
+    let app = spawn_app_on(store);
     app.consulta(TRES_GERENTES);
     app.consulta(DESCONHECIDA);
     app.get("/wp-admin");
@@ -44,9 +43,8 @@ fn metrics_count_requests_by_route_and_status_with_one_label_for_unmatched_paths
     assert!(!text.contains("wp-admin"), "{text}");
 }
 
-#[test]
-fn openapi_json_serves_the_committed_document() {
-    let app = spawn_app();
+fn openapi_json_serves_the_committed_document(store: TestStore) {
+    let app = spawn_app_on(store);
     let response = app.get("/openapi.json");
     assert_eq!(response.status, 200);
     let committed = std::fs::read_to_string(concat!(
@@ -112,3 +110,9 @@ fn with_a_certificate_and_key_the_service_speaks_https() {
         .unwrap();
     assert_ne!(String::from_utf8_lossy(&plain.stdout), "200");
 }
+
+on_both_stores!(
+    health_and_readiness_answer_get_and_head_without_credentials,
+    metrics_count_requests_by_route_and_status_with_one_label_for_unmatched_paths,
+    openapi_json_serves_the_committed_document,
+);

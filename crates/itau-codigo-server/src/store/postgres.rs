@@ -1,0 +1,668 @@
+//! The shared store: one PostgreSQL database that several stateless replicas read.
+//!
+//! Serving uses a pool of connections with prepared statements; `import` streams the
+//! records with binary `COPY` into a temporary table, one batch at a time, and upserts
+//! each batch from there (`COPY` itself cannot upsert), all in one transaction.
+
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+use std::fmt;
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::{BufMut, Bytes, BytesMut};
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
+use futures_util::SinkExt;
+use itau_codigo::{CodigoConta, DadosRegistro, RegistroCliente};
+use tokio_postgres::{Client, Config, Statement};
+use tokio_postgres_rustls::MakeRustlsConnect;
+
+use super::{ImportSession, Importer, Store, StoreError, StoreFuture, key, redact_url_password};
+
+/// Schema migrations, applied in order at start; `itau_codigo_migrations` records the
+/// ones applied. Append only: never edit a released entry.
+const MIGRATIONS: &[&str] = &[
+    // The 18-digit code fits a bigint (at most 999 999 999 999 999 999): one B-tree
+    // probe per lookup. `dados` is the record's data as JSON text, managers in order,
+    // exactly as SQLite stores it (cast to jsonb to query it by hand).
+    "CREATE TABLE clientes (
+        codigo_conta bigint PRIMARY KEY,
+        dados text NOT NULL
+    )",
+];
+
+/// The advisory lock (`pg_advisory_xact_lock`) a replica holds while it migrates, the
+/// same in every replica (the ASCII of "itaumigr"): hold it to keep replicas from
+/// migrating while you work on the schema by hand.
+pub const MIGRATION_LOCK: i64 = 0x6974_6175_6d69_6772;
+/// The advisory lock an import holds for its whole transaction ("itauimpt").
+pub const IMPORT_LOCK: i64 = 0x6974_6175_696d_7074;
+
+/// How long a lookup or a readiness check may take, connection included, before it
+/// counts as a store failure (a 500, or a 503 on `/readyz`).
+pub const QUERY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Rows per import batch: one `COPY` and one upsert each. Two batches are in memory at
+/// most (one being filled while the server stores the other).
+pub const IMPORT_BATCH_ROWS: usize = 5_000;
+
+const FIND: &str = "SELECT dados FROM clientes WHERE codigo_conta = $1";
+const PING: &str = "SELECT 1 FROM clientes LIMIT 1";
+
+/// A PostgreSQL store with a pool of connections.
+pub struct PostgresStore {
+    pool: Pool,
+    location: String,
+}
+
+impl fmt::Debug for PostgresStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PostgresStore")
+            .field("location", &self.location)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PostgresStore {
+    /// Connects to `url`, applies pending migrations (one replica at a time, under an
+    /// advisory lock) and makes a pool of up to `pool_size` connections, opened as
+    /// needed: a replica started while the database is down refuses to start, one
+    /// that loses it answers 500 (and `/readyz` 503) until it is back.
+    ///
+    /// Callable from inside an async runtime: the start-up work runs on a thread of its own.
+    ///
+    /// # Errors
+    ///
+    /// A bad URL or CA file, no connection, a failed migration, or a database whose
+    /// schema is newer than this binary.
+    pub fn open(url: &str, pool_size: u32) -> Result<Self, StoreError> {
+        let target = Target::parse(url)?;
+        let (config, tls) = (target.config.clone(), target.tls.clone());
+        on_own_runtime(async move {
+            let client = target.connect().await?;
+            migrate(&client).await.map_err(|e| target.open_error(e))
+        })?;
+        let manager = Manager::from_config(
+            config,
+            tls,
+            ManagerConfig {
+                // A closed connection (a restarted server) is noticed and replaced.
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(usize::try_from(pool_size.max(1)).unwrap_or(1))
+            .runtime(Runtime::Tokio1)
+            .wait_timeout(Some(QUERY_TIMEOUT))
+            .create_timeout(Some(QUERY_TIMEOUT))
+            .recycle_timeout(Some(QUERY_TIMEOUT))
+            .build()
+            .map_err(|e| StoreError::Open {
+                location: redact_url_password(url),
+                reason: e.to_string(),
+            })?;
+        Ok(Self {
+            pool,
+            location: format!("{} (pool of {pool_size})", redact_url_password(url)),
+        })
+    }
+
+    async fn find_now(
+        &self,
+        codigo_conta: CodigoConta,
+    ) -> Result<Option<DadosRegistro>, StoreError> {
+        let client = self.pool.get().await?;
+        let statement = client.prepare_cached(FIND).await?;
+        let row = client.query_opt(&statement, &[&key(&codigo_conta)]).await?;
+        row.map(|row| {
+            let text: &str = row.try_get(0)?;
+            serde_json::from_str(text).map_err(|e| StoreError::corrupt(&codigo_conta, &e))
+        })
+        .transpose()
+    }
+
+    async fn ping_now(&self) -> Result<(), StoreError> {
+        let client = self.pool.get().await?;
+        // Reads the table, so a dropped table fails readiness too.
+        let statement = client.prepare_cached(PING).await?;
+        client.query(&statement, &[]).await?;
+        Ok(())
+    }
+}
+
+impl Store for PostgresStore {
+    fn find(&self, codigo_conta: CodigoConta) -> StoreFuture<'_, Option<DadosRegistro>> {
+        Box::pin(within_timeout("lookup", self.find_now(codigo_conta)))
+    }
+
+    fn ping(&self) -> StoreFuture<'_, ()> {
+        Box::pin(within_timeout("readiness check", self.ping_now()))
+    }
+
+    fn describe(&self) -> String {
+        self.location.clone()
+    }
+}
+
+async fn within_timeout<T>(
+    what: &'static str,
+    work: impl Future<Output = Result<T, StoreError>>,
+) -> Result<T, StoreError> {
+    tokio::time::timeout(QUERY_TIMEOUT, work)
+        .await
+        .map_err(|_| StoreError::Timeout {
+            what,
+            after: QUERY_TIMEOUT,
+        })?
+}
+
+/// Imports into PostgreSQL: one connection, driven by a runtime of its own, so that
+/// the server stores one batch while this thread validates the next.
+pub struct PostgresImporter {
+    runtime: tokio::runtime::Runtime,
+    client: Arc<Client>,
+    location: String,
+    batch_rows: usize,
+}
+
+impl fmt::Debug for PostgresImporter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PostgresImporter")
+            .field("location", &self.location)
+            .field("batch_rows", &self.batch_rows)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PostgresImporter {
+    /// Connects to `url` and applies pending migrations. Not for use inside an async
+    /// runtime (it blocks).
+    ///
+    /// # Errors
+    ///
+    /// As [`PostgresStore::open`].
+    pub fn connect(url: &str) -> Result<Self, StoreError> {
+        let target = Target::parse(url)?;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("itau-codigo-import")
+            .enable_all()
+            .build()
+            .map_err(|e| target.open_error(e))?;
+        let client = runtime.block_on(async {
+            let client = target.connect().await?;
+            migrate(&client).await.map_err(|e| target.open_error(e))?;
+            Ok::<_, StoreError>(client)
+        })?;
+        Ok(Self {
+            runtime,
+            client: Arc::new(client),
+            location: redact_url_password(url),
+            batch_rows: IMPORT_BATCH_ROWS,
+        })
+    }
+
+    /// Rows per batch (tests use tiny batches to cross batch boundaries).
+    #[must_use]
+    pub fn with_batch_rows(mut self, rows: usize) -> Self {
+        self.batch_rows = rows.max(1);
+        self
+    }
+}
+
+impl Importer for PostgresImporter {
+    fn begin(&mut self, replace: bool) -> Result<Box<dyn ImportSession + '_>, StoreError> {
+        let client = Arc::clone(&self.client);
+        let upsert = self.runtime.block_on(async move {
+            client.batch_execute("BEGIN").await?;
+            let locked: bool = client
+                .query_one("SELECT pg_try_advisory_xact_lock($1)", &[&IMPORT_LOCK])
+                .await?
+                .get(0);
+            if !locked {
+                client.batch_execute("ROLLBACK").await?;
+                return Err(StoreError::ImportRunning);
+            }
+            // Readers keep seeing the committed data: DELETE, not TRUNCATE, which would
+            // lock them out until the import commits.
+            let replace = if replace { "DELETE FROM clientes;" } else { "" };
+            client
+                .batch_execute(&format!(
+                    "CREATE TEMPORARY TABLE itau_codigo_import (
+                         codigo_conta bigint NOT NULL,
+                         dados text NOT NULL
+                     ) ON COMMIT DROP;
+                     {replace}"
+                ))
+                .await?;
+            Ok(client
+                .prepare(
+                    "INSERT INTO clientes (codigo_conta, dados)
+                     SELECT codigo_conta, dados FROM itau_codigo_import
+                     ON CONFLICT (codigo_conta) DO UPDATE SET dados = excluded.dados",
+                )
+                .await?)
+        })?;
+        Ok(Box::new(PostgresImport {
+            importer: self,
+            upsert,
+            batch: Batch::default(),
+            in_flight: None,
+            open: true,
+        }))
+    }
+}
+
+/// One batch: the last data of each account seen since the previous batch, so that
+/// the upsert never meets one account twice and the later line wins. Across batches
+/// the later batch's upsert wins.
+#[derive(Default)]
+struct Batch {
+    rows: Vec<(i64, String)>,
+    index: HashMap<i64, usize>,
+}
+
+impl Batch {
+    fn push(&mut self, key: i64, dados: String) {
+        match self.index.entry(key) {
+            Entry::Occupied(slot) => self.rows[*slot.get()].1 = dados,
+            Entry::Vacant(slot) => {
+                slot.insert(self.rows.len());
+                self.rows.push((key, dados));
+            }
+        }
+    }
+
+    /// The rows in PostgreSQL's binary `COPY` format, and an empty batch.
+    fn take_copy_data(&mut self) -> Bytes {
+        let size: usize = self.rows.iter().map(|(_, d)| d.len() + 18).sum();
+        let mut out = BytesMut::with_capacity(size + 21);
+        out.put_slice(b"PGCOPY\n\xff\r\n\0");
+        out.put_i32(0); // flags
+        out.put_i32(0); // header extension length
+        for (key, dados) in self.rows.drain(..) {
+            out.put_i16(2);
+            out.put_i32(8);
+            out.put_i64(key);
+            // A record line is at most 64 KiB, far below i32::MAX.
+            out.put_i32(i32::try_from(dados.len()).unwrap_or(i32::MAX));
+            out.put_slice(dados.as_bytes());
+        }
+        out.put_i16(-1);
+        self.index.clear();
+        out.freeze()
+    }
+}
+
+type InFlight = tokio::task::JoinHandle<Result<(), tokio_postgres::Error>>;
+
+struct PostgresImport<'i> {
+    importer: &'i mut PostgresImporter,
+    upsert: Statement,
+    batch: Batch,
+    in_flight: Option<InFlight>,
+    /// Still inside the transaction (no COMMIT or ROLLBACK sent).
+    open: bool,
+}
+
+impl PostgresImport<'_> {
+    /// Waits for the batch the server is storing.
+    fn wait(&mut self) -> Result<(), StoreError> {
+        match self.in_flight.take() {
+            None => Ok(()),
+            Some(task) => self
+                .importer
+                .runtime
+                .block_on(task)
+                .map_err(|e| StoreError::Task(e.to_string()))?
+                .map_err(StoreError::from),
+        }
+    }
+
+    /// Hands the current batch to the server, after the previous one is stored.
+    fn send_batch(&mut self) -> Result<(), StoreError> {
+        self.wait()?;
+        if self.batch.rows.is_empty() {
+            return Ok(());
+        }
+        let data = self.batch.take_copy_data();
+        let client = Arc::clone(&self.importer.client);
+        let upsert = self.upsert.clone();
+        self.in_flight = Some(self.importer.runtime.spawn(async move {
+            let sink = client
+                .copy_in("COPY itau_codigo_import (codigo_conta, dados) FROM STDIN (FORMAT binary)")
+                .await?;
+            futures_util::pin_mut!(sink);
+            sink.send(data).await?;
+            sink.finish().await?;
+            client.execute(&upsert, &[]).await?;
+            client.batch_execute("TRUNCATE itau_codigo_import").await
+        }));
+        Ok(())
+    }
+}
+
+impl ImportSession for PostgresImport<'_> {
+    fn upsert(&mut self, registro: &RegistroCliente) -> Result<(), StoreError> {
+        let dados = serde_json::to_string(&registro.data)
+            .map_err(|e| StoreError::corrupt(&registro.codigo_conta, &e))?;
+        self.batch.push(key(&registro.codigo_conta), dados);
+        if self.batch.rows.len() >= self.importer.batch_rows {
+            self.send_batch()?;
+        }
+        Ok(())
+    }
+
+    fn commit(mut self: Box<Self>) -> Result<(), StoreError> {
+        self.send_batch()?;
+        self.wait()?;
+        let client = Arc::clone(&self.importer.client);
+        self.open = false;
+        self.importer
+            .runtime
+            .block_on(async move { client.batch_execute("COMMIT").await })?;
+        Ok(())
+    }
+}
+
+impl Drop for PostgresImport<'_> {
+    /// Not committed: roll everything back (a failed batch has already aborted the
+    /// transaction; the ROLLBACK ends it).
+    fn drop(&mut self) {
+        if !self.open {
+            return;
+        }
+        let _ = self.wait();
+        let client = Arc::clone(&self.importer.client);
+        let _ = self
+            .importer
+            .runtime
+            .block_on(async move { client.batch_execute("ROLLBACK").await });
+    }
+}
+
+/// Applies pending migrations; replicas starting together take turns on an advisory
+/// lock, and the later ones find nothing left to do.
+async fn migrate(client: &Client) -> Result<(), StoreError> {
+    client
+        .batch_execute(&format!(
+            "BEGIN;
+             SELECT pg_advisory_xact_lock({MIGRATION_LOCK});
+             CREATE TABLE IF NOT EXISTS itau_codigo_migrations (
+                 version integer PRIMARY KEY,
+                 applied_at timestamptz NOT NULL DEFAULT now()
+             );"
+        ))
+        .await?;
+    let result = async {
+        let applied: i32 = client
+            .query_one(
+                "SELECT coalesce(max(version), 0) FROM itau_codigo_migrations",
+                &[],
+            )
+            .await?
+            .get(0);
+        let supported = i32::try_from(MIGRATIONS.len()).unwrap_or(i32::MAX);
+        if applied > supported {
+            return Err(StoreError::SchemaTooNew {
+                found: applied.into(),
+                supported: supported.into(),
+            });
+        }
+        for (version, migration) in (1..)
+            .zip(MIGRATIONS)
+            .skip(usize::try_from(applied).unwrap_or(0))
+        {
+            client.batch_execute(migration).await?;
+            client
+                .execute(
+                    "INSERT INTO itau_codigo_migrations (version) VALUES ($1)",
+                    &[&version],
+                )
+                .await?;
+        }
+        client.batch_execute("COMMIT").await?;
+        Ok(())
+    }
+    .await;
+    if result.is_err() {
+        let _ = client.batch_execute("ROLLBACK").await;
+    }
+    result
+}
+
+/// A parsed `--db` URL: the connection settings and the TLS connector.
+struct Target {
+    config: Config,
+    tls: MakeRustlsConnect,
+    location: String,
+}
+
+impl Target {
+    /// Parses a `postgres://` URL. Two libpq spellings tokio-postgres lacks are taken
+    /// too: `sslrootcert=PATH` (a PEM file of CAs trusted besides the system's) and
+    /// `sslmode=verify-ca|verify-full` (which mean `require` here: the certificate is
+    /// always verified, host name included, whenever TLS is used).
+    fn parse(url: &str) -> Result<Self, StoreError> {
+        let location = redact_url_password(url);
+        let bad = |reason: String| StoreError::Open {
+            location: location.clone(),
+            reason,
+        };
+        let (url, root_cert) = take_query_parameter(url, "sslrootcert");
+        let url = url
+            .replace("sslmode=verify-full", "sslmode=require")
+            .replace("sslmode=verify-ca", "sslmode=require");
+        let mut config: Config = url
+            .parse()
+            .map_err(|e: tokio_postgres::Error| bad(format!("not a PostgreSQL URL: {e}")))?;
+        if config.get_application_name().is_none() {
+            config.application_name("itau-codigo");
+        }
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(QUERY_TIMEOUT);
+        }
+        let tls = tls_connector(root_cert.map(PathBuf::from)).map_err(bad)?;
+        Ok(Self {
+            config,
+            tls,
+            location,
+        })
+    }
+
+    async fn connect(&self) -> Result<Client, StoreError> {
+        let (client, connection) = self
+            .config
+            .connect(self.tls.clone())
+            .await
+            .map_err(|e| self.open_error(StoreError::from(e)))?;
+        tokio::spawn(async move {
+            if let Err(error) = connection.await {
+                tracing::debug!(%error, "store connection closed");
+            }
+        });
+        Ok(client)
+    }
+
+    fn open_error(&self, error: impl fmt::Display) -> StoreError {
+        StoreError::Open {
+            location: self.location.clone(),
+            reason: error.to_string(),
+        }
+    }
+}
+
+/// rustls on ring, trusting the system's CAs and those of `extra_roots`.
+fn tls_connector(extra_roots: Option<PathBuf>) -> Result<MakeRustlsConnect, String> {
+    let mut roots = rustls::RootCertStore::empty();
+    // Unreadable system certificates are skipped: a missing CA shows up as a precise
+    // handshake error when (and only if) TLS is used.
+    for cert in rustls_native_certs::load_native_certs().certs {
+        let _ = roots.add(cert);
+    }
+    if let Some(path) = extra_roots {
+        let pem = std::fs::read(&path)
+            .map_err(|e| format!("cannot read sslrootcert {}: {e}", path.display()))?;
+        let mut found = 0;
+        for cert in rustls_pemfile::certs(&mut pem.as_slice()) {
+            let cert =
+                cert.map_err(|e| format!("bad PEM in sslrootcert {}: {e}", path.display()))?;
+            roots
+                .add(cert)
+                .map_err(|e| format!("unusable CA in sslrootcert {}: {e}", path.display()))?;
+            found += 1;
+        }
+        if found == 0 {
+            return Err(format!("no certificate in sslrootcert {}", path.display()));
+        }
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(MakeRustlsConnect::new(config))
+}
+
+/// Removes `name=value` from a URL's query, returning the URL and the (percent-decoded)
+/// value.
+fn take_query_parameter(url: &str, name: &str) -> (String, Option<String>) {
+    let Some((base, query)) = url.split_once('?') else {
+        return (url.to_owned(), None);
+    };
+    let mut value = None;
+    let kept: Vec<&str> = query
+        .split('&')
+        .filter(|pair| match pair.split_once('=') {
+            Some((key, v)) if key == name => {
+                value = Some(percent_decode(v));
+                false
+            }
+            _ => true,
+        })
+        .collect();
+    let url = if kept.is_empty() {
+        base.to_owned()
+    } else {
+        format!("{base}?{}", kept.join("&"))
+    };
+    (url, value)
+}
+
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(byte)) => {
+                out.push(byte);
+                i += 3;
+            }
+            (byte, _) => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Runs start-up work to completion on a runtime of its own, on a thread of its own,
+/// so that a caller inside an async runtime (`serve`) can wait for it.
+fn on_own_runtime<T: Send>(
+    work: impl Future<Output = Result<T, StoreError>> + Send,
+) -> Result<T, StoreError> {
+    std::thread::scope(|scope| {
+        scope
+            .spawn(|| {
+                tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .map_err(|e| StoreError::Task(e.to_string()))?
+                    .block_on(work)
+            })
+            .join()
+            .map_err(|_| StoreError::Task("the store's start-up thread panicked".into()))?
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use tokio_postgres::config::SslMode;
+
+    use super::*;
+
+    #[test]
+    fn sslrootcert_is_taken_out_of_the_url_and_decoded() {
+        assert_eq!(
+            take_query_parameter(
+                "postgres://h/d?sslmode=require&sslrootcert=%2Fetc%2Fca.pem&x=1",
+                "sslrootcert"
+            ),
+            (
+                "postgres://h/d?sslmode=require&x=1".to_owned(),
+                Some("/etc/ca.pem".to_owned())
+            )
+        );
+        assert_eq!(
+            take_query_parameter("postgres://h/d?sslrootcert=/ca.pem", "sslrootcert"),
+            ("postgres://h/d".to_owned(), Some("/ca.pem".to_owned()))
+        );
+        assert_eq!(
+            take_query_parameter("postgres://h/d", "sslrootcert"),
+            ("postgres://h/d".to_owned(), None)
+        );
+    }
+
+    #[test]
+    fn a_bad_url_is_refused_without_showing_its_password() {
+        let error = Target::parse("postgres://app:s3cr3t@db/itau?sslmode=sometimes")
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(error.contains("postgres://app:***@db/itau"), "{error}");
+        assert!(error.contains("sslmode"), "{error}");
+        assert!(!error.contains("s3cr3t"), "{error}");
+    }
+
+    #[test]
+    fn a_missing_sslrootcert_file_is_named() {
+        let error = Target::parse("postgres://db/itau?sslrootcert=/no/such/ca.pem")
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            error.contains("cannot read sslrootcert /no/such/ca.pem"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn verify_full_is_accepted_as_require() {
+        let target = Target::parse("postgres://db/itau?sslmode=verify-full").unwrap();
+        assert_eq!(target.config.get_ssl_mode(), SslMode::Require);
+    }
+
+    #[test]
+    fn a_batch_keeps_the_last_data_of_an_account_in_its_first_place() {
+        let mut batch = Batch::default();
+        batch.push(1, "a".into());
+        batch.push(2, "b".into());
+        batch.push(1, "c".into());
+        assert_eq!(batch.rows, [(1, "c".to_owned()), (2, "b".to_owned())]);
+        let data = batch.take_copy_data();
+        assert!(batch.rows.is_empty() && batch.index.is_empty());
+        // Header (19 bytes), two rows of 2 + 4 + 8 + 4 + 1 bytes, trailer (2 bytes).
+        assert_eq!(data.len(), 19 + 2 * 19 + 2);
+        assert!(data.starts_with(b"PGCOPY\n\xff\r\n\0"));
+        assert!(data.ends_with(&[0xff, 0xff]));
+    }
+}

@@ -1,0 +1,417 @@
+//! What only a shared PostgreSQL store does: migrations raced by replicas, several
+//! replicas on one database, a database that goes away and comes back, TLS, imports in
+//! batches. (The contract itself runs against both stores in the other modules.)
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Barrier};
+use std::time::{Duration, Instant};
+
+use assert_cmd::cargo::CommandCargoExt;
+use itau_codigo_server::import::import;
+use itau_codigo_server::store::{
+    Importer, MIGRATION_LOCK, PostgresImporter, PostgresStore, Store, StoreError,
+};
+use private_postgres::{Binaries, Options, PrivateServer};
+use serde_json::Value;
+
+use crate::helpers::*;
+use crate::stores::*;
+
+/// A server of the test's own, for tests that stop it or configure it differently
+/// (the shared one serves every other test at the same time).
+fn dedicated_server(options: &Options) -> Option<PrivateServer> {
+    let binaries = match Binaries::find() {
+        Ok(binaries) => binaries,
+        Err(error) => {
+            assert!(
+                std::env::var(REQUIRE_PG_ENV).as_deref() != Ok("1"),
+                "{REQUIRE_PG_ENV}=1 but: {error}"
+            );
+            shout_once(&format!("PostgreSQL tests SKIPPED: {error}"));
+            return None;
+        }
+    };
+    let root = std::env::temp_dir().join(format!(
+        "itau-codigo-test-pg-{}",
+        uuid::Uuid::new_v4().simple()
+    ));
+    Some(PrivateServer::start(&binaries, &root, options).expect("the dedicated server starts"))
+}
+
+fn demo_lines() -> &'static str {
+    include_str!("../../demo/clientes.jsonl")
+}
+
+fn itau_codigo() -> Command {
+    let mut command = Command::cargo_bin("itau-codigo").unwrap();
+    command
+        .env("ITAU_CODIGO_USERNAME", USERNAME)
+        .env("ITAU_CODIGO_PASSWORD", PASSWORD)
+        .env_remove("ITAU_CODIGO_PASSWORD_FILE")
+        .env_remove("ITAU_CODIGO_DB")
+        .env_remove("ITAU_CODIGO_BIND");
+    command
+}
+
+/// One valid import line for `codigo_conta` (a demo customer under a new code), with
+/// `nome_social` set to `marker`.
+fn record(agencia: &str, conta: &str, marker: &str) -> (String, String) {
+    let mut value: Value = serde_json::from_str(demo_lines().lines().next().unwrap()).unwrap();
+    let codigo = itau_codigo::CodigoConta::compose("001", "341", agencia, conta)
+        .unwrap()
+        .to_string();
+    value["codigo_conta"] = Value::String(codigo.clone());
+    value["data"]["agencia"] = Value::String(agencia.to_owned());
+    value["data"]["conta_corrente"] = Value::String(format!("{conta:0>7}"));
+    value["data"]["nome_social"] = Value::String(marker.to_owned());
+    (codigo, format!("{value}\n"))
+}
+
+#[test]
+fn migrations_run_once_when_replicas_start_together() {
+    if !postgres_available() {
+        return;
+    }
+    let database = PgDatabase::create(&admin_url());
+    let replicas = 6;
+    let barrier = Arc::new(Barrier::new(replicas));
+    let opened: Vec<_> = (0..replicas)
+        .map(|_| {
+            let (url, barrier) = (database.url.clone(), Arc::clone(&barrier));
+            std::thread::spawn(move || {
+                barrier.wait();
+                PostgresStore::open(&url, 1).map(drop)
+            })
+        })
+        .collect();
+    for replica in opened {
+        let result = replica.join().unwrap();
+        assert!(result.is_ok(), "{:?}", result.err().map(|e| e.to_string()));
+    }
+    let (applied, latest, customers): (i64, i32, i64) = pg_block_on(async {
+        let client = pg_connect(&database.url).await;
+        let row = client
+            .query_one(
+                "SELECT count(*), max(version), (SELECT count(*) FROM clientes)
+                 FROM itau_codigo_migrations",
+                &[],
+            )
+            .await
+            .unwrap();
+        (row.get(0), row.get(1), row.get(2))
+    });
+    assert_eq!(applied, i64::from(latest), "each migration recorded once");
+    assert!(latest >= 1);
+    assert_eq!(customers, 0);
+}
+
+#[test]
+fn a_replica_waits_for_the_migration_lock_before_touching_the_schema() {
+    if !postgres_available() {
+        return;
+    }
+    let database = PgDatabase::create(&admin_url());
+    let url = database.url.clone();
+    pg_block_on(async {
+        let holder = pg_connect(&url).await;
+        holder
+            .batch_execute(&format!(
+                "BEGIN; SELECT pg_advisory_xact_lock({MIGRATION_LOCK})"
+            ))
+            .await
+            .unwrap();
+        let replica_url = url.clone();
+        let replica = std::thread::spawn(move || PostgresStore::open(&replica_url, 1).map(drop));
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert!(
+            !replica.is_finished(),
+            "the replica did not wait for the lock"
+        );
+        let tables: i64 = holder
+            .query_one(
+                "SELECT count(*) FROM pg_tables WHERE tablename = 'clientes'",
+                &[],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        assert_eq!(tables, 0, "the schema was touched under the lock");
+        holder.batch_execute("COMMIT").await.unwrap();
+        let opened = tokio::task::spawn_blocking(move || replica.join().unwrap())
+            .await
+            .unwrap();
+        assert!(opened.is_ok(), "{:?}", opened.err().map(|e| e.to_string()));
+    });
+}
+
+#[test]
+fn a_database_with_a_newer_schema_is_refused_with_advice_to_upgrade() {
+    if !postgres_available() {
+        return;
+    }
+    let database = PgDatabase::create(&admin_url());
+    PostgresStore::open(&database.url, 1).unwrap();
+    pg_execute(
+        &database.url,
+        "INSERT INTO itau_codigo_migrations (version) VALUES (999)",
+    );
+    let error = PostgresStore::open(&database.url, 1)
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("999 is newer"), "{error}");
+    assert!(error.contains("upgrade itau-codigo"), "{error}");
+    assert!(error.contains(":***@"), "{error}");
+}
+
+#[test]
+fn two_replicas_answer_alike_and_both_see_an_import_without_a_restart() {
+    if !postgres_available() {
+        return;
+    }
+    let first = spawn_app_on(TestStore::Postgres);
+    let url = first.store.url().to_owned();
+    let second = spawn_app_on_db(TestDb::empty_on(&url), |_| {});
+    let known = first.consulta(TRES_GERENTES);
+    assert_eq!(known.status, 200);
+    assert_eq!(known.body, second.consulta(TRES_GERENTES).body);
+
+    let (novo, line) = record("4321", "1234567", "Importada agora");
+    assert_eq!(first.consulta(&novo).status, 404);
+    assert_eq!(second.consulta(&novo).status, 404);
+    let import = itau_codigo()
+        .args(["import", "-", "--db", &url])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(&mut import.stdin.as_ref().unwrap(), line.as_bytes()).unwrap();
+    let output = import.wait_with_output().unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+
+    let from_first = first.consulta(&novo);
+    let from_second = second.consulta(&novo);
+    assert_eq!(from_first.status, 200);
+    assert_eq!(from_first.json()["data"]["nome_social"], "Importada agora");
+    assert_eq!(from_first.body, from_second.body);
+}
+
+#[test]
+fn a_stopped_database_is_500_and_not_ready_until_it_returns_without_a_restart() {
+    let Some(server) = dedicated_server(&Options::default()) else {
+        return;
+    };
+    let url = server.url("postgres");
+    let app = spawn_app_on_db(TestDb::empty_on(&url), |_| {});
+    app.store.import(demo_lines());
+    let before = app.consulta(TRES_GERENTES);
+    assert_eq!(before.status, 200);
+
+    server.stop().unwrap();
+    let down = app.consulta(TRES_GERENTES);
+    assert_eq!(down.status, 500);
+    assert_eq!(down.problem_type(), "store-unavailable");
+    let not_ready = app.get("/readyz");
+    assert_eq!(not_ready.status, 503);
+    assert_eq!(not_ready.problem_type(), "store-unavailable");
+
+    server.start_again().unwrap();
+    // The pool notices its closed connections and opens new ones: no restart, and
+    // within moments (the bound only keeps a broken build from hanging).
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while app.get("/readyz").status != 200 {
+        assert!(
+            Instant::now() < deadline,
+            "not ready 15 s after the restart"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(app.consulta(TRES_GERENTES).body, before.body);
+}
+
+fn readers_see_the_old_data_until_the_import_commits(store: TestStore) {
+    let app = spawn_app_on(store);
+    let (novo, line) = record("4321", "7654321", "Nova");
+    let mut importer = app.store.importer();
+    let mut session = importer.begin(true).unwrap();
+    let registro = itau_codigo::RegistroCliente::from_json_line(line.trim()).unwrap();
+    session.upsert(&registro).unwrap();
+
+    assert_eq!(app.consulta(TRES_GERENTES).status, 200, "old data, in time");
+    assert_eq!(app.consulta(&novo).status, 404);
+    session.commit().unwrap();
+    assert_eq!(app.consulta(TRES_GERENTES).status, 404, "--replace applied");
+    assert_eq!(app.consulta(&novo).status, 200);
+}
+
+#[test]
+fn a_second_import_is_refused_while_one_runs() {
+    if !postgres_available() {
+        return;
+    }
+    let db = TestDb::empty(TestStore::Postgres);
+    let mut first = db.importer();
+    let second_importer = || PostgresImporter::connect(db.url()).unwrap();
+    let running = first.begin(false).unwrap();
+    let error = second_importer().begin(false).err().unwrap();
+    assert!(matches!(error, StoreError::ImportRunning), "{error}");
+    drop(running);
+    assert!(second_importer().begin(false).is_ok(), "free again");
+}
+
+#[test]
+fn the_later_line_wins_within_and_across_import_batches() {
+    if !postgres_available() {
+        return;
+    }
+    let db = TestDb::empty(TestStore::Postgres);
+    let (a, a1) = record("1111", "1", "a1");
+    let (_, a2) = record("1111", "1", "a2");
+    let (_, a3) = record("1111", "1", "a3");
+    let (_, a4) = record("1111", "1", "a4");
+    let (b, b1) = record("2222", "2", "b1");
+    let (_, c1) = record("3333", "3", "c1");
+    // Batches of two accounts: [a2 (a1 replaced), b1] [a3, c1] [a4].
+    let lines = [a1, a2, b1, a3, c1, a4].concat();
+    let mut importer = PostgresImporter::connect(db.url())
+        .unwrap()
+        .with_batch_rows(2);
+    let report = import(
+        lines.as_bytes(),
+        &mut importer,
+        false,
+        &mut Vec::new(),
+        &indicatif::ProgressBar::hidden(),
+    )
+    .unwrap();
+    assert_eq!(report.records, 6);
+    assert_eq!(db.count_rows(), 3);
+    assert!(db.stored_data(&a).unwrap().contains("\"a4\""));
+    assert!(db.stored_data(&b).unwrap().contains("\"b1\""));
+}
+
+#[test]
+fn a_bad_line_after_several_batches_writes_nothing() {
+    if !postgres_available() {
+        return;
+    }
+    let db = TestDb::with_demo(TestStore::Postgres);
+    let mut lines = generated_records(50, "7777");
+    lines.push_str("{\"codigo_conta\": \"001341150100098791\"}\n");
+    let mut importer = PostgresImporter::connect(db.url())
+        .unwrap()
+        .with_batch_rows(7);
+    let result = import(
+        lines.as_bytes(),
+        &mut importer,
+        true,
+        &mut Vec::new(),
+        &indicatif::ProgressBar::hidden(),
+    );
+    assert!(result.is_err());
+    assert_eq!(db.count_rows(), 31, "the demo data, untouched");
+}
+
+#[test]
+fn the_store_speaks_verified_tls_when_the_url_asks_for_it() {
+    let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/pg-tls");
+    let options = Options {
+        fsync: false,
+        tls: Some((
+            format!("{fixtures}/server.pem").into(),
+            format!("{fixtures}/server.key").into(),
+        )),
+    };
+    let Some(server) = dedicated_server(&options) else {
+        return;
+    };
+    let url = server.url("postgres");
+    let verified = format!("{url}?sslmode=verify-full&sslrootcert={fixtures}/ca.pem");
+    let store = PostgresStore::open(&verified, 1).unwrap();
+    pg_block_on(store.ping()).unwrap();
+
+    let unknown_ca = PostgresStore::open(&format!("{url}?sslmode=require"), 1)
+        .unwrap_err()
+        .to_string();
+    assert!(unknown_ca.contains("UnknownIssuer"), "{unknown_ca}");
+    let plain = PostgresStore::open(&format!("{url}?sslmode=disable"), 1)
+        .unwrap_err()
+        .to_string();
+    assert!(plain.contains("no encryption"), "{plain}");
+}
+
+#[test]
+fn an_unreachable_database_is_named_without_its_password() {
+    // Port 1 on loopback: nothing listens there, so the connection is refused at once.
+    let url = "postgres://app:S3gr3d0@127.0.0.1:1/itau";
+    for args in [
+        vec!["serve", "--bind", "127.0.0.1:0", "--db", url],
+        vec!["import", "-", "--db", url],
+    ] {
+        let output = itau_codigo()
+            .args(&args)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("cannot open the store postgres://app:***@127.0.0.1:1/itau"),
+            "{args:?}: {stderr}"
+        );
+        assert!(stderr.contains("Connection refused"), "{args:?}: {stderr}");
+        assert!(!stderr.contains("S3gr3d0"), "{args:?}: {stderr}");
+    }
+}
+
+#[test]
+fn serve_logs_the_database_url_without_its_password() {
+    if !postgres_available() {
+        return;
+    }
+    let db = TestDb::with_demo(TestStore::Postgres);
+    let password = db.url().split(['@', ':']).nth(2).unwrap().to_owned();
+    assert!(
+        db.url().contains(&format!(":{password}@")),
+        "the URL has a password"
+    );
+    let mut child = itau_codigo()
+        .args(["serve", "--bind", "127.0.0.1:0", "--log-format", "json"])
+        .args(["--db", db.url()])
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut logged = String::new();
+    while !logged.contains("\"serving\"") {
+        let mut line = String::new();
+        if stderr.read_line(&mut line).unwrap() == 0 {
+            break;
+        }
+        logged.push_str(&line);
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(logged.contains("\"serving\""), "{logged}");
+    assert!(logged.contains(":***@127.0.0.1"), "{logged}");
+    assert!(!logged.contains(&password), "{logged}");
+}
+
+/// Not a test: writes `ITAU_CODIGO_GEN_COUNT` (default 200 000) valid import lines to
+/// `ITAU_CODIGO_GEN_OUT`, for measuring imports by hand:
+/// `ITAU_CODIGO_GEN_OUT=/tmp/clientes.jsonl cargo test -p itau-codigo-server --test api -- --ignored generate_an_import_file`
+#[test]
+#[ignore = "a generator for measurements, run by hand"]
+fn generate_an_import_file() {
+    let out = std::env::var("ITAU_CODIGO_GEN_OUT").expect("set ITAU_CODIGO_GEN_OUT to a file");
+    let count = std::env::var("ITAU_CODIGO_GEN_COUNT").map_or(200_000, |c| c.parse().unwrap());
+    std::fs::write(&out, generated_records(count, "7777")).unwrap();
+}
+
+on_both_stores!(readers_see_the_old_data_until_the_import_commits);
