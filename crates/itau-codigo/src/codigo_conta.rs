@@ -476,9 +476,22 @@ impl FromStr for CodigoConta {
             return Err(first_non_digit(s));
         };
         if !digits.iter().all(u8::is_ascii_digit) {
-            return Err(first_non_digit(s));
+            return Err(length_or_first_non_digit(s));
         }
         Self::from_digits(digits)
+    }
+}
+
+/// For 18 bytes that are not all digits: 18 bytes hold fewer than 18 characters when
+/// any is multi-byte (`"0013411501000987é"` is 17 characters in 18 bytes), and length
+/// is checked before digits.
+#[cold]
+fn length_or_first_non_digit(s: &str) -> CodigoContaError {
+    let found = s.chars().count();
+    if found == LENGTH {
+        first_non_digit(s)
+    } else {
+        CodigoContaError::Length { found }
     }
 }
 
