@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 use std::net::IpAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -50,6 +51,9 @@ pub enum Failure {
 pub struct LoginThrottle {
     config: ThrottleConfig,
     addresses: Mutex<HashMap<AddressKey, Entry>>,
+    /// How many entries `addresses` holds, readable without the lock: while no address
+    /// has failed lately (the usual case) a request takes no lock at all.
+    tracked: AtomicUsize,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -86,6 +90,7 @@ impl LoginThrottle {
         Self {
             config,
             addresses: Mutex::new(HashMap::new()),
+            tracked: AtomicUsize::new(0),
         }
     }
 
@@ -101,7 +106,7 @@ impl LoginThrottle {
 
     /// How much longer `address` is refused, if it is locked out now.
     pub fn locked_out(&self, address: IpAddr, now: Instant) -> Option<Duration> {
-        if !self.enabled() {
+        if !self.enabled() || self.tracked.load(Ordering::Relaxed) == 0 {
             return None;
         }
         let addresses = self
@@ -136,20 +141,18 @@ impl LoginThrottle {
         }
         entry.failures = entry.failures.saturating_add(1);
         entry.last_failure = now;
-        if entry.failures == self.config.max_failures {
-            Failure::LockedOut {
-                failures: entry.failures,
-            }
+        let failures = entry.failures;
+        self.tracked.store(addresses.len(), Ordering::Relaxed);
+        if failures == self.config.max_failures {
+            Failure::LockedOut { failures }
         } else {
-            Failure::Counted {
-                failures: entry.failures,
-            }
+            Failure::Counted { failures }
         }
     }
 
     /// A successful login from `address` forgets its failures.
     pub fn succeeded(&self, address: IpAddr) {
-        if !self.enabled() {
+        if !self.enabled() || self.tracked.load(Ordering::Relaxed) == 0 {
             return;
         }
         let key = AddressKey::from(address);
@@ -158,14 +161,12 @@ impl LoginThrottle {
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
         addresses.remove(&key);
+        self.tracked.store(addresses.len(), Ordering::Relaxed);
     }
 
     /// How many addresses are remembered.
     pub fn tracked(&self) -> usize {
-        self.addresses
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .len()
+        self.tracked.load(Ordering::Relaxed)
     }
 
     /// Forgets expired entries; when every entry is live, the stalest one.

@@ -122,6 +122,24 @@ fn strict_parsing_reports_the_first_failure_in_order_length_digits_dac() {
     }
 }
 
+/// Found by fuzzing (`fuzz/regressions/codigo_conta/`): 18 bytes were taken for 18
+/// characters, so a 17-character code with one 2-byte character was a `NonDigit`.
+#[test]
+fn eighteen_bytes_of_fewer_than_18_characters_are_a_length_error() {
+    for (input, found) in [
+        ("0013411501000987é", 17),
+        ("0013411501000987\u{0661}", 17),
+        ("001341150100098\u{20ac}", 16),
+    ] {
+        assert_eq!(input.len(), 18, "{input:?}");
+        assert_eq!(
+            input.parse::<CodigoConta>(),
+            Err(CodigoContaError::Length { found }),
+            "{input:?}"
+        );
+    }
+}
+
 #[test]
 fn a_wrong_dac_message_names_found_and_expected() {
     let error = "001341150100098791".parse::<CodigoConta>().unwrap_err();

@@ -10,7 +10,7 @@ use itau_codigo::{CodigoConta, DadosRegistro, RegistroCliente};
 use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
 
-use super::{ImportSession, Importer, Store, StoreError, StoreFuture, key};
+use super::{ImportSession, Importer, Store, StoreError, StoreFuture};
 
 /// Schema migrations, applied in order at open; `PRAGMA user_version` counts the ones
 /// applied. Append only: never edit a released entry.
@@ -58,58 +58,81 @@ type Pool = r2d2::Pool<SqliteConnectionManager>;
 /// An open connection keeps reading the file it opened even after that file is removed
 /// or replaced (the descriptor outlives the name), so a service whose database was
 /// deleted would go on answering from a ghost, and one whose file was swapped for
-/// another would never see it. Before each query the path is looked up again (one
-/// `stat`, about a microsecond): a missing file is a store failure, and a different file
-/// (another inode) gets a new pool, so an atomic `mv new.db itau-codigo.db` is picked up
-/// and a removed file put back recovers without a restart.
+/// another would never see it; and a connection trusts its page cache while the WAL
+/// index says nothing changed, so a file overwritten in place could go on answering
+/// from memory. Before each query the path is looked up again (one `stat`, about a
+/// microsecond):
+/// - a missing file is a store failure;
+/// - another file (another inode) is opened afresh, migrations included, so an atomic
+///   `mv new.db itau-codigo.db` is picked up and a removed file put back recovers
+///   without a restart;
+/// - the same file with another size or modification time (written in place, also by
+///   an import's checkpoint) gets new connections, with empty caches.
 #[derive(Debug)]
 struct WatchedFile {
     path: PathBuf,
     pool_size: u32,
-    current: RwLock<(FileId, Pool)>,
+    current: RwLock<(FileState, Pool)>,
 }
 
-/// What tells two files apart: device and inode.
-type FileId = (u64, u64);
+/// What a `stat` tells about the file at the path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct FileState {
+    /// Device and inode: which file.
+    id: (u64, u64),
+    /// Size and modification time in nanoseconds: whether it was written.
+    stamp: (u64, i128),
+}
 
-/// No file has this id: a pool marked with it is reopened at the next query.
-const FORGOTTEN: FileId = (u64::MAX, u64::MAX);
-
-fn file_id(path: &Path) -> std::io::Result<FileId> {
+fn file_state(path: &Path) -> std::io::Result<FileState> {
     use std::os::unix::fs::MetadataExt;
     let metadata = std::fs::metadata(path)?;
-    Ok((metadata.dev(), metadata.ino()))
+    Ok(FileState {
+        id: (metadata.dev(), metadata.ino()),
+        stamp: (
+            metadata.size(),
+            i128::from(metadata.mtime()) * 1_000_000_000 + i128::from(metadata.mtime_nsec()),
+        ),
+    })
 }
 
 impl WatchedFile {
-    /// The pool for the file now at `path`, reopening it when the file was replaced.
+    /// The pool for the file now at `path`, reconnecting when the file was replaced or
+    /// written.
     fn pool(&self) -> Result<Pool, StoreError> {
-        let id = file_id(&self.path).map_err(|error| StoreError::Open {
+        let state = file_state(&self.path).map_err(|error| StoreError::Open {
             location: format!("sqlite:{}", self.path.display()),
             reason: format!("the database file is gone: {error}"),
         })?;
         {
             let current = self.current.read().unwrap_or_else(PoisonError::into_inner);
-            if current.0 == id {
+            if current.0 == state {
                 return Ok(current.1.clone());
             }
         }
         let mut current = self.current.write().unwrap_or_else(PoisonError::into_inner);
-        if current.0 != id {
+        if current.0.id != state.id {
             let (opened, pool) = open_file_pool(&self.path, self.pool_size)?;
             tracing::warn!(
                 store = %format!("sqlite:{}", self.path.display()),
-                "the database file was replaced or failed; reopened it"
+                "the database file was replaced; reopened it"
             );
             *current = (opened, pool);
+        } else if current.0 != state {
+            let pool = connect(&self.path, self.pool_size)?;
+            tracing::debug!(
+                store = %format!("sqlite:{}", self.path.display()),
+                "the database file was written; reconnected"
+            );
+            *current = (state, pool);
         }
         Ok(current.1.clone())
     }
 }
 
-/// Opens (and migrates) the file at `path` and a pool on it; returns the identity of
-/// the file the pool reads.
-fn open_file_pool(path: &Path, pool_size: u32) -> Result<(FileId, Pool), StoreError> {
+/// Opens (and migrates) the file at `path` and a pool on it; returns the state of the
+/// file the pool reads.
+fn open_file_pool(path: &Path, pool_size: u32) -> Result<(FileState, Pool), StoreError> {
     if !path.is_file() {
         return Err(StoreError::Open {
             location: format!("sqlite:{}", path.display()),
@@ -122,16 +145,32 @@ fn open_file_pool(path: &Path, pool_size: u32) -> Result<(FileId, Pool), StoreEr
         OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )
     .map_err(|e| open_error(path, &e))?;
-    let id = file_id(path).map_err(|e| StoreError::Open {
+    prepare_file(&mut connection, path)?;
+    drop(connection);
+    // After the migrations, which may have written the file.
+    let state = file_state(path).map_err(|e| StoreError::Open {
         location: format!("sqlite:{}", path.display()),
         reason: e.to_string(),
     })?;
-    prepare_file(&mut connection, path)?;
-    drop(connection);
+    Ok((state, connect(path, pool_size)?))
+}
+
+/// A pool of new connections on `path`, once one connection has read its schema: the
+/// pool itself would retry a file that is no database for its whole connection timeout.
+fn connect(path: &Path, pool_size: u32) -> Result<Pool, StoreError> {
+    let probe = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(|e| open_error(path, &e))?;
+    probe
+        .query_row("SELECT count(*) FROM sqlite_schema", [], |_| Ok(()))
+        .map_err(|e| open_error(path, &e))?;
+    drop(probe);
     let manager = SqliteConnectionManager::file(path)
         .with_flags(OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)
         .with_init(|c| c.execute_batch(CONNECTION_PRAGMAS));
-    Ok((id, pool(manager, pool_size)?))
+    pool(manager, pool_size)
 }
 
 impl SqliteStore {
@@ -142,12 +181,12 @@ impl SqliteStore {
     /// The file does not exist (only `import` creates one), is not a database, or its
     /// schema is newer than this binary.
     pub fn open_existing(path: &Path, pool_size: u32) -> Result<Self, StoreError> {
-        let (id, pool) = open_file_pool(path, pool_size)?;
+        let (state, pool) = open_file_pool(path, pool_size)?;
         Ok(Self {
             source: Arc::new(Source::File(WatchedFile {
                 path: path.to_owned(),
                 pool_size,
-                current: RwLock::new((id, pool)),
+                current: RwLock::new((state, pool)),
             })),
             location: format!("sqlite:{}", path.display()),
             _keep_alive: None,
@@ -210,14 +249,7 @@ impl SqliteStore {
             tokio::task::spawn_blocking(move || {
                 let _entered = span.enter();
                 let connection = source.pool()?.get()?;
-                let result = query(&connection);
-                if matches!(result, Err(StoreError::Sqlite(_))) {
-                    // A connection that met a damaged file may keep stale pages or WAL
-                    // state after the file is mended in place: start afresh next time.
-                    drop(connection);
-                    source.forget();
-                }
-                result
+                query(&connection)
             })
             .await
             .map_err(|e| StoreError::Task(e.to_string()))?
@@ -226,14 +258,6 @@ impl SqliteStore {
 }
 
 impl Source {
-    /// Drops the file's pool, so that the next query opens new connections.
-    fn forget(&self) {
-        if let Self::File(file) = self {
-            let mut current = file.current.write().unwrap_or_else(PoisonError::into_inner);
-            current.0 = FORGOTTEN;
-        }
-    }
-
     fn pool(&self) -> Result<Pool, StoreError> {
         match self {
             Self::Memory(pool) => Ok(pool.clone()),
@@ -343,6 +367,14 @@ impl ImportSession for SqliteImport<'_> {
         self.transaction.commit()?;
         Ok(())
     }
+}
+
+/// The table key: 18 digits always fit an i64 (at most 999 999 999 999 999 999).
+fn key(codigo_conta: &CodigoConta) -> i64 {
+    codigo_conta
+        .as_str()
+        .bytes()
+        .fold(0i64, |acc, b| acc * 10 + i64::from(b - b'0'))
 }
 
 fn pool(

@@ -24,11 +24,11 @@ enum Outcome {
     Broken,
 }
 
-fn consulta_request(close: bool) -> Vec<u8> {
+/// A consulta on a connection that closes after the answer.
+fn consulta_request() -> Vec<u8> {
     let body = format!(r#"{{"codigo_conta":"{TRES_GERENTES}"}}"#);
-    let connection = if close { "Connection: close\r\n" } else { "" };
     format!(
-        "POST {PATH} HTTP/1.1\r\nHost: x\r\n{connection}userName: {USERNAME}\r\npassword: {PASSWORD}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        "POST {PATH} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nuserName: {USERNAME}\r\npassword: {PASSWORD}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
         body.len()
     )
     .into_bytes()
@@ -41,7 +41,7 @@ fn one_request(port: u16) -> Outcome {
     stream
         .set_read_timeout(Some(Duration::from_secs(20)))
         .unwrap();
-    if stream.write_all(&consulta_request(true)).is_err() {
+    if stream.write_all(&consulta_request()).is_err() {
         return Outcome::NotAccepted;
     }
     let mut bytes = Vec::new();
@@ -95,7 +95,7 @@ fn sigterm_under_load_answers_every_request_in_flight_and_exits_0() {
     let port = server.port;
 
     // Requests certainly in flight: head and most of the body sent, the rest held back.
-    let request = consulta_request(true);
+    let request = consulta_request();
     let (first, rest) = request.split_at(request.len() - 5);
     let mut in_flight: Vec<TcpStream> = (0..IN_FLIGHT)
         .map(|_| {
