@@ -1,5 +1,6 @@
 //! Project chores: `cargo xtask <task>`. See `cargo xtask help`.
 
+mod bench;
 mod schemas;
 
 use std::path::PathBuf;
@@ -20,12 +21,13 @@ fn main() -> ExitCode {
     let result = match args.as_slice() {
         ["schemas"] => schemas::run(&workspace_root(), schemas::Mode::Write),
         ["schemas", "--check"] => schemas::run(&workspace_root(), schemas::Mode::Check),
+        ["bench", rest @ ..] => bench::run(&workspace_root(), rest),
         ["help" | "--help" | "-h"] | [] => {
-            print!("{HELP}");
+            print!("{HELP}{}", bench::HELP);
             Ok(())
         }
         _ => {
-            eprint!("unknown task {args:?}\n\n{HELP}");
+            eprint!("unknown task {args:?}\n\n{HELP}{}", bench::HELP);
             return ExitCode::from(2);
         }
     };
