@@ -32,6 +32,13 @@ const CONNECTION_PRAGMAS: &str = "
     PRAGMA temp_store = MEMORY;
 ";
 
+/// Page cache of the importing connection, in KiB: the import is a batch job that may
+/// use memory the service may not (see `begin`). Measured on 1 000 000 records in file
+/// order (4 KiB pages): 25 800 records/s with the serving 16 MiB, 31 700 with 256 MiB;
+/// with 16 KiB pages, 32 300 with 256 MiB and 50 200 with 1 GiB (then the import's RSS
+/// is 1.1 GB). SQLite only takes what the tree needs, so small imports stay small.
+const IMPORT_CACHE_KIB: i64 = 256 * 1024;
+
 /// A SQLite store with a pool of read connections.
 #[derive(Debug)]
 pub struct SqliteStore {
@@ -219,11 +226,14 @@ impl SqliteImporter {
 
 impl Importer for SqliteImporter {
     fn begin(&mut self, replace: bool) -> Result<Box<dyn ImportSession + '_>, StoreError> {
+        let connection = self.connection();
+        // Records arrive in file order, not key order, so each lands on a random leaf of
+        // the B-tree; with the serving cache (16 MiB) SQLite spills dirty pages to the
+        // WAL and reads them back over and over. See IMPORT_CACHE_KIB.
+        connection.pragma_update(None, "cache_size", -IMPORT_CACHE_KIB)?;
         // IMMEDIATE takes the write lock now, so a concurrent import fails early (after
         // busy_timeout) instead of after validating a whole file.
-        let transaction = self
-            .connection()
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
         if replace {
             transaction.execute("DELETE FROM clientes", [])?;
         }
@@ -281,6 +291,14 @@ fn pool(
 fn prepare_file(connection: &mut Connection, path: &Path) -> Result<(), StoreError> {
     let open = |e: rusqlite::Error| open_error(path, &e);
     connection.execute_batch(CONNECTION_PRAGMAS).map_err(open)?;
+    // Takes effect only on a new, empty file (before WAL and the first table). A record
+    // is about 1.3 KiB: on 4 KiB pages an import splits a leaf every other insert and
+    // writes three times as many WAL frames. With 16 KiB pages 100 000 records import
+    // at 81 000/s instead of 54 000/s, and a lookup costs the same (measured with
+    // `cargo xtask bench` loads: 41-43 µs of CPU per request either way).
+    connection
+        .execute_batch("PRAGMA page_size = 16384;")
+        .map_err(open)?;
     let _mode: String = connection
         .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))
         .map_err(open)?;
