@@ -34,7 +34,9 @@ pub(crate) const HELP: &str = "\
                           debug binaries unless --release
       --sizes N,N,..      store sizes [1000,100000,1000000; smoke: 1000]
       --connections N,..  wrk connections [16,64,256; smoke: 16]
-      --duration SECS     each measured run [10; smoke: 2]
+      --duration SECS     each measured run [5; smoke: 2]
+      --rounds N          runs of each server per connection count, interleaved; the
+                          report keeps the fastest [3; smoke: 1]
       --warmup SECS       per server and store size [2; smoke: 1]
       --workers N         actix workers of both servers [1]
       --server-cpu LIST   taskset CPU list of the servers [0]
@@ -57,6 +59,7 @@ pub(crate) struct Options {
     pub(crate) sizes: Vec<u64>,
     pub(crate) connections: Vec<u32>,
     pub(crate) duration: Duration,
+    pub(crate) rounds: u32,
     pub(crate) warmup: Duration,
     pub(crate) workers: u32,
     pub(crate) server_cpu: String,
@@ -80,7 +83,8 @@ impl Options {
                 vec![1000, 100_000, 1_000_000]
             },
             connections: if smoke { vec![16] } else { vec![16, 64, 256] },
-            duration: Duration::from_secs(if smoke { 2 } else { 10 }),
+            duration: Duration::from_secs(if smoke { 2 } else { 5 }),
+            rounds: if smoke { 1 } else { 3 },
             warmup: Duration::from_secs(if smoke { 1 } else { 2 }),
             workers: 1,
             server_cpu: "0".into(),
@@ -104,6 +108,7 @@ impl Options {
                 "--sizes" => options.sizes = list(value()?)?,
                 "--connections" => options.connections = list(value()?)?,
                 "--duration" => options.duration = Duration::from_secs(value()?.parse()?),
+                "--rounds" => options.rounds = value()?.parse()?,
                 "--warmup" => options.warmup = Duration::from_secs(value()?.parse()?),
                 "--workers" => options.workers = value()?.parse()?,
                 "--server-cpu" => options.server_cpu = value()?.into(),
@@ -116,6 +121,7 @@ impl Options {
         ensure!(!options.sizes.is_empty(), "--sizes is empty");
         ensure!(!options.connections.is_empty(), "--connections is empty");
         ensure!(options.workers >= 1, "--workers must be at least 1");
+        ensure!(options.rounds >= 1, "--rounds must be at least 1");
         Ok(options)
     }
 }
@@ -283,25 +289,32 @@ fn measure_store(
             server.pid(),
         )?;
     }
+    // Ceiling and service take turns, so that a burst of other work on the machine
+    // falls on both rather than on one.
     for &connections in &options.connections {
-        eprintln!("bench: {size} accounts, {connections} connections");
-        let measured = wrk::run(
-            &load(&ceiling, connections, options.duration, false),
-            ceiling.pid(),
-        )?;
-        report.run(size, connections, "ceiling", measured, None);
-        let before = statuses(service.port)?;
-        let measured = wrk::run(
-            &load(&service, connections, options.duration, options.check),
-            service.pid(),
-        )?;
-        let after = statuses(service.port)?;
-        let answered = after
-            .iter()
-            .map(|(status, count)| (*status, count - before.get(status).copied().unwrap_or(0)))
-            .filter(|(_, count)| *count > 0)
-            .collect();
-        report.run(size, connections, "service", measured, Some(answered));
+        for round in 1..=options.rounds {
+            eprintln!(
+                "bench: {size} accounts, {connections} connections, round {round}/{}",
+                options.rounds
+            );
+            let measured = wrk::run(
+                &load(&ceiling, connections, options.duration, false),
+                ceiling.pid(),
+            )?;
+            report.run(size, connections, "ceiling", measured, None);
+            let before = statuses(service.port)?;
+            let measured = wrk::run(
+                &load(&service, connections, options.duration, options.check),
+                service.pid(),
+            )?;
+            let after = statuses(service.port)?;
+            let answered = after
+                .iter()
+                .map(|(status, count)| (*status, count - before.get(status).copied().unwrap_or(0)))
+                .filter(|(_, count)| *count > 0)
+                .collect();
+            report.run(size, connections, "service", measured, Some(answered));
+        }
     }
     report.memory(
         size,
