@@ -29,11 +29,16 @@ pub(crate) fn ensure_installed() -> anyhow::Result<()> {
         return Ok(());
     }
     eprintln!("bench: wrk is missing; installing the Debian package (apt-get install -y wrk)");
-    let installed = Command::new("apt-get")
-        .args(["install", "-y", "-q", "wrk"])
-        .env("DEBIAN_FRONTEND", "noninteractive")
-        .status()
-        .is_ok_and(|status| status.success());
+    let apt_get = |args: &[&str]| {
+        Command::new("apt-get")
+            .args(args)
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .status()
+            .is_ok_and(|status| status.success())
+    };
+    // A fresh machine may have no package lists yet.
+    let installed = apt_get(&["install", "-y", "-q", "wrk"])
+        || (apt_get(&["update", "-q"]) && apt_get(&["install", "-y", "-q", "wrk"]));
     if !installed || !found("wrk") {
         bail!("wrk is missing and `apt-get install -y wrk` failed: install wrk 4 and re-run");
     }
