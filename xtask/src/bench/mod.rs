@@ -151,8 +151,13 @@ pub(crate) fn run(root: &Path, args: &[&str]) -> anyhow::Result<()> {
     let script = options.out.join("mix.lua");
     std::fs::write(&script, wrk::MIX_LUA)?;
     let mut report = Report::new(&options, args);
+    let mut failed = None;
     for &size in &options.sizes {
-        measure_store(&options, &binaries, &script, size, &mut report)?;
+        if let Err(error) = measure_store(&options, &binaries, &script, size, &mut report) {
+            // What was measured before the failure is still worth printing.
+            failed = Some(error.context(format!("measuring the store of {size} accounts")));
+            break;
+        }
     }
     report.finish();
     let text = report.markdown();
@@ -160,6 +165,9 @@ pub(crate) fn run(root: &Path, args: &[&str]) -> anyhow::Result<()> {
     let path = options.out.join("report.md");
     std::fs::write(&path, &text)?;
     eprintln!("bench: report written to {}", path.display());
+    if let Some(error) = failed {
+        return Err(error);
+    }
     let failures = report.failures();
     ensure!(
         failures.is_empty(),
@@ -375,7 +383,7 @@ fn import(service: &Path, data: &Path, db: &str, replace: bool) -> anyhow::Resul
         redact(db)
     );
     let started = Instant::now();
-    let output = command.output().context("cannot run itau-codigo import")?;
+    let output = wrk::output_retrying(&mut command).context("cannot run itau-codigo import")?;
     let wall = started.elapsed().as_secs_f64();
     let stderr = String::from_utf8_lossy(&output.stderr);
     ensure!(output.status.success(), "import failed: {stderr}");
@@ -466,22 +474,41 @@ impl Drop for Server {
     }
 }
 
-/// The service's consulta answers so far, by status, from its `/metrics`.
+/// The service's consulta answers so far, by status, from its `/metrics`. Retried: on
+/// this shared machine a connect can fail for a moment (EAGAIN when other people's
+/// load tests hold every ephemeral port).
 fn statuses(port: u16) -> anyhow::Result<BTreeMap<u16, u64>> {
+    let mut last_error = None;
+    for _ in 0..5 {
+        match scrape_metrics(port) {
+            Ok(text) => return Ok(parse_statuses(&text)),
+            Err(error) => last_error = Some(error),
+        }
+        std::thread::sleep(Duration::from_secs(2));
+    }
+    Err(last_error
+        .expect("five attempts were made")
+        .context("cannot read the service's /metrics"))
+}
+
+fn scrape_metrics(port: u16) -> anyhow::Result<String> {
     let mut stream = TcpStream::connect(("127.0.0.1", port))?;
-    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+    stream.set_read_timeout(Some(Duration::from_secs(30)))?;
     stream.write_all(b"GET /metrics HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n")?;
     let mut text = String::new();
     stream.read_to_string(&mut text)?;
+    Ok(text)
+}
+
+fn parse_statuses(text: &str) -> BTreeMap<u16, u64> {
     let prefix = format!("itau_codigo_http_requests_total{{route=\"{PATH}\",status=\"");
-    Ok(text
-        .lines()
+    text.lines()
         .filter_map(|line| line.strip_prefix(&prefix))
         .filter_map(|rest| {
             let (status, count) = rest.split_once("\"} ")?;
             Some((status.parse().ok()?, count.trim().parse().ok()?))
         })
-        .collect())
+        .collect()
 }
 
 /// Runs the service with only the configuration the bench gives it.

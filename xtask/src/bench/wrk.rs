@@ -125,7 +125,7 @@ pub(crate) fn run(load: &Load<'_>, server_pid: u32) -> anyhow::Result<Measured> 
     let server_before = procfs::cpu_seconds(server_pid)?;
     let wrk_before = procfs::waited_children_cpu_seconds()?;
     let started = Instant::now();
-    let output = command.output().context("cannot run wrk")?;
+    let output = output_retrying(&mut command).context("cannot run wrk")?;
     let wall = started.elapsed().as_secs_f64();
     let wrk_cpu = procfs::waited_children_cpu_seconds()? - wrk_before;
     let server_cpu = procfs::cpu_seconds(server_pid)? - server_before;
@@ -170,4 +170,20 @@ pub(crate) fn run(load: &Load<'_>, server_pid: u32) -> anyhow::Result<Measured> 
         wrk_cpu,
         wall,
     })
+}
+
+/// `Command::output`, retried while the system refuses a new process for a moment
+/// (EAGAIN from fork: the machine is shared and its process limit is too).
+pub(crate) fn output_retrying(command: &mut Command) -> std::io::Result<std::process::Output> {
+    let mut attempt = 0;
+    loop {
+        match command.output() {
+            Err(error) if error.kind() == std::io::ErrorKind::WouldBlock && attempt < 5 => {
+                attempt += 1;
+                eprintln!("bench: cannot start a process ({error}); retrying");
+                std::thread::sleep(Duration::from_secs(2));
+            }
+            result => return result,
+        }
+    }
 }
