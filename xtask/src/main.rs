@@ -1,5 +1,6 @@
 //! Project chores: `cargo xtask <task>`. See `cargo xtask help`.
 
+mod bench;
 mod pg;
 mod schemas;
 
@@ -32,12 +33,13 @@ fn main() -> ExitCode {
         ["pg", "start", rest @ ..] => pg::start(&workspace_root(), rest),
         ["pg", "url", rest @ ..] => pg::url(&workspace_root(), rest),
         ["pg", "stop", rest @ ..] => pg::stop(&workspace_root(), rest),
+        ["bench", rest @ ..] => bench::run(&workspace_root(), rest),
         ["help" | "--help" | "-h"] | [] => {
-            print!("{HELP}");
+            print!("{HELP}{}", bench::HELP);
             Ok(())
         }
         _ => {
-            eprint!("unknown task {args:?}\n\n{HELP}");
+            eprint!("unknown task {args:?}\n\n{HELP}{}", bench::HELP);
             return ExitCode::from(2);
         }
     };

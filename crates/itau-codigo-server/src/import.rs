@@ -1,10 +1,13 @@
 //! `itau-codigo import`: JSON Lines in, all or nothing out.
 //!
 //! Lines are validated and upserted inside one transaction as they stream in, so memory
-//! stays flat however large the file; after the first bad line nothing more is written
-//! but every line is still checked, and the transaction is rolled back at the end.
+//! stays flat however large the file (a few batches of lines are in flight); after the
+//! first bad line nothing more is written but every line is still checked, and the
+//! transaction is rolled back at the end.
 
+use std::collections::BTreeMap;
 use std::io::{self, BufRead, Write};
+use std::sync::{Mutex, mpsc};
 use std::time::{Duration, Instant};
 
 use indicatif::ProgressBar;
@@ -51,8 +54,17 @@ pub enum ImportError {
     Store(#[from] StoreError),
 }
 
+/// Lines per batch handed to a parsing thread: large enough that the hand-over costs
+/// nothing next to parsing, small enough that a few batches in flight stay small.
+const BATCH_LINES: usize = 256;
+
 /// Imports JSON Lines from `input`. Each error is written to `report` as
 /// `line N: path: code: message` (the first [`MAX_REPORTED_ERRORS`], then a count).
+///
+/// The calling thread reads the lines and writes the store; parsing and validating,
+/// which is most of the CPU, runs on one thread per core, a batch of lines at a time,
+/// and the results come back in line order, so that the later of two lines for one
+/// account still wins and errors are reported in order.
 ///
 /// # Errors
 ///
@@ -68,39 +80,75 @@ pub fn import<R: BufRead>(
     let started = Instant::now();
     let mut outcome = ImportReport::default();
     let mut session = importer.begin(replace)?;
-    let mut buffer = Vec::with_capacity(4096);
-    while let Some(line) = read_line(&mut input, &mut buffer)? {
-        outcome.lines += 1;
-        progress.inc(line.bytes_read as u64);
-        let parsed = match line.content {
-            Content::TooLong => Err(vec![FieldError::new(
-                "",
-                FieldErrorCode::TooLong,
-                format!("expected a line of at most {MAX_LINE_BYTES} bytes"),
-            )]),
-            Content::Text => match decode(&buffer, outcome.lines == 1) {
-                Ok(text) if text.trim().is_empty() => continue,
-                Ok(text) => RegistroCliente::from_json_line(text),
-                Err(error) => Err(vec![error]),
-            },
-        };
-        match parsed {
-            Ok(registro) if outcome.bad_lines == 0 => {
-                session.upsert(&registro)?;
-                outcome.records += 1;
-            }
-            Ok(_) => {}
-            Err(errors) => {
-                outcome.bad_lines += 1;
-                for error in errors {
-                    if outcome.errors < MAX_REPORTED_ERRORS {
-                        writeln!(report, "line {}: {error}", outcome.lines)?;
+    let parsers = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let (to_parsers, batches) = mpsc::sync_channel::<Batch>(parsers * 2);
+    let batches = Mutex::new(batches);
+    let (to_writer, parsed) = mpsc::sync_channel::<Parsed>(parsers * 2);
+    let result = std::thread::scope(|scope| {
+        for _ in 0..parsers {
+            let to_writer = to_writer.clone();
+            let batches = &batches;
+            scope.spawn(move || parse_batches(batches, &to_writer));
+        }
+        drop(to_writer);
+        // Owned by this closure, so that an early return (a store or I/O error) drops
+        // both ends and the parsers, blocked on either, stop instead of being waited for.
+        let (to_parsers, parsed) = (to_parsers, parsed);
+        let mut in_flight = 0;
+        let mut next = 0;
+        let mut waiting = BTreeMap::new();
+        let mut read_all = false;
+        let mut write = |parsed: Parsed, outcome: &mut ImportReport| -> Result<(), ImportError> {
+            for (number, line) in parsed.lines {
+                match line {
+                    Ok(registro) if outcome.bad_lines == 0 => {
+                        session.upsert(&registro)?;
+                        outcome.records += 1;
                     }
-                    outcome.errors += 1;
+                    Ok(_) => {}
+                    Err(errors) => {
+                        outcome.bad_lines += 1;
+                        for error in errors {
+                            if outcome.errors < MAX_REPORTED_ERRORS {
+                                writeln!(report, "line {number}: {error}")?;
+                            }
+                            outcome.errors += 1;
+                        }
+                    }
                 }
             }
+            Ok(())
+        };
+        let mut sequence = 0;
+        while !read_all || in_flight > 0 {
+            // Keep every parser busy, then write whatever is next in line order.
+            while !read_all && in_flight < parsers * 2 {
+                let batch = read_batch(&mut input, &mut outcome.lines, sequence, progress)?;
+                read_all = batch.lines.len() < BATCH_LINES;
+                if batch.lines.is_empty() {
+                    break;
+                }
+                sequence += 1;
+                in_flight += 1;
+                // The parsers only stop when this sender is dropped.
+                to_parsers.send(batch).expect("parsers outlive the sender");
+            }
+            if in_flight == 0 {
+                break;
+            }
+            while !waiting.contains_key(&next) {
+                let parsed = parsed.recv().expect("a parser died");
+                waiting.insert(parsed.sequence, parsed);
+            }
+            let parsed = waiting.remove(&next).expect("just checked");
+            next += 1;
+            in_flight -= 1;
+            write(parsed, &mut outcome)?;
         }
-    }
+        drop(to_parsers);
+        Ok::<(), ImportError>(())
+    });
+    result?;
     if outcome.errors > MAX_REPORTED_ERRORS {
         writeln!(
             report,
@@ -116,6 +164,81 @@ pub fn import<R: BufRead>(
     session.commit()?;
     outcome.elapsed = started.elapsed();
     Ok(outcome)
+}
+
+/// Raw lines, numbered from 1 over the whole input.
+struct Batch {
+    sequence: usize,
+    lines: Vec<(usize, Content, Vec<u8>)>,
+}
+
+/// The same lines parsed; blank lines are left out.
+struct Parsed {
+    sequence: usize,
+    lines: Vec<(usize, Result<RegistroCliente, Vec<FieldError>>)>,
+}
+
+fn read_batch<R: BufRead>(
+    input: &mut R,
+    lines_read: &mut usize,
+    sequence: usize,
+    progress: &ProgressBar,
+) -> io::Result<Batch> {
+    let mut lines = Vec::with_capacity(BATCH_LINES);
+    let mut buffer = Vec::with_capacity(4096);
+    while lines.len() < BATCH_LINES {
+        let Some(line) = read_line(input, &mut buffer)? else {
+            break;
+        };
+        *lines_read += 1;
+        progress.inc(line.bytes_read as u64);
+        lines.push((*lines_read, line.content, std::mem::take(&mut buffer)));
+    }
+    Ok(Batch { sequence, lines })
+}
+
+fn parse_batches(batches: &Mutex<mpsc::Receiver<Batch>>, to_writer: &mpsc::SyncSender<Parsed>) {
+    loop {
+        let batch = match batches.lock() {
+            Ok(receiver) => receiver.recv(),
+            Err(_) => return,
+        };
+        let Ok(batch) = batch else {
+            return;
+        };
+        let lines = batch
+            .lines
+            .into_iter()
+            .filter_map(|(number, content, bytes)| Some((number, parse(number, &content, &bytes)?)))
+            .collect();
+        let parsed = Parsed {
+            sequence: batch.sequence,
+            lines,
+        };
+        if to_writer.send(parsed).is_err() {
+            return;
+        }
+    }
+}
+
+/// One line's record or errors; `None` for a blank line.
+fn parse(
+    number: usize,
+    content: &Content,
+    bytes: &[u8],
+) -> Option<Result<RegistroCliente, Vec<FieldError>>> {
+    Some(match content {
+        Content::TooLong => Err(vec![FieldError::new(
+            "",
+            FieldErrorCode::TooLong,
+            format!("expected a line of at most {MAX_LINE_BYTES} bytes"),
+        )]),
+        Content::Text => match decode(bytes, number == 1) {
+            Ok(text) if text.trim().is_empty() => return None,
+            Ok(text) => RegistroCliente::from_json_line(text),
+            Err(error) => Err(vec![error]),
+        },
+    })
 }
 
 enum Content {
@@ -192,6 +315,7 @@ fn decode(bytes: &[u8], first_line: bool) -> Result<&str, FieldError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::ImportSession;
 
     fn lines(input: &[u8]) -> Vec<(String, bool)> {
         let mut reader = io::BufReader::with_capacity(7, input);
@@ -241,5 +365,138 @@ mod tests {
             decode(b"{\xff}", false).unwrap_err().code,
             FieldErrorCode::MalformedJson
         );
+    }
+
+    /// Records what it is asked to write.
+    #[derive(Default)]
+    struct Recorder {
+        upserts: Vec<String>,
+        committed: bool,
+    }
+
+    struct RecordingSession<'a>(&'a mut Recorder);
+
+    impl Importer for Recorder {
+        fn begin(&mut self, _replace: bool) -> Result<Box<dyn ImportSession + '_>, StoreError> {
+            Ok(Box::new(RecordingSession(self)))
+        }
+    }
+
+    impl ImportSession for RecordingSession<'_> {
+        fn upsert(&mut self, registro: &RegistroCliente) -> Result<(), StoreError> {
+            let nome = registro.data.nome_completo.clone().unwrap_or_default();
+            self.0
+                .upserts
+                .push(format!("{}={nome}", registro.codigo_conta));
+            Ok(())
+        }
+
+        fn commit(self: Box<Self>) -> Result<(), StoreError> {
+            self.0.committed = true;
+            Ok(())
+        }
+    }
+
+    fn line(conta: u32, nome: &str) -> String {
+        let codigo =
+            itau_codigo::CodigoConta::compose("001", "341", "1501", &conta.to_string()).unwrap();
+        format!("{{\"codigo_conta\": \"{codigo}\", \"data\": {{\"nome_completo\": \"{nome}\"}}}}\n")
+    }
+
+    fn run(input: &str) -> (Result<ImportReport, ImportError>, Recorder, String) {
+        let mut recorder = Recorder::default();
+        let mut report = Vec::new();
+        let result = import(
+            input.as_bytes(),
+            &mut recorder,
+            false,
+            &mut report,
+            &ProgressBar::hidden(),
+        );
+        (result, recorder, String::from_utf8(report).unwrap())
+    }
+
+    #[test]
+    fn records_are_written_in_file_order_across_batches() {
+        let count = BATCH_LINES * 5 + 3;
+        let mut input: String = (0..count)
+            .map(|i| line(i as u32, &format!("n{i}")))
+            .collect();
+        input.push('\n');
+        input.push_str(&line(7, "later"));
+        let (result, recorder, report) = run(&input);
+        let outcome = result.unwrap();
+        assert_eq!((outcome.records, outcome.lines), (count + 1, count + 2));
+        assert!(recorder.committed && report.is_empty());
+        assert!(recorder.upserts[3].ends_with("=n3"));
+        assert!(
+            recorder.upserts[count].ends_with("=later"),
+            "the later line is written last"
+        );
+        assert_eq!(recorder.upserts.len(), count + 1);
+    }
+
+    #[test]
+    fn bad_lines_are_reported_in_order_and_nothing_is_committed() {
+        let mut input = String::new();
+        for i in 0..(BATCH_LINES * 3) {
+            if i % 2 == 1 {
+                input.push_str("{not json}\n");
+            } else {
+                input.push_str(&line(i as u32, "ok"));
+            }
+        }
+        let (result, recorder, report) = run(&input);
+        let Err(ImportError::BadData(outcome)) = result else {
+            panic!("expected bad data");
+        };
+        assert_eq!(outcome.bad_lines, BATCH_LINES * 3 / 2);
+        assert!(!recorder.committed);
+        let reported: Vec<&str> = report.lines().collect();
+        assert_eq!(reported.len(), MAX_REPORTED_ERRORS + 1);
+        assert!(reported[0].starts_with("line 2: "), "{}", reported[0]);
+        assert!(reported[99].starts_with("line 200: "), "{}", reported[99]);
+        assert_eq!(
+            reported[100],
+            format!("... and {} more errors", BATCH_LINES * 3 / 2 - 100)
+        );
+    }
+
+    /// Fails on the n-th upsert, as a full disk would.
+    struct Failing(usize);
+
+    struct FailingSession<'a>(&'a mut usize);
+
+    impl Importer for Failing {
+        fn begin(&mut self, _replace: bool) -> Result<Box<dyn ImportSession + '_>, StoreError> {
+            Ok(Box::new(FailingSession(&mut self.0)))
+        }
+    }
+
+    impl ImportSession for FailingSession<'_> {
+        fn upsert(&mut self, _registro: &RegistroCliente) -> Result<(), StoreError> {
+            *self.0 -= 1;
+            if *self.0 == 0 {
+                return Err(StoreError::Task("disk full".into()));
+            }
+            Ok(())
+        }
+
+        fn commit(self: Box<Self>) -> Result<(), StoreError> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_store_failure_stops_the_parsers_and_is_returned() {
+        let input: String = (0..BATCH_LINES * 20).map(|i| line(i as u32, "x")).collect();
+        let result = import(
+            input.as_bytes(),
+            &mut Failing(10),
+            false,
+            &mut Vec::new(),
+            &ProgressBar::hidden(),
+        );
+        assert!(matches!(result, Err(ImportError::Store(_))));
     }
 }

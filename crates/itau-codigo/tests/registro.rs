@@ -209,6 +209,13 @@ fn every_field_rule_names_its_path_and_code() {
             "data.gerentes[0].telefones",
             InvalidType,
         ),
+        ("/data/gerentes", json!(42), "data.gerentes", InvalidType),
+        (
+            "/data/gerentes/0/segmento",
+            json!(7),
+            "data.gerentes[0].segmento",
+            InvalidType,
+        ),
         ("/data", json!([]), "data", InvalidType),
         ("/data", Value::Null, "data", Required),
     ];

@@ -4,5 +4,6 @@ pub(crate) mod cliente;
 pub(crate) mod examples;
 pub(crate) mod problem;
 pub(crate) mod registro;
+mod registro_plain;
 pub(crate) mod request;
 pub(crate) mod rules;

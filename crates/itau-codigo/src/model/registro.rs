@@ -248,6 +248,16 @@ impl RegistroCliente {
                 ),
             )]);
         }
+        if let Some((codigo_conta, data)) = super::registro_plain::read(line) {
+            let registro = Self { codigo_conta, data };
+            registro.validate_fields()?;
+            return Ok(registro);
+        }
+        Self::from_json_line_precise(line)
+    }
+
+    /// The road every line could take: through a `Value`, naming every failing member.
+    pub(crate) fn from_json_line_precise(line: &str) -> Result<Self, Vec<FieldError>> {
         let value = json::from_slice_unique(line.as_bytes()).map_err(|e| {
             vec![FieldError::new(
                 "",

@@ -23,7 +23,7 @@ fn refuse(code: FieldErrorCode, message: String) -> ValidationError {
 }
 
 pub(crate) fn email_or_empty(value: &str) -> Result<(), ValidationError> {
-    if value.is_empty() || value.validate_email() {
+    if value.is_empty() || plain_email(value) || value.validate_email() {
         Ok(())
     } else {
         Err(refuse(
@@ -31,6 +31,31 @@ pub(crate) fn email_or_empty(value: &str) -> Result<(), ValidationError> {
             "expected an e-mail address or \"\"".into(),
         ))
     }
+}
+
+/// A sufficient test for validator's `validate_email`: the plain ASCII addresses that
+/// its two regexes accept, checked without them. validator runs its domain regex on
+/// the PikeVM, which made e-mail checks 11% of an import's CPU; an address this test
+/// does not accept still goes to validator, which decides.
+fn plain_email(value: &str) -> bool {
+    const USER_SYMBOLS: &[u8] = b".!#$%&'*+/=?^_`{|}~-";
+    let Some((user, domain)) = value.rsplit_once('@') else {
+        return false;
+    };
+    let user_ok = (1..=64).contains(&user.len())
+        && user
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || USER_SYMBOLS.contains(&b));
+    let label_ok = |label: &str| {
+        let bytes = label.as_bytes();
+        (1..=63).contains(&bytes.len())
+            && bytes[0].is_ascii_alphanumeric()
+            && bytes[bytes.len() - 1].is_ascii_alphanumeric()
+            && bytes
+                .iter()
+                .all(|b| b.is_ascii_alphanumeric() || *b == b'-')
+    };
+    user_ok && domain.len() <= 255 && domain.split('.').all(label_ok)
 }
 
 pub(crate) fn date_or_empty(value: &str) -> Result<(), ValidationError> {
@@ -99,4 +124,47 @@ pub(crate) fn date_or_date_time_or_empty_schema() -> Value {
 
 pub(crate) fn email_or_empty_schema() -> Value {
     json!([{"const": ""}, {"format": "email"}])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_plain_email_is_one_validator_accepts() {
+        let cases = [
+            "maria.silva@example.com",
+            "a@b",
+            "x+tag@sub-domain.example.com.br",
+            "!def!xyz%abc@example.com",
+            "a@-example.com",
+            "a@example-.com",
+            "a@example..com",
+            "a@.example.com",
+            "a@example.com.",
+            "@example.com",
+            "a@",
+            "a b@example.com",
+            "a@b@example.com",
+            "jos\u{e9}@example.com",
+            "josé@example.com",
+            "a@exámple.com",
+            "email@[127.0.0.1]",
+            "email@[2001:dB8::1]",
+        ];
+        let long_user = format!("{}@example.com", "a".repeat(65));
+        let long_label = format!("a@{}.com", "b".repeat(64));
+        let label_63 = format!("a@{}.com", "b".repeat(63));
+        for case in cases.iter().copied().chain([
+            long_user.as_str(),
+            long_label.as_str(),
+            label_63.as_str(),
+        ]) {
+            if plain_email(case) {
+                assert!(case.validate_email(), "{case}");
+            }
+        }
+        assert!(plain_email("maria.silva@example.com") && plain_email(&label_63));
+        assert!(!plain_email("a@-example.com") && !plain_email(&long_user));
+    }
 }

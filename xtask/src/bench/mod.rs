@@ -1,0 +1,535 @@
+//! `cargo xtask bench`: the service side by side with an actix-web ceiling, at three
+//! store sizes, and the import of each store. See BENCHMARKS.md for how to read it.
+//!
+//! One run: build the two binaries, then for each store size generate the records,
+//! import them (timed), start the ceiling and the service pinned to one core, warm
+//! both up, and for each connection count load the ceiling and then the service with
+//! the same wrk script pinned to another core. Side by side, because this machine's
+//! noise moves absolute figures by tens of percent between minutes.
+
+mod dados;
+mod procfs;
+mod report;
+mod wrk;
+
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+use std::hash::{Hash, Hasher};
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail, ensure};
+
+pub(crate) use report::Report;
+
+pub(crate) const HELP: &str = "\
+  bench [--smoke] [OPTIONS]
+                      build release binaries, then measure the service against an actix-web
+                      ceiling with wrk at several store sizes, and the import; prints a
+                      Markdown report (also written to OUT/report.md). Options:
+      --smoke             a few seconds on a small store with every status checked (CI);
+                          debug binaries unless --release
+      --sizes N,N,..      store sizes [1000,100000,1000000; smoke: 1000]
+      --connections N,..  wrk connections [16,64,256; smoke: 16]
+      --duration SECS     each measured run [5; smoke: 2]
+      --rounds N          runs of each server per connection count, interleaved; the
+                          report keeps the fastest [3; smoke: 1]
+      --warmup SECS       per server and store size [2; smoke: 1]
+      --workers N         actix workers of both servers [1]
+      --server-cpu LIST   taskset CPU list of the servers [0]
+      --client-cpu LIST   taskset CPU list of wrk [1]
+      --db URL            the service's store for every size (imported with --replace),
+                          e.g. postgres://...; default: a new SQLite file per size in OUT
+      --check             check every status in measured runs too (costs wrk CPU)
+      --release           with --smoke, build release binaries
+      --out DIR           data, stores and reports [$CARGO_TARGET_DIR/bench or target/bench]
+";
+
+const PATH: &str = "/apiaccess/rest/ccmessaging/v1/itau/codigo";
+const USERNAME: &str = "bench";
+const PASSWORD: &str = "bench-s3nh4";
+
+/// What to run.
+#[derive(Debug, Clone)]
+pub(crate) struct Options {
+    pub(crate) smoke: bool,
+    pub(crate) sizes: Vec<u64>,
+    pub(crate) connections: Vec<u32>,
+    pub(crate) duration: Duration,
+    pub(crate) rounds: u32,
+    pub(crate) warmup: Duration,
+    pub(crate) workers: u32,
+    pub(crate) server_cpu: String,
+    pub(crate) client_cpu: String,
+    pub(crate) db: Option<String>,
+    pub(crate) check: bool,
+    pub(crate) release: bool,
+    pub(crate) out: PathBuf,
+}
+
+impl Options {
+    pub(crate) fn parse(args: &[&str], root: &Path) -> anyhow::Result<Self> {
+        let smoke = args.contains(&"--smoke");
+        let target =
+            std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
+        let mut options = Self {
+            smoke,
+            sizes: if smoke {
+                vec![1000]
+            } else {
+                vec![1000, 100_000, 1_000_000]
+            },
+            connections: if smoke { vec![16] } else { vec![16, 64, 256] },
+            duration: Duration::from_secs(if smoke { 2 } else { 5 }),
+            rounds: if smoke { 1 } else { 3 },
+            warmup: Duration::from_secs(if smoke { 1 } else { 2 }),
+            workers: 1,
+            server_cpu: "0".into(),
+            client_cpu: "1".into(),
+            db: None,
+            check: smoke,
+            release: !smoke,
+            out: target.join("bench"),
+        };
+        let mut rest = args.iter();
+        while let Some(&flag) = rest.next() {
+            let mut value = || {
+                rest.next()
+                    .copied()
+                    .with_context(|| format!("{flag} needs a value"))
+            };
+            match flag {
+                "--smoke" => {}
+                "--check" => options.check = true,
+                "--release" => options.release = true,
+                "--sizes" => options.sizes = list(value()?)?,
+                "--connections" => options.connections = list(value()?)?,
+                "--duration" => options.duration = Duration::from_secs(value()?.parse()?),
+                "--rounds" => options.rounds = value()?.parse()?,
+                "--warmup" => options.warmup = Duration::from_secs(value()?.parse()?),
+                "--workers" => options.workers = value()?.parse()?,
+                "--server-cpu" => options.server_cpu = value()?.into(),
+                "--client-cpu" => options.client_cpu = value()?.into(),
+                "--db" => options.db = Some(value()?.into()),
+                "--out" => options.out = value()?.into(),
+                other => bail!("unknown bench option {other}"),
+            }
+        }
+        ensure!(!options.sizes.is_empty(), "--sizes is empty");
+        ensure!(!options.connections.is_empty(), "--connections is empty");
+        ensure!(options.workers >= 1, "--workers must be at least 1");
+        ensure!(options.rounds >= 1, "--rounds must be at least 1");
+        Ok(options)
+    }
+}
+
+fn list<T: std::str::FromStr>(value: &str) -> anyhow::Result<Vec<T>>
+where
+    T::Err: std::error::Error + Send + Sync + 'static,
+{
+    value
+        .split(',')
+        .map(|item| {
+            item.trim()
+                .replace('_', "")
+                .parse()
+                .with_context(|| format!("bad number {item:?}"))
+        })
+        .collect()
+}
+
+/// Runs the benchmark; fails when a request of the mix got the wrong status.
+pub(crate) fn run(root: &Path, args: &[&str]) -> anyhow::Result<()> {
+    let options = Options::parse(args, root)?;
+    wrk::ensure_installed()?;
+    std::fs::create_dir_all(&options.out)
+        .with_context(|| format!("cannot create {}", options.out.display()))?;
+    let binaries = build(root, options.release)?;
+    let script = options.out.join("mix.lua");
+    std::fs::write(&script, wrk::MIX_LUA)?;
+    let mut report = Report::new(&options, args);
+    let mut failed = None;
+    for &size in &options.sizes {
+        if let Err(error) = measure_store(&options, &binaries, &script, size, &mut report) {
+            // What was measured before the failure is still worth printing.
+            failed = Some(error.context(format!("measuring the store of {size} accounts")));
+            break;
+        }
+    }
+    report.finish();
+    let text = report.markdown();
+    print!("{text}");
+    let path = options.out.join("report.md");
+    std::fs::write(&path, &text)?;
+    eprintln!("bench: report written to {}", path.display());
+    if let Some(error) = failed {
+        return Err(error);
+    }
+    let failures = report.failures();
+    ensure!(
+        failures.is_empty(),
+        "the service answered wrongly:\n  {}",
+        failures.join("\n  ")
+    );
+    Ok(())
+}
+
+/// The two programs under test.
+struct Binaries {
+    service: PathBuf,
+    ceiling: PathBuf,
+}
+
+/// Builds both with cargo, which knows where `CARGO_TARGET_DIR` (or the config) puts them.
+fn build(root: &Path, release: bool) -> anyhow::Result<Binaries> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let profile = if release { "release" } else { "dev" };
+    eprintln!("bench: cargo build --profile {profile} (itau-codigo, bench-ceiling)");
+    let output = Command::new(cargo)
+        .current_dir(root)
+        .args(["build", "--profile", profile, "--locked"])
+        .args([
+            "-p",
+            "itau-codigo-server",
+            "-p",
+            "itau-codigo-bench-ceiling",
+        ])
+        .args(["--bins", "--message-format=json-render-diagnostics"])
+        .stderr(Stdio::inherit())
+        .output()
+        .context("cannot run cargo build")?;
+    ensure!(output.status.success(), "cargo build failed");
+    let mut found = BTreeMap::new();
+    for line in String::from_utf8_lossy(&output.stdout).lines() {
+        let Ok(message) = serde_json::from_str::<serde_json::Value>(line) else {
+            continue;
+        };
+        let name = message.pointer("/target/name").and_then(|v| v.as_str());
+        let executable = message.get("executable").and_then(|v| v.as_str());
+        if let (Some(name), Some(executable)) = (name, executable) {
+            found.insert(name.to_owned(), PathBuf::from(executable));
+        }
+    }
+    let mut take = |name: &str| {
+        found
+            .remove(name)
+            .with_context(|| format!("cargo build made no {name} binary"))
+    };
+    Ok(Binaries {
+        service: take("itau-codigo")?,
+        ceiling: take("bench-ceiling")?,
+    })
+}
+
+/// Everything for one store size: data, import, both servers, every connection count.
+fn measure_store(
+    options: &Options,
+    binaries: &Binaries,
+    script: &Path,
+    size: u64,
+    report: &mut Report,
+) -> anyhow::Result<()> {
+    let data = generate(&options.out, size)?;
+    let db = match &options.db {
+        Some(url) => url.clone(),
+        None => {
+            let path = options.out.join(format!("store-{size}.db"));
+            for suffix in ["", "-wal", "-shm"] {
+                let file = PathBuf::from(format!("{}{suffix}", path.display()));
+                if file.exists() {
+                    std::fs::remove_file(&file)?;
+                }
+            }
+            format!("sqlite:{}", path.display())
+        }
+    };
+    let import = import(&binaries.service, &data, &db, options.db.is_some())?;
+    eprintln!(
+        "bench: {size} accounts imported at {:.0} records/s",
+        import.rate()
+    );
+    report.import(size, import);
+
+    let body = options.out.join(format!("typical-200-{size}.json"));
+    std::fs::write(&body, dados::typical_200(size))?;
+    let workers = options.workers.to_string();
+    let ceiling = Server::start(
+        "ceiling",
+        &binaries.ceiling,
+        &[
+            "--workers".into(),
+            workers.clone().into(),
+            "--body".into(),
+            body.into(),
+        ],
+        &options.server_cpu,
+    )?;
+    let service = Server::start(
+        "service",
+        &binaries.service,
+        &[
+            "serve".into(),
+            "--db".into(),
+            db.into(),
+            "--workers".into(),
+            workers.into(),
+        ],
+        &options.server_cpu,
+    )?;
+    let load = |server: &Server, connections: u32, duration: Duration, check: bool| wrk::Load {
+        url: format!("http://127.0.0.1:{}{PATH}", server.port),
+        connections,
+        duration,
+        client_cpu: &options.client_cpu,
+        accounts: size,
+        username: USERNAME,
+        password: PASSWORD,
+        check,
+        script,
+    };
+    let warm_connections = options.connections.iter().copied().max().unwrap_or(64);
+    for server in [&ceiling, &service] {
+        wrk::run(
+            &load(server, warm_connections, options.warmup, false),
+            server.pid(),
+        )?;
+    }
+    // Ceiling and service take turns, so that a burst of other work on the machine
+    // falls on both rather than on one.
+    for &connections in &options.connections {
+        for round in 1..=options.rounds {
+            eprintln!(
+                "bench: {size} accounts, {connections} connections, round {round}/{}",
+                options.rounds
+            );
+            let measured = wrk::run(
+                &load(&ceiling, connections, options.duration, false),
+                ceiling.pid(),
+            )?;
+            report.run(size, connections, "ceiling", measured, None);
+            let before = statuses(service.port)?;
+            let measured = wrk::run(
+                &load(&service, connections, options.duration, options.check),
+                service.pid(),
+            )?;
+            let after = statuses(service.port)?;
+            let answered = after
+                .iter()
+                .map(|(status, count)| (*status, count - before.get(status).copied().unwrap_or(0)))
+                .filter(|(_, count)| *count > 0)
+                .collect();
+            report.run(size, connections, "service", measured, Some(answered));
+        }
+    }
+    report.memory(
+        size,
+        procfs::memory(ceiling.pid())?,
+        procfs::memory(service.pid())?,
+    );
+    Ok(())
+}
+
+/// The JSON Lines of `size` accounts, regenerated when the generator changed.
+fn generate(out: &Path, size: u64) -> anyhow::Result<PathBuf> {
+    let path = out.join(format!("clientes-{size}.jsonl"));
+    let stamp = path.with_extension("jsonl.stamp");
+    let mut hasher = std::hash::DefaultHasher::new();
+    include_str!("dados.rs").hash(&mut hasher);
+    let version = format!("{:016x}\n", hasher.finish());
+    if path.exists() && std::fs::read_to_string(&stamp).ok().as_deref() == Some(&version) {
+        return Ok(path);
+    }
+    eprintln!("bench: generating {size} accounts into {}", path.display());
+    let started = Instant::now();
+    dados::write_jsonl(&path, size)?;
+    std::fs::write(&stamp, version)?;
+    eprintln!(
+        "bench: generated in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(path)
+}
+
+/// An import, timed from outside (process start to exit).
+#[derive(Debug, Clone)]
+pub(crate) struct Imported {
+    pub(crate) records: u64,
+    pub(crate) file_bytes: u64,
+    pub(crate) wall: f64,
+    /// What `itau-codigo import` itself printed.
+    pub(crate) reported: String,
+    pub(crate) store_bytes: Option<u64>,
+}
+
+impl Imported {
+    pub(crate) fn rate(&self) -> f64 {
+        self.records as f64 / self.wall.max(1e-9)
+    }
+}
+
+fn import(service: &Path, data: &Path, db: &str, replace: bool) -> anyhow::Result<Imported> {
+    let mut command = Command::new(service);
+    command.arg("import").arg(data).args(["--db", db]);
+    if replace {
+        command.arg("--replace");
+    }
+    clear_itau_env(&mut command);
+    eprintln!(
+        "bench: itau-codigo import {} --db {}",
+        data.display(),
+        redact(db)
+    );
+    let started = Instant::now();
+    let output = wrk::output_retrying(&mut command).context("cannot run itau-codigo import")?;
+    let wall = started.elapsed().as_secs_f64();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    ensure!(output.status.success(), "import failed: {stderr}");
+    let reported = stderr
+        .lines()
+        .find(|line| line.starts_with("imported "))
+        .unwrap_or("")
+        .to_owned();
+    let records = reported
+        .split_whitespace()
+        .nth(1)
+        .and_then(|n| n.parse().ok())
+        .context("import printed no record count")?;
+    let store_bytes = db
+        .strip_prefix("sqlite:")
+        .and_then(|path| std::fs::metadata(path).ok())
+        .map(|m| m.len());
+    Ok(Imported {
+        records,
+        file_bytes: std::fs::metadata(data)?.len(),
+        wall,
+        reported,
+        store_bytes,
+    })
+}
+
+/// A server under test, pinned with taskset, killed when dropped.
+struct Server {
+    name: &'static str,
+    child: Child,
+    port: u16,
+}
+
+impl Server {
+    fn start(
+        name: &'static str,
+        program: &Path,
+        args: &[OsString],
+        cpu: &str,
+    ) -> anyhow::Result<Self> {
+        let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        let mut command = Command::new("taskset");
+        command
+            .args(["-c", cpu])
+            .arg(program)
+            .args(args)
+            .args(["--bind", &format!("127.0.0.1:{port}")]);
+        clear_itau_env(&mut command);
+        // The service logs one line per request at `info`, as deployed; the bench pays
+        // for formatting and writing it, but not for a disk filling up.
+        command
+            .env("ITAU_CODIGO_USERNAME", USERNAME)
+            .env("ITAU_CODIGO_PASSWORD", PASSWORD)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        let child = command
+            .spawn()
+            .with_context(|| format!("cannot start {}", program.display()))?;
+        let mut server = Self { name, child, port };
+        server.wait_until_listening()?;
+        Ok(server)
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    fn wait_until_listening(&mut self) -> anyhow::Result<()> {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while Instant::now() < deadline {
+            if let Some(status) = self.child.try_wait()? {
+                bail!("the {} exited at start ({status})", self.name);
+            }
+            if TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+                return Ok(());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        bail!("the {} did not listen within 60 s", self.name)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The service's consulta answers so far, by status, from its `/metrics`. Retried: on
+/// this shared machine a connect can fail for a moment (EAGAIN when other people's
+/// load tests hold every ephemeral port).
+fn statuses(port: u16) -> anyhow::Result<BTreeMap<u16, u64>> {
+    let mut last_error = None;
+    for _ in 0..5 {
+        match scrape_metrics(port) {
+            Ok(text) => return Ok(parse_statuses(&text)),
+            Err(error) => last_error = Some(error),
+        }
+        std::thread::sleep(Duration::from_secs(2));
+    }
+    Err(last_error
+        .expect("five attempts were made")
+        .context("cannot read the service's /metrics"))
+}
+
+fn scrape_metrics(port: u16) -> anyhow::Result<String> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port))?;
+    stream.set_read_timeout(Some(Duration::from_secs(30)))?;
+    stream.write_all(b"GET /metrics HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n")?;
+    let mut text = String::new();
+    stream.read_to_string(&mut text)?;
+    Ok(text)
+}
+
+fn parse_statuses(text: &str) -> BTreeMap<u16, u64> {
+    let prefix = format!("itau_codigo_http_requests_total{{route=\"{PATH}\",status=\"");
+    text.lines()
+        .filter_map(|line| line.strip_prefix(&prefix))
+        .filter_map(|rest| {
+            let (status, count) = rest.split_once("\"} ")?;
+            Some((status.parse().ok()?, count.trim().parse().ok()?))
+        })
+        .collect()
+}
+
+/// Runs the service with only the configuration the bench gives it.
+fn clear_itau_env(command: &mut Command) {
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("ITAU_CODIGO_") {
+            command.env_remove(name);
+        }
+    }
+}
+
+/// `scheme://user:secret@host` -> `scheme://user:***@host`.
+pub(crate) fn redact(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let Some((userinfo, host)) = rest.split_once('@') else {
+        return url.to_owned();
+    };
+    match userinfo.split_once(':') {
+        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+        None => url.to_owned(),
+    }
+}

@@ -1,0 +1,107 @@
+//! What Linux says about processes: CPU time, memory, load. Read from `/proc`, so the
+//! bench needs no system-call bindings.
+
+use std::sync::OnceLock;
+
+use anyhow::Context;
+
+/// Fields of `/proc/PID/stat` after the command name, numbered as in proc(5) minus 3.
+const UTIME: usize = 11;
+const STIME: usize = 12;
+const CUTIME: usize = 13;
+const CSTIME: usize = 14;
+
+fn stat_fields(pid: &str) -> anyhow::Result<Vec<u64>> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .with_context(|| format!("cannot read /proc/{pid}/stat"))?;
+    // The command name is in parentheses and may hold spaces: split after the last one.
+    let rest = text
+        .rsplit_once(')')
+        .map(|(_, rest)| rest)
+        .context("unexpected /proc/PID/stat")?;
+    Ok(rest
+        .split_whitespace()
+        .map(|field| field.parse().unwrap_or(0))
+        .collect())
+}
+
+fn ticks_per_second() -> f64 {
+    static TICKS: OnceLock<f64> = OnceLock::new();
+    *TICKS.get_or_init(|| {
+        std::process::Command::new("getconf")
+            .arg("CLK_TCK")
+            .output()
+            .ok()
+            .and_then(|out| String::from_utf8(out.stdout).ok())
+            .and_then(|text| text.trim().parse().ok())
+            .unwrap_or(100.0)
+    })
+}
+
+/// CPU seconds (user + system, all threads) process `pid` has used so far.
+pub(crate) fn cpu_seconds(pid: u32) -> anyhow::Result<f64> {
+    let fields = stat_fields(&pid.to_string())?;
+    Ok((fields[UTIME] + fields[STIME]) as f64 / ticks_per_second())
+}
+
+/// CPU seconds of this process's children that it has waited for: the difference
+/// across one `wait` is what that child used.
+pub(crate) fn waited_children_cpu_seconds() -> anyhow::Result<f64> {
+    let fields = stat_fields("self")?;
+    Ok((fields[CUTIME] + fields[CSTIME]) as f64 / ticks_per_second())
+}
+
+/// Resident memory now and at its peak, in KiB (`VmRSS`, `VmHWM`).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Memory {
+    pub(crate) rss_kib: u64,
+    pub(crate) peak_kib: u64,
+}
+
+pub(crate) fn memory(pid: u32) -> anyhow::Result<Memory> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .with_context(|| format!("cannot read /proc/{pid}/status"))?;
+    let field = |name: &str| {
+        text.lines()
+            .find_map(|line| line.strip_prefix(name))
+            .and_then(|rest| rest.split_whitespace().next())
+            .and_then(|kib| kib.parse().ok())
+            .unwrap_or(0)
+    };
+    Ok(Memory {
+        rss_kib: field("VmRSS:"),
+        peak_kib: field("VmHWM:"),
+    })
+}
+
+/// The 1, 5 and 15 minute load averages, as the kernel prints them.
+pub(crate) fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|text| {
+            text.split_whitespace()
+                .take(3)
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .unwrap_or_else(|_| "?".into())
+}
+
+/// CPU model, core count and memory, for the report's header.
+pub(crate) fn machine() -> String {
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let model = cpuinfo
+        .lines()
+        .find_map(|line| line.strip_prefix("model name"))
+        .and_then(|rest| rest.split_once(':'))
+        .map_or("unknown CPU", |(_, model)| model.trim())
+        .to_owned();
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
+    let mem_gib = meminfo
+        .lines()
+        .find_map(|line| line.strip_prefix("MemTotal:"))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|kib| kib.parse::<f64>().ok())
+        .map_or(0.0, |kib| kib / 1024.0 / 1024.0);
+    format!("{model}, {cores} cores, {mem_gib:.0} GiB")
+}

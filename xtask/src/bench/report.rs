@@ -1,0 +1,487 @@
+//! The bench's Markdown report, its target checks, and what counts as a wrong answer.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::process::Command;
+
+use super::procfs::{self, Memory};
+use super::wrk::Measured;
+use super::{Imported, Options, redact};
+
+/// Targets of issue #4, on this machine.
+const MIN_RATIO_TO_CEILING: f64 = 0.75;
+const MAX_P99_MS: f64 = 10.0;
+const MAX_DROP_AT_SCALE: f64 = 0.20;
+const MAX_RSS_MIB: f64 = 100.0;
+const MIN_IMPORT_RATE: f64 = 100_000.0;
+/// The connection count the targets are stated at.
+const TARGET_CONNECTIONS: u32 = 64;
+/// Above this share of its core, wrk (not the server) may be what limits a run.
+const GENERATOR_SATURATED: f64 = 0.90;
+
+struct Row {
+    size: u64,
+    connections: u32,
+    server: &'static str,
+    measured: Measured,
+    /// The service's answers during the run, by status (from its /metrics).
+    answered: Option<BTreeMap<u16, u64>>,
+}
+
+/// Everything one bench run measured.
+pub(crate) struct Report {
+    command: String,
+    started: String,
+    machine: String,
+    load_start: String,
+    load_end: String,
+    commit: String,
+    setup: String,
+    smoke: bool,
+    check: bool,
+    imports: Vec<(u64, Imported)>,
+    rows: Vec<Row>,
+    memory: Vec<(u64, Memory, Memory)>,
+}
+
+fn command_output(program: &str, args: &[&str]) -> String {
+    Command::new(program)
+        .args(args)
+        .output()
+        .ok()
+        .filter(|out| out.status.success())
+        .map(|out| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+        .unwrap_or_else(|| "?".into())
+}
+
+impl Report {
+    pub(crate) fn new(options: &Options, args: &[&str]) -> Self {
+        let dirty = !command_output("git", &["status", "--porcelain"]).is_empty();
+        let store = options.db.as_deref().map_or_else(
+            || "SQLite, a new file per size (`itau-codigo import` into an empty store)".into(),
+            |url| format!("`{}` (imported with `--replace`)", redact(url)),
+        );
+        let setup = format!(
+            "Servers pinned with `taskset -c {}`, `--workers {}` each; wrk 4 (`-t1`, \
+             `taskset -c {}`) with `xtask/src/bench/mix.lua` (85% found accounts drawn across \
+             the whole store, 10% valid but unknown, 5% wrong DAC, all authenticated{}); \
+             {} s per run, {} interleaved rounds per server and connection count (the \
+             tables show the fastest round and the slowest round's req/s), after a {} s \
+             warm-up per server. Store: {store}. Service logs at `info` (one JSON line per \
+             request) to /dev/null.",
+            options.server_cpu,
+            options.workers,
+            options.client_cpu,
+            if options.check {
+                "; every status checked"
+            } else {
+                ""
+            },
+            options.duration.as_secs(),
+            options.rounds,
+            options.warmup.as_secs(),
+        );
+        Self {
+            command: format!("cargo xtask bench {}", args.join(" "))
+                .trim_end()
+                .to_owned(),
+            started: command_output("date", &["-u", "+%Y-%m-%d %H:%M UTC"]),
+            machine: procfs::machine(),
+            load_start: procfs::load_average(),
+            load_end: String::new(),
+            commit: format!(
+                "{}{}",
+                command_output("git", &["rev-parse", "--short", "HEAD"]),
+                if dirty { " (uncommitted changes)" } else { "" }
+            ),
+            setup,
+            smoke: options.smoke,
+            check: options.check,
+            imports: Vec::new(),
+            rows: Vec::new(),
+            memory: Vec::new(),
+        }
+    }
+
+    pub(crate) fn import(&mut self, size: u64, imported: Imported) {
+        self.imports.push((size, imported));
+    }
+
+    pub(crate) fn run(
+        &mut self,
+        size: u64,
+        connections: u32,
+        server: &'static str,
+        measured: Measured,
+        answered: Option<BTreeMap<u16, u64>>,
+    ) {
+        self.rows.push(Row {
+            size,
+            connections,
+            server,
+            measured,
+            answered,
+        });
+    }
+
+    pub(crate) fn memory(&mut self, size: u64, ceiling: Memory, service: Memory) {
+        self.memory.push((size, ceiling, service));
+    }
+
+    pub(crate) fn finish(&mut self) {
+        self.load_end = procfs::load_average();
+    }
+
+    /// The fastest of the rounds of one server at one size and connection count: other
+    /// people's work on this machine only ever slows a run down.
+    fn row(&self, size: u64, connections: u32, server: &'static str) -> Option<&Row> {
+        self.rounds(size, connections, server)
+            .max_by(|a, b| a.measured.rate().total_cmp(&b.measured.rate()))
+    }
+
+    fn rounds<'a>(
+        &'a self,
+        size: u64,
+        connections: u32,
+        server: &str,
+    ) -> impl Iterator<Item = &'a Row> + use<'a> {
+        // Server names are 'static; matching on a copy keeps the borrow of `server` short.
+        let server = if server == "ceiling" {
+            "ceiling"
+        } else {
+            "service"
+        };
+        self.rows
+            .iter()
+            .filter(move |r| r.size == size && r.connections == connections && r.server == server)
+    }
+
+    /// Wrong answers (and, in a smoke run, any socket error): each fails the bench.
+    pub(crate) fn failures(&self) -> Vec<String> {
+        let mut failures = Vec::new();
+        for row in &self.rows {
+            let m = &row.measured;
+            let at = format!("{} accounts, {} connections", row.size, row.connections);
+            if m.requests == 0 {
+                failures.push(format!("{at}: the {} answered nothing", row.server));
+            }
+            if self.smoke && m.socket_errors > 0 {
+                failures.push(format!(
+                    "{at}: {} socket errors on the {}",
+                    m.socket_errors, row.server
+                ));
+            }
+            let Some(answered) = &row.answered else {
+                continue;
+            };
+            if self.check {
+                if m.wrong > 0 {
+                    failures.push(format!(
+                        "{at}: {} responses had the wrong status (first: {})",
+                        m.wrong, m.first_wrong
+                    ));
+                }
+                if m.unlabelled > 0 {
+                    failures.push(format!(
+                        "{at}: {} responses without the request's correlation ID",
+                        m.unlabelled
+                    ));
+                }
+                for (kind, (&sent, &checked)) in ["found", "unknown", "wrong DAC"]
+                    .iter()
+                    .zip(m.sent.iter().zip(&m.checked))
+                {
+                    if sent > 0 && checked == 0 {
+                        failures.push(format!("{at}: no {kind} request was answered"));
+                    }
+                }
+            }
+            // Whether or not each response was checked, the service's own counters must
+            // show exactly the mix that was sent, up to the requests in flight at the end.
+            for (status, count) in answered {
+                let expected = match status {
+                    200 => m.sent[0],
+                    404 => m.sent[1],
+                    400 => m.sent[2],
+                    _ => {
+                        failures.push(format!("{at}: {count} answers with status {status}"));
+                        continue;
+                    }
+                };
+                if count.abs_diff(expected) > u64::from(row.connections) {
+                    failures.push(format!(
+                        "{at}: {count} answers with status {status}, but {expected} requests of its kind were sent"
+                    ));
+                }
+            }
+        }
+        failures
+    }
+
+    pub(crate) fn markdown(&self) -> String {
+        let mut out = String::new();
+        let _ = writeln!(out, "### Run of {}\n", self.started);
+        let _ = writeln!(
+            out,
+            "Command: `{}` (commit {})\n",
+            self.command, self.commit
+        );
+        let _ = writeln!(
+            out,
+            "Machine: {}; load average (1, 5, 15 min) {} at the start, {} at the end.\n",
+            self.machine, self.load_start, self.load_end
+        );
+        let _ = writeln!(out, "{}\n", self.setup);
+        self.import_table(&mut out);
+        let mut sizes: Vec<u64> = self.rows.iter().map(|r| r.size).collect();
+        sizes.dedup();
+        for size in sizes {
+            self.size_table(&mut out, size);
+        }
+        if !self.smoke {
+            self.targets(&mut out);
+        }
+        out
+    }
+
+    fn import_table(&self, out: &mut String) {
+        out.push_str("#### Import\n\n");
+        out.push_str("| accounts | file | wall time | records/s | store size | `itau-codigo import` said |\n");
+        out.push_str("|---:|---:|---:|---:|---:|---|\n");
+        for (size, imported) in &self.imports {
+            let _ = writeln!(
+                out,
+                "| {} | {} | {:.2} s | **{}** | {} | {} |",
+                thousands(*size),
+                mib(imported.file_bytes),
+                imported.wall,
+                thousands(imported.rate() as u64),
+                imported.store_bytes.map_or_else(|| "—".into(), mib),
+                imported.reported.replace('|', "\\|"),
+            );
+        }
+        out.push_str(
+            "\nRecords/s is records over the wall time of the whole `import` process \
+             (start to exit, commit included).\n\n",
+        );
+    }
+
+    fn size_table(&self, out: &mut String, size: u64) {
+        let _ = writeln!(out, "#### {} accounts\n", thousands(size));
+        out.push_str(
+            "| server | conns | req/s | rounds (slowest) | vs ceiling | p50 | p99 | max | server CPU | CPU/req | vs ceiling | wrk CPU | answers 200/404/400 |\n",
+        );
+        out.push_str("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
+        let mut keys: Vec<(u32, &'static str)> = Vec::new();
+        for row in self.rows.iter().filter(|r| r.size == size) {
+            if !keys.contains(&(row.connections, row.server)) {
+                keys.push((row.connections, row.server));
+            }
+        }
+        for (connections, server) in keys {
+            let Some(row) = self.row(size, connections, server) else {
+                continue;
+            };
+            let rounds: Vec<f64> = self
+                .rounds(size, connections, server)
+                .map(|r| r.measured.rate())
+                .collect();
+            let slowest = rounds.iter().copied().fold(f64::INFINITY, f64::min);
+            let rounds = format!("{} ({})", rounds.len(), thousands(slowest as u64));
+            let m = &row.measured;
+            let ceiling = self
+                .row(size, row.connections, "ceiling")
+                .map(|c| &c.measured);
+            let (rate_ratio, cpu_ratio) = match (row.server, ceiling) {
+                ("service", Some(c)) => (
+                    format!("**{:.0}%**", 100.0 * m.rate() / c.rate().max(1e-9)),
+                    format!(
+                        "{:.2}×",
+                        m.server_us_per_request() / c.server_us_per_request().max(1e-9)
+                    ),
+                ),
+                _ => ("—".into(), "—".into()),
+            };
+            let saturated = if m.wrk_busy() >= GENERATOR_SATURATED {
+                " (saturated)"
+            } else {
+                ""
+            };
+            let answers = row.answered.as_ref().map_or_else(
+                || "—".into(),
+                |a| {
+                    let get = |s| thousands(a.get(&s).copied().unwrap_or(0));
+                    let others: u64 = a
+                        .iter()
+                        .filter(|(s, _)| ![200, 404, 400].contains(*s))
+                        .map(|(_, c)| c)
+                        .sum();
+                    let mut text = format!("{}/{}/{}", get(200), get(404), get(400));
+                    if others > 0 {
+                        let _ = write!(text, " + {others} other");
+                    }
+                    text
+                },
+            );
+            let errors = if m.socket_errors > 0 {
+                format!(" ({} socket errors)", m.socket_errors)
+            } else {
+                String::new()
+            };
+            let _ = writeln!(
+                out,
+                "| {}{errors} | {} | {} | {rounds} | {rate_ratio} | {:.2} ms | {:.2} ms | {:.1} ms | {:.0}% | {:.1} µs | {cpu_ratio} | {:.0}%{saturated} | {answers} |",
+                row.server,
+                row.connections,
+                thousands(m.rate() as u64),
+                m.p50_ms,
+                m.p99_ms,
+                m.max_ms,
+                100.0 * m.server_busy(),
+                m.server_us_per_request(),
+                100.0 * m.wrk_busy(),
+            );
+        }
+        if let Some((_, ceiling, service)) = self.memory.iter().find(|(s, _, _)| *s == size) {
+            let _ = writeln!(
+                out,
+                "\nMemory after the runs: service RSS {:.1} MiB (peak {:.1} MiB), ceiling RSS {:.1} MiB (peak {:.1} MiB).",
+                kib_to_mib(service.rss_kib),
+                kib_to_mib(service.peak_kib),
+                kib_to_mib(ceiling.rss_kib),
+                kib_to_mib(ceiling.peak_kib),
+            );
+        }
+        out.push('\n');
+    }
+
+    fn targets(&self, out: &mut String) {
+        let sizes: Vec<u64> = self.imports.iter().map(|(s, _)| *s).collect();
+        let (Some(&smallest), Some(&largest)) = (sizes.iter().min(), sizes.iter().max()) else {
+            return;
+        };
+        out.push_str("#### Targets\n\n| target | measured | met |\n|---|---|---|\n");
+        let mut line = |target: String, measured: String, met: bool| {
+            let _ = writeln!(
+                out,
+                "| {target} | {measured} | {} |",
+                if met { "yes" } else { "**no**" }
+            );
+        };
+        let c = TARGET_CONNECTIONS;
+        for &size in &sizes {
+            let (Some(service), Some(ceiling)) =
+                (self.row(size, c, "service"), self.row(size, c, "ceiling"))
+            else {
+                continue;
+            };
+            let ratio = service.measured.rate() / ceiling.measured.rate().max(1e-9);
+            line(
+                format!(
+                    "{} accounts, {c} connections: req/s ≥ {:.0}% of the ceiling",
+                    thousands(size),
+                    100.0 * MIN_RATIO_TO_CEILING
+                ),
+                format!(
+                    "{:.0}% ({} vs {} req/s)",
+                    100.0 * ratio,
+                    thousands(service.measured.rate() as u64),
+                    thousands(ceiling.measured.rate() as u64)
+                ),
+                ratio >= MIN_RATIO_TO_CEILING,
+            );
+            line(
+                format!(
+                    "{} accounts, {c} connections: p99 ≤ {MAX_P99_MS} ms",
+                    thousands(size)
+                ),
+                format!("{:.2} ms", service.measured.p99_ms),
+                service.measured.p99_ms <= MAX_P99_MS,
+            );
+        }
+        if smallest != largest {
+            let pair = (
+                self.row(smallest, c, "service"),
+                self.row(largest, c, "service"),
+                self.row(smallest, c, "ceiling"),
+                self.row(largest, c, "ceiling"),
+            );
+            if let (Some(small), Some(large), Some(small_ceiling), Some(large_ceiling)) = pair {
+                let raw = large.measured.rate() / small.measured.rate().max(1e-9);
+                let normalised = (large.measured.rate() / large_ceiling.measured.rate())
+                    / (small.measured.rate() / small_ceiling.measured.rate()).max(1e-9);
+                line(
+                    format!(
+                        "req/s at {} accounts within {:.0}% of {} ({c} connections)",
+                        thousands(largest),
+                        100.0 * MAX_DROP_AT_SCALE,
+                        thousands(smallest)
+                    ),
+                    format!(
+                        "{:.0}% ({:.0}% after dividing each by its ceiling run)",
+                        100.0 * raw,
+                        100.0 * normalised
+                    ),
+                    raw >= 1.0 - MAX_DROP_AT_SCALE,
+                );
+            }
+        }
+        if let Some((_, _, service)) = self.memory.iter().find(|(s, _, _)| *s == largest) {
+            let peak = kib_to_mib(service.peak_kib);
+            line(
+                format!(
+                    "service RSS at {} accounts ≤ {MAX_RSS_MIB} MiB",
+                    thousands(largest)
+                ),
+                format!("{peak:.1} MiB at its peak"),
+                peak <= MAX_RSS_MIB,
+            );
+        }
+        if let Some((_, imported)) = self.imports.iter().find(|(s, _)| *s == largest) {
+            line(
+                format!(
+                    "import of {} records ≥ {} records/s",
+                    thousands(largest),
+                    thousands(MIN_IMPORT_RATE as u64)
+                ),
+                format!("{} records/s", thousands(imported.rate() as u64)),
+                imported.rate() >= MIN_IMPORT_RATE,
+            );
+        }
+        out.push('\n');
+    }
+}
+
+fn kib_to_mib(kib: u64) -> f64 {
+    kib as f64 / 1024.0
+}
+
+fn mib(bytes: u64) -> String {
+    format!("{:.0} MiB", bytes as f64 / 1024.0 / 1024.0)
+}
+
+/// `1234567` -> `1 234 567`.
+pub(crate) fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(' ');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thousands_are_separated_by_spaces() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1000), "1 000");
+        assert_eq!(thousands(1_234_567), "1 234 567");
+    }
+}
