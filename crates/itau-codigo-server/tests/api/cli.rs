@@ -26,6 +26,17 @@ struct Output {
     stderr: String,
 }
 
+impl Output {
+    /// Fails showing the whole stderr when `needle` is not in it.
+    fn assert_stderr_has(&self, needle: &str) {
+        assert!(
+            self.stderr.contains(needle),
+            "{needle:?} not in stderr:\n{}",
+            self.stderr
+        );
+    }
+}
+
 fn run(command: &mut Command, stdin: &[u8]) -> Output {
     let mut child = command
         .stdin(Stdio::piped())
@@ -62,18 +73,8 @@ fn conta_check_prints_one_line_per_code_and_reasons_on_stderr() {
         output.stdout,
         "001341150100098790 ok\n001341150100098791 invalid\n12 invalid\n"
     );
-    assert!(
-        output
-            .stderr
-            .contains("001341150100098791: wrong DAC (check digit): found 1, expected 0"),
-        "{}",
-        output.stderr
-    );
-    assert!(
-        output.stderr.contains("12: expected 18 digits"),
-        "{}",
-        output.stderr
-    );
+    output.assert_stderr_has("001341150100098791: wrong DAC (check digit): found 1, expected 0");
+    output.assert_stderr_has("12: expected 18 digits");
 }
 
 #[test]
@@ -91,11 +92,7 @@ fn conta_check_of_valid_codes_exits_0_and_reports_positions_as_typed() {
         b"",
     );
     assert_eq!(output.status, 1);
-    assert!(
-        output.stderr.contains("position 11, found 'O'"),
-        "{}",
-        output.stderr
-    );
+    output.assert_stderr_has("position 11, found 'O'");
 }
 
 #[test]
@@ -135,13 +132,7 @@ fn conta_make_pads_the_parts_and_computes_the_dac() {
         b"",
     );
     assert_eq!(refused.status, 1);
-    assert!(
-        refused
-            .stderr
-            .contains("agencia: expected 1 to 4 digits, found 5 characters"),
-        "{}",
-        refused.stderr
-    );
+    refused.assert_stderr_has("agencia: expected 1 to 4 digits, found 5 characters");
 }
 
 #[test]
@@ -171,13 +162,7 @@ fn serve_without_credentials_refuses_to_start_and_says_what_to_set() {
         b"",
     );
     assert_eq!(output.status, 2);
-    assert!(
-        output
-            .stderr
-            .contains("ITAU_CODIGO_USERNAME and ITAU_CODIGO_PASSWORD"),
-        "{}",
-        output.stderr
-    );
+    output.assert_stderr_has("ITAU_CODIGO_USERNAME and ITAU_CODIGO_PASSWORD");
     let both = run(
         itau_codigo()
             .args([
@@ -193,7 +178,7 @@ fn serve_without_credentials_refuses_to_start_and_says_what_to_set() {
         b"",
     );
     assert_eq!(both.status, 2);
-    assert!(both.stderr.contains("keep one"), "{}", both.stderr);
+    both.assert_stderr_has("keep one");
 }
 
 #[test]
@@ -214,7 +199,7 @@ fn serve_refuses_a_sqlite_file_that_does_not_exist() {
         b"",
     );
     assert_eq!(output.status, 2);
-    assert!(output.stderr.contains("no such file"), "{}", output.stderr);
+    output.assert_stderr_has("no such file");
     assert!(!missing.exists(), "serve created the file");
 }
 
@@ -232,17 +217,13 @@ fn the_demo_refuses_a_db_or_a_non_loopback_address() {
         b"",
     );
     assert_eq!(exported.status, 2);
-    assert!(
-        exported.stderr.contains("ITAU_CODIGO_DB"),
-        "{}",
-        exported.stderr
-    );
+    exported.assert_stderr_has("ITAU_CODIGO_DB");
     let public = run(
         itau_codigo().args(["serve", "--demo", "--bind", "0.0.0.0:0"]),
         b"",
     );
     assert_eq!(public.status, 2);
-    assert!(public.stderr.contains("loopback"), "{}", public.stderr);
+    public.assert_stderr_has("loopback");
 }
 
 fn import_writes_every_line_and_reports_records_per_second(store: TestStore) {
@@ -252,14 +233,8 @@ fn import_writes_every_line_and_reports_records_per_second(store: TestStore) {
         generated_records(2_000, "7777").as_bytes(),
     );
     assert_eq!(output.status, 0, "{}", output.stderr);
-    assert!(
-        output
-            .stderr
-            .contains("imported 2000 records from 2000 lines"),
-        "{}",
-        output.stderr
-    );
-    assert!(output.stderr.contains("records/s"), "{}", output.stderr);
+    output.assert_stderr_has("imported 2000 records from 2000 lines");
+    output.assert_stderr_has("records/s");
     assert_eq!(db.count_rows(), 2_000);
 }
 
@@ -277,18 +252,8 @@ fn one_bad_line_in_the_middle_writes_nothing_and_is_named(store: TestStore) {
         lines.join("\n").as_bytes(),
     );
     assert_eq!(output.status, 1, "{}", output.stderr);
-    assert!(
-        output
-            .stderr
-            .contains("line 500: data.tipo_pessoa: invalid_tipo_pessoa: "),
-        "{}",
-        output.stderr
-    );
-    assert!(
-        output.stderr.contains("nothing was written"),
-        "{}",
-        output.stderr
-    );
+    output.assert_stderr_has("line 500: data.tipo_pessoa: invalid_tipo_pessoa: ");
+    output.assert_stderr_has("nothing was written");
     match db.sqlite_path() {
         // A failed first import leaves no SQLite file behind for `serve` to start on.
         Some(path) => assert!(!path.exists(), "a failed first import left a store behind"),
@@ -326,12 +291,8 @@ fn bad_lines_are_all_reported_up_to_100_then_counted(store: TestStore) {
         "{}",
         output.stderr
     );
-    assert!(output.stderr.contains("line 100: "), "{}", output.stderr);
-    assert!(
-        output.stderr.contains("... and 50 more errors"),
-        "{}",
-        output.stderr
-    );
+    output.assert_stderr_has("line 100: ");
+    output.assert_stderr_has("... and 50 more errors");
 }
 
 fn import_accepts_a_bom_crlf_and_blank_lines(store: TestStore) {
@@ -414,11 +375,7 @@ fn import_of_a_missing_file_exits_2() {
         b"",
     );
     assert_eq!(output.status, 2);
-    assert!(
-        output.stderr.contains("cannot open /no/such/file.jsonl"),
-        "{}",
-        output.stderr
-    );
+    output.assert_stderr_has("cannot open /no/such/file.jsonl");
 }
 
 #[test]
