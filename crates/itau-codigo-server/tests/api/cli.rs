@@ -569,38 +569,16 @@ fn logs_of_a_run_hold_no_password_name_document_email_phone_birth_date_racf_or_f
     let (status, logs) = terminate(served);
     assert_eq!(status, 0, "{logs}");
 
-    let gerente = &customer["gerentes"];
-    let mut secrets = vec![
-        PASSWORD_SET.to_owned(),
-        PASSWORD_TRIED.to_owned(),
-        TRES_GERENTES.to_owned(),
-        "001341150100098791".to_owned(),
-    ];
-    for value in [
-        &customer["nome_completo"],
-        &customer["nome_fantasia_apelido"],
-        &customer["cpf_cnpj"],
-        &customer["data_nascimento_fundacao"],
-        &customer["emails"][0]["email"],
-        &customer["telefones"][0]["numero"],
-        &gerente["email_gerente"],
-        &gerente["racf_gerente"],
-        &gerente["funcional_gerente"],
-        &gerente["telefones"]["numero"],
-    ] {
-        secrets.push(
-            value
-                .as_str()
-                .unwrap_or_else(|| panic!("demo customer lacks a field: {customer}"))
-                .to_owned(),
-        );
-    }
-    for secret in &secrets {
-        assert!(
-            !logs.contains(secret.as_str()),
-            "{secret:?} is in the logs:\n{logs}"
-        );
-    }
+    assert_logs_hold_no_secret(
+        &logs,
+        &customer,
+        &[
+            PASSWORD_SET,
+            PASSWORD_TRIED,
+            TRES_GERENTES,
+            "001341150100098791",
+        ],
+    );
     // The log is JSON lines, one access line per request with the masked code.
     let access: Vec<Value> = logs
         .lines()

@@ -301,3 +301,30 @@ pub(crate) fn generated_records(count: usize, agencia: &str) -> String {
     }
     out
 }
+
+/// Fails when `logs` holds any of `extra`, or any personal field of `customer` (a 200's
+/// `data`): names, CPF/CNPJ, birth date, e-mails, phones, and its manager's e-mail,
+/// RACF, functional number and phone.
+pub(crate) fn assert_logs_hold_no_secret(logs: &str, customer: &Value, extra: &[&str]) {
+    let gerente = &customer["gerentes"];
+    let personal = [
+        &customer["nome_completo"],
+        &customer["nome_fantasia_apelido"],
+        &customer["cpf_cnpj"],
+        &customer["data_nascimento_fundacao"],
+        &customer["emails"][0]["email"],
+        &customer["telefones"][0]["numero"],
+        &gerente["email_gerente"],
+        &gerente["racf_gerente"],
+        &gerente["funcional_gerente"],
+        &gerente["telefones"]["numero"],
+    ]
+    .map(|value| {
+        value
+            .as_str()
+            .unwrap_or_else(|| panic!("the customer lacks a field: {customer}"))
+    });
+    for secret in extra.iter().chain(&personal) {
+        assert!(!logs.contains(secret), "{secret:?} is in the logs:\n{logs}");
+    }
+}
