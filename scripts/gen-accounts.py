@@ -13,17 +13,9 @@ import argparse
 import json
 import pathlib
 import sys
+from itau_dac import dac
 
 DEMO = pathlib.Path(__file__).resolve().parent.parent / "crates/itau-codigo-server/demo/clientes.jsonl"
-
-
-def dac(agencia_conta: str) -> int:
-    """Itaú's módulo 10 (DESIGN.md): weights 2, 1, 2, ... from the right; digit sums."""
-    total = 0
-    for k, digit in enumerate(reversed(agencia_conta)):
-        product = int(digit) * (2 if k % 2 == 0 else 1)
-        total += product // 10 + product % 10
-    return (10 - total % 10) % 10
 
 
 def main() -> None:

@@ -13,17 +13,9 @@ cases stay negative. See RELIABILITY.md.
 import re
 
 import schemathesis
+from itau_dac import dac
 
 EIGHTEEN_DIGITS = re.compile(r"[0-9]{18}")
-
-
-def dac(agencia_conta: str) -> int:
-    """DESIGN.md's módulo 10: weights 2, 1, 2, ... from the right; digit sums."""
-    total = 0
-    for k, digit in enumerate(reversed(agencia_conta)):
-        product = int(digit) * (2 if k % 2 == 0 else 1)
-        total += product // 10 + product % 10
-    return (10 - total % 10) % 10
 
 
 def with_valid_dac(codigo: str) -> str:
