@@ -7,6 +7,8 @@ use std::str::FromStr;
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::{Deserialize, Deserializer, Serialize, Serializer, de};
 
+use crate::FieldErrorCode;
+
 /// Number of characters in an account code.
 pub const LENGTH: usize = 18;
 
@@ -76,12 +78,19 @@ pub enum CodigoContaError {
 
 impl CodigoContaError {
     /// The stable machine-readable code of this failure, as used in problem bodies:
-    /// `length`, `not_digits` or `dac_mismatch`.
-    pub fn code(&self) -> &'static str {
-        match self {
-            Self::Length { .. } => "length",
-            Self::NonDigit { .. } => "not_digits",
-            Self::Dac { .. } => "dac_mismatch",
+    /// [`FieldErrorCode::Length`], [`FieldErrorCode::NotDigits`] or
+    /// [`FieldErrorCode::DacMismatch`].
+    pub fn code(&self) -> FieldErrorCode {
+        FieldErrorCode::from(self)
+    }
+}
+
+impl From<&CodigoContaError> for FieldErrorCode {
+    fn from(error: &CodigoContaError) -> Self {
+        match error {
+            CodigoContaError::Length { .. } => Self::Length,
+            CodigoContaError::NonDigit { .. } => Self::NotDigits,
+            CodigoContaError::Dac { .. } => Self::DacMismatch,
         }
     }
 }

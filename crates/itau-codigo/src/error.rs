@@ -5,7 +5,6 @@ use std::fmt;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use validator::{ValidationErrors, ValidationErrorsKind};
 
 /// Stable machine-readable code of a field error.
 ///
@@ -24,7 +23,7 @@ pub enum FieldErrorCode {
     NotDigits,
     /// The account code's DAC (check digit) does not match agência and conta.
     DacMismatch,
-    /// Longer than allowed (64 characters in a request, 256 in a record).
+    /// Longer than the member's `maxLength` allows (counted in Unicode scalar values).
     TooLong,
     /// Not an e-mail address.
     InvalidEmail,
@@ -56,21 +55,6 @@ impl FieldErrorCode {
             Self::InvalidTipoPessoa => "invalid_tipo_pessoa",
             Self::TipoPessoaMismatch => "tipo_pessoa_mismatch",
             Self::MalformedJson => "malformed_json",
-        }
-    }
-
-    fn from_validator(code: &str) -> Self {
-        match code {
-            "required" => Self::Required,
-            "invalid_type" => Self::InvalidType,
-            "not_digits" => Self::NotDigits,
-            "invalid_email" => Self::InvalidEmail,
-            "invalid_date" => Self::InvalidDate,
-            "invalid_cpf_cnpj" => Self::InvalidCpfCnpj,
-            "invalid_tipo_pessoa" => Self::InvalidTipoPessoa,
-            "tipo_pessoa_mismatch" => Self::TipoPessoaMismatch,
-            // validator's own `length` rule is only ever used for a maximum here.
-            _ => Self::TooLong,
         }
     }
 }
@@ -114,61 +98,4 @@ impl fmt::Display for FieldError {
         };
         write!(f, "{field}: {}: {}", self.code, self.message)
     }
-}
-
-/// Flattens validator's nested errors into field errors under `prefix`, sorted by path
-/// (validator keeps them in a HashMap, whose order changes between runs).
-pub(crate) fn flatten(prefix: &str, errors: &ValidationErrors, out: &mut Vec<FieldError>) {
-    let start = out.len();
-    flatten_into(prefix, errors, out);
-    out[start..].sort_by(|a, b| path_key(&a.field).cmp(&path_key(&b.field)));
-}
-
-fn flatten_into(prefix: &str, errors: &ValidationErrors, out: &mut Vec<FieldError>) {
-    for (name, kind) in errors.errors() {
-        let path = join(prefix, name);
-        match kind {
-            ValidationErrorsKind::Field(list) => {
-                for error in list {
-                    let code = FieldErrorCode::from_validator(&error.code);
-                    let message = match (&error.message, code) {
-                        (Some(message), _) => message.to_string(),
-                        (None, FieldErrorCode::TooLong) => {
-                            format!("expected at most {} characters", length_max(error))
-                        }
-                        (None, code) => code.as_str().replace('_', " "),
-                    };
-                    out.push(FieldError::new(path.clone(), code, message));
-                }
-            }
-            ValidationErrorsKind::Struct(inner) => flatten_into(&path, inner, out),
-            ValidationErrorsKind::List(items) => {
-                for (index, inner) in items {
-                    flatten_into(&format!("{path}[{index}]"), inner, out);
-                }
-            }
-        }
-    }
-}
-
-fn length_max(error: &validator::ValidationError) -> String {
-    error
-        .params
-        .get("max")
-        .map_or_else(|| "?".to_owned(), ToString::to_string)
-}
-
-fn join(prefix: &str, name: &str) -> String {
-    if prefix.is_empty() {
-        name.to_string()
-    } else {
-        format!("{prefix}.{name}")
-    }
-}
-
-/// Sort key that orders `[10]` after `[9]`.
-fn path_key(path: &str) -> Vec<Result<u64, &str>> {
-    path.split(['.', '[', ']'])
-        .map(|part| part.parse::<u64>().map_err(|_| part))
-        .collect()
 }

@@ -12,7 +12,11 @@ pub mod schema;
 pub use codigo_conta::{CodigoConta, CodigoContaError, ComposeError, LENGTH, Masked, Parte, dac};
 pub use documento::{DocumentoError, TipoDocumento, validate_cpf_cnpj};
 pub use error::{FieldError, FieldErrorCode};
-pub use model::cliente::{ConsultaClienteResponse, DadosCliente, Email, Gerente, Telefone};
+pub use model::cliente::{
+    Cliente, ConsultaClienteResponse, Dados, DadosCliente, DadosRegistro, Email, Gerente,
+    GerentesShape, Registro, Telefone,
+};
 pub use model::problem::{Problem, ProblemType};
-pub use model::registro::{DadosRegistro, MAX_LINE_BYTES, RegistroCliente};
+pub use model::registro::{MAX_LINE_BYTES, RegistroCliente};
 pub use model::request::{ConsultaClienteRequest, MAX_OPTIONAL_CHARS, RequestError};
+pub use model::rules::{Checker, MAX_CHARS, Validate};

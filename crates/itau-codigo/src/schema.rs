@@ -68,6 +68,9 @@ fn remove_null(schema: &mut Schema) {
             schema.insert("type".into(), only);
         }
     }
+    if let Some(Value::Array(values)) = schema.get_mut("enum") {
+        values.retain(|v| !v.is_null());
+    }
     if let Some(Value::Array(alternatives)) = schema.get_mut("anyOf") {
         alternatives.retain(|a| a != &json!({"type": "null"}));
         if let [Value::Object(only)] = alternatives.as_slice() {

@@ -147,7 +147,7 @@ fn a_wrong_dac_message_names_found_and_expected() {
         error.to_string(),
         "wrong DAC (check digit): found 1, expected 0"
     );
-    assert_eq!(error.code(), "dac_mismatch");
+    assert_eq!(error.code(), itau_codigo::FieldErrorCode::DacMismatch);
 }
 
 #[test]

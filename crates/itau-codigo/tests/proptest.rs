@@ -1,6 +1,6 @@
 //! Properties of `CodigoConta` over arbitrary inputs.
 
-use itau_codigo::{CodigoConta, CodigoContaError, dac};
+use itau_codigo::{CodigoConta, CodigoContaError, FieldErrorCode, dac};
 use proptest::prelude::*;
 
 /// Itaú's published DAC over agência (4) + conta (5), written independently of the crate.
@@ -61,14 +61,14 @@ proptest! {
     fn the_error_kind_follows_the_contract_order(input in "[0-9aé\u{0661}😀]{0,20}") {
         let characters = input.chars().count();
         let expected_kind = if characters != 18 {
-            "length"
+            FieldErrorCode::Length
         } else if !input.chars().all(|c| c.is_ascii_digit()) {
-            "not_digits"
+            FieldErrorCode::NotDigits
         } else {
-            "dac_mismatch"
+            FieldErrorCode::DacMismatch
         };
         match input.parse::<CodigoConta>() {
-            Ok(_) => prop_assert_eq!(expected_kind, "dac_mismatch"),
+            Ok(_) => prop_assert_eq!(expected_kind, FieldErrorCode::DacMismatch),
             Err(error) => prop_assert_eq!(error.code(), expected_kind),
         }
     }

@@ -328,7 +328,10 @@ fn messages_say_what_was_expected() {
     let found =
         RegistroCliente::from_json_line(&with("/data/nome_completo", json!("a".repeat(300))))
             .unwrap_err();
-    assert_eq!(found[0].message, "expected at most 256 characters");
+    assert_eq!(
+        found[0].message,
+        "expected at most 256 characters, found 300"
+    );
 }
 
 #[test]

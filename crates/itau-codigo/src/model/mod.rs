@@ -4,6 +4,5 @@ pub(crate) mod cliente;
 pub(crate) mod examples;
 pub(crate) mod problem;
 pub(crate) mod registro;
-mod registro_plain;
 pub(crate) mod request;
 pub(crate) mod rules;

@@ -1,13 +1,14 @@
 //! The request body of `POST /apiaccess/rest/ccmessaging/v1/itau/codigo`.
 
 use schemars::JsonSchema;
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, de};
 use serde_json::{Map, Value};
-use validator::Validate;
 
 use super::cliente::Gerente;
+use super::rules::{self, Checker};
+use crate::CodigoConta;
 use crate::error::{FieldError, FieldErrorCode};
-use crate::{CodigoConta, json};
+use crate::json::{self, Kind};
 
 /// Longest optional member of a request, in characters (Unicode scalar values).
 pub const MAX_OPTIONAL_CHARS: usize = 64;
@@ -15,7 +16,7 @@ pub const MAX_OPTIONAL_CHARS: usize = 64;
 /// The request body: which account, and optionally which of its managers.
 ///
 /// `null` and `""` in an optional member mean absent; unknown members are ignored.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, Validate)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 #[schemars(
     title = "Consulta cliente request",
     extend("examples" = [super::examples::request()])
@@ -25,30 +26,18 @@ pub struct ConsultaClienteRequest {
     pub codigo_conta: CodigoConta,
     /// Selects the manager whose `tipo_estrutura` (structure type: AP, OP, SD, CO...) is
     /// this one, compared ASCII case-insensitively. `null` or `""` means absent.
-    #[serde(
-        default,
-        deserialize_with = "absent_if_empty",
-        skip_serializing_if = "Option::is_none"
-    )]
-    #[validate(length(max = 64))]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = MAX_OPTIONAL_CHARS))]
     pub tipo_estrutura: Option<String>,
     /// Selects the manager whose `segmento` (customer segment) is this one, compared
     /// ASCII case-insensitively. `null` or `""` means absent.
-    #[serde(
-        default,
-        deserialize_with = "absent_if_empty",
-        skip_serializing_if = "Option::is_none"
-    )]
-    #[validate(length(max = 64))]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = MAX_OPTIONAL_CHARS))]
     pub segmento: Option<String>,
     /// The digital service the chat comes from; validated and logged, it does not
     /// change the answer. `null` or `""` means absent.
-    #[serde(
-        default,
-        deserialize_with = "absent_if_empty",
-        skip_serializing_if = "Option::is_none"
-    )]
-    #[validate(length(max = 64))]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = MAX_OPTIONAL_CHARS))]
     pub servico_digital: Option<String>,
 }
 
@@ -89,6 +78,22 @@ impl std::error::Error for RequestError {}
 impl ConsultaClienteRequest {
     /// Parses and validates a request body, listing every failing member.
     ///
+    /// This and serde's `Deserialize` are one parser: they accept and refuse the same
+    /// bodies (a member given twice, a selector of more than [`MAX_OPTIONAL_CHARS`]
+    /// characters...) and build the same value; `from_json` also says why.
+    ///
+    /// ```
+    /// use itau_codigo::ConsultaClienteRequest;
+    ///
+    /// let body = br#"{"codigo_conta": "001341150100098790", "segmento": ""}"#;
+    /// let parsed = ConsultaClienteRequest::from_json(body)?;
+    /// assert_eq!(serde_json::from_slice::<ConsultaClienteRequest>(body).ok(), Some(parsed));
+    ///
+    /// let long = format!(r#"{{"codigo_conta": "001341150100098790", "segmento": "{}"}}"#, "x".repeat(65));
+    /// assert!(serde_json::from_slice::<ConsultaClienteRequest>(long.as_bytes()).is_err());
+    /// # Ok::<(), itau_codigo::RequestError>(())
+    /// ```
+    ///
     /// # Examples
     ///
     /// ```
@@ -113,6 +118,12 @@ impl ConsultaClienteRequest {
         let value = json::from_slice_unique(body).map_err(|e| RequestError::MalformedJson {
             message: e.to_string(),
         })?;
+        Self::from_value(value)
+    }
+
+    /// The members' rules, for both ways in ([`ConsultaClienteRequest::from_json`] and
+    /// `Deserialize`), once the body is known to repeat no member.
+    fn from_value(value: Value) -> Result<Self, RequestError> {
         let Value::Object(members) = value else {
             return Err(RequestError::Invalid {
                 errors: vec![FieldError::new(
@@ -124,8 +135,7 @@ impl ConsultaClienteRequest {
         };
         let mut errors = Vec::new();
         let codigo_conta = codigo_conta_member(&members, "codigo_conta", &mut errors);
-        let mut optional =
-            |name: &str| optional_member(&members, name, MAX_OPTIONAL_CHARS, &mut errors);
+        let mut optional = |name: &str| optional_member(&members, name, &mut errors);
         let tipo_estrutura = optional("tipo_estrutura");
         let segmento = optional("segmento");
         let servico_digital = optional("servico_digital");
@@ -138,6 +148,13 @@ impl ConsultaClienteRequest {
             }),
             _ => Err(RequestError::Invalid { errors }),
         }
+    }
+}
+
+impl<'de> Deserialize<'de> for ConsultaClienteRequest {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let value = json::deserialize_unique(deserializer)?;
+        Self::from_value(value).map_err(de::Error::custom)
     }
 }
 
@@ -159,12 +176,11 @@ pub(crate) fn codigo_conta_member(
         Some(Value::String(s)) => match s.parse::<CodigoConta>() {
             Ok(codigo) => Some(codigo),
             Err(e) => {
-                let code = match e {
-                    crate::CodigoContaError::Length { .. } => FieldErrorCode::Length,
-                    crate::CodigoContaError::NonDigit { .. } => FieldErrorCode::NotDigits,
-                    _ => FieldErrorCode::DacMismatch,
-                };
-                errors.push(FieldError::new(name, code, e.to_string()));
+                errors.push(FieldError::new(
+                    name,
+                    FieldErrorCode::from(&e),
+                    e.to_string(),
+                ));
                 None
             }
         },
@@ -179,23 +195,20 @@ pub(crate) fn codigo_conta_member(
 fn optional_member(
     members: &Map<String, Value>,
     name: &str,
-    max_chars: usize,
     errors: &mut Vec<FieldError>,
 ) -> Option<String> {
     match members.get(name) {
         None | Some(Value::Null) => None,
         Some(Value::String(s)) if s.is_empty() => None,
         Some(Value::String(s)) => {
-            let found = s.chars().count();
-            if found > max_chars {
-                errors.push(FieldError::new(
-                    name,
-                    FieldErrorCode::TooLong,
-                    format!("expected at most {max_chars} characters, found {found}"),
-                ));
-                None
-            } else {
-                Some(s.clone())
+            let mut at = Checker::under(name);
+            rules::max_chars(s, MAX_OPTIONAL_CHARS, &mut at);
+            match at.finish() {
+                Ok(()) => Some(s.clone()),
+                Err(too_long) => {
+                    errors.extend(too_long);
+                    None
+                }
             }
         }
         Some(other) => {
@@ -205,28 +218,13 @@ fn optional_member(
     }
 }
 
+/// A member that is not a string: what was expected, and the kind found (never the value).
 pub(crate) fn invalid_type(name: &str, found: &Value) -> FieldError {
-    invalid_type_expecting(name, "a string", found)
-}
-
-pub(crate) fn invalid_type_expecting(name: &str, expected: &str, found: &Value) -> FieldError {
-    let kind = match found {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    };
     FieldError::new(
         name,
         FieldErrorCode::InvalidType,
-        format!("expected {expected}, found {kind}"),
+        format!("expected a string, found {}", Kind::of(found)),
     )
-}
-
-fn absent_if_empty<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
-    Ok(Option::<String>::deserialize(deserializer)?.filter(|s| !s.is_empty()))
 }
 
 impl ConsultaClienteRequest {
