@@ -125,6 +125,23 @@ pub fn registro_line(data: &[u8]) {
     }
 }
 
+/// The import's two roads agree on every line: the fast road (`from_json_line`, which
+/// falls back to the precise road for what it cannot read) and the precise road accept
+/// the same lines, build the same records and report the same errors.
+pub fn registro_roads(data: &[u8]) {
+    let Ok(line) = std::str::from_utf8(data) else {
+        return;
+    };
+    if line.len() > MAX_LINE_BYTES {
+        return;
+    }
+    assert_eq!(
+        RegistroCliente::from_json_line(line),
+        RegistroCliente::from_json_line_precise(line),
+        "the two roads disagree on {line}"
+    );
+}
+
 /// DESIGN.md's rules, written independently of the crate: length in Unicode scalar
 /// values, then the first non-digit (1-based), then módulo 10 over agência + conta.
 fn reference_parse(input: &str) -> Result<String, CodigoContaError> {

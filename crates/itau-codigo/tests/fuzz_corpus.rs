@@ -58,3 +58,8 @@ fn consulta_request_seeds_and_regressions_pass_the_fuzz_checks() {
 fn registro_line_seeds_and_regressions_pass_the_fuzz_checks() {
     replay("registro_line", checks::registro_line);
 }
+
+#[test]
+fn registro_roads_seeds_and_regressions_pass_the_fuzz_checks() {
+    replay("registro_roads", checks::registro_roads);
+}

@@ -169,3 +169,65 @@ fn nesting_100_000_deep_is_refused_without_overflowing_the_stack() {
     };
     assert!(message.contains("recursion limit"), "{message}");
 }
+
+mod one_parser {
+    //! `from_json` and serde's `Deserialize` are one parser: over generated bodies
+    //! (members repeated, missing, null, empty, too long, of every JSON type) they accept
+    //! the same bodies and build the same values.
+
+    use itau_codigo::{ConsultaClienteRequest, MAX_OPTIONAL_CHARS};
+    use proptest::prelude::*;
+
+    fn value() -> impl Strategy<Value = String> {
+        let quoted = |s: String| serde_json::to_string(&s).expect("a string serialises");
+        prop_oneof![
+            Just(r#""001341150100098790""#.to_owned()),
+            Just(r#""001341150100098791""#.to_owned()),
+            Just(r#""00134115010009879""#.to_owned()),
+            Just(r#""0013411501000987a0""#.to_owned()),
+            Just("null".to_owned()),
+            Just(r#""""#.to_owned()),
+            Just(quoted("x".repeat(MAX_OPTIONAL_CHARS))),
+            Just(quoted("x".repeat(MAX_OPTIONAL_CHARS + 1))),
+            Just(quoted("é".repeat(MAX_OPTIONAL_CHARS))),
+            Just(quoted("é".repeat(MAX_OPTIONAL_CHARS + 1))),
+            "[a-zA-Z0-9 ]{1,8}".prop_map(quoted),
+            any::<i64>().prop_map(|n| n.to_string()),
+            Just("true".to_owned()),
+            Just("[1, \"a\"]".to_owned()),
+            Just(r#"{"a": 1}"#.to_owned()),
+            Just(r#"{"a": 1, "a": 2}"#.to_owned()),
+        ]
+    }
+
+    fn body() -> impl Strategy<Value = String> {
+        let name = prop_oneof![
+            Just("codigo_conta"),
+            Just("tipo_estrutura"),
+            Just("segmento"),
+            Just("servico_digital"),
+            Just("x-app-key"),
+        ];
+        let object = prop::collection::vec((name, value()), 0..6).prop_map(|members| {
+            let members: Vec<String> = members
+                .into_iter()
+                .map(|(name, value)| format!("\"{name}\": {value}"))
+                .collect();
+            format!("{{{}}}", members.join(", "))
+        });
+        prop_oneof![
+            8 => object,
+            1 => value(),
+            1 => Just(r#"{"codigo_conta": "001341150100098790""#.to_owned()),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn from_json_and_deserialize_accept_the_same_bodies_and_build_equal_values(body in body()) {
+            let parsed = ConsultaClienteRequest::from_json(body.as_bytes()).ok();
+            let deserialized = serde_json::from_slice::<ConsultaClienteRequest>(body.as_bytes()).ok();
+            prop_assert_eq!(parsed, deserialized, "{}", body);
+        }
+    }
+}

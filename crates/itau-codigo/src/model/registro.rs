@@ -204,3 +204,17 @@ fn without_values(message: &str) -> String {
         None => format!("unexpected {found}"),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DEMO: &str = include_str!("../../../itau-codigo-server/demo/clientes.jsonl");
+
+    #[test]
+    fn every_demo_line_takes_the_fast_road() {
+        for line in DEMO.lines() {
+            assert!(RegistroCliente::read_plain(line).is_some(), "{line}");
+        }
+    }
+}
