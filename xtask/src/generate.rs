@@ -8,8 +8,7 @@ use std::path::PathBuf;
 use anyhow::{Context, bail, ensure};
 use dados_sinteticos::Options;
 
-pub(crate) const HELP: &str = "\
-  gen N [--agencia A] [--codes-only] [--out FILE]
+pub(crate) const HELP: &str = "  gen N [--agencia A] [--codes-only] [--out FILE]
                       write N deterministic, valid import records (JSON Lines) to FILE
                       [stdout]; same arguments, same bytes. Accounts spread over every
                       agência as in the benchmark, or with --agencia all at agência A

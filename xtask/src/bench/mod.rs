@@ -24,8 +24,7 @@ use anyhow::{Context, bail, ensure};
 
 pub(crate) use report::Report;
 
-pub(crate) const HELP: &str = "\
-  bench [--smoke] [OPTIONS]
+pub(crate) const HELP: &str = "  bench [--smoke] [OPTIONS]
                       build release binaries, then measure the service against an actix-web
                       ceiling with wrk at several store sizes, and the import; prints a
                       Markdown report (also written to OUT/report.md). Options:
