@@ -13,9 +13,19 @@ cases stay negative. See RELIABILITY.md.
 import re
 
 import schemathesis
-from itau_dac import dac
 
 EIGHTEEN_DIGITS = re.compile(r"[0-9]{18}")
+
+
+def dac(agencia_conta: str) -> int:
+    """Itaú's módulo 10 (DESIGN.md), the repository's one DAC outside Rust: weights
+    2, 1, 2, ... from the right-most digit; the digits of each product are added;
+    DAC = (10 - sum mod 10) mod 10."""
+    total = 0
+    for k, digit in enumerate(reversed(agencia_conta)):
+        product = int(digit) * (2 if k % 2 == 0 else 1)
+        total += product // 10 + product % 10
+    return (10 - total % 10) % 10
 
 
 def with_valid_dac(codigo: str) -> str:

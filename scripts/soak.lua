@@ -1,17 +1,12 @@
--- wrk script for scripts/soak.sh: POSTs consultas for random accounts among the
--- SOAK_ACCOUNTS that scripts/gen-accounts.py generated (agência 4242, conta 1..N).
-local accounts = tonumber(os.getenv("SOAK_ACCOUNTS") or "100000")
-local agencia = "4242"
-
-local function dac(digits)
-  local total, k = 0, 0
-  for i = #digits, 1, -1 do
-    local product = tonumber(digits:sub(i, i)) * ((k % 2 == 0) and 2 or 1)
-    total = total + math.floor(product / 10) + product % 10
-    k = k + 1
-  end
-  return (10 - total % 10) % 10
+-- wrk script for scripts/soak.sh: POSTs consultas for random accounts among those in
+-- SOAK_CODES, the file `cargo xtask gen N --codes-only` wrote (one 18-digit code a
+-- line, all stored): this script computes no DAC.
+local path = assert(os.getenv("SOAK_CODES"), "set SOAK_CODES to a file of account codes")
+local codes = {}
+for line in io.lines(path) do
+  if #line > 0 then codes[#codes + 1] = line end
 end
+assert(#codes > 0, path .. " holds no account codes")
 
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
@@ -29,7 +24,6 @@ function init(args)
 end
 
 function request()
-  local conta = string.format("%07d", math.random(1, accounts))
-  local codigo = "001341" .. agencia .. conta .. dac(agencia .. conta)
+  local codigo = codes[math.random(1, #codes)]
   return wrk.format(nil, nil, nil, '{"codigo_conta":"' .. codigo .. '"}')
 end

@@ -1,12 +1,13 @@
 -- The request mix of `cargo xtask bench`, for wrk 4 (LuaJIT).
 --
--- wrk ... -s mix.lua URL -- ACCOUNTS USERNAME PASSWORD SEED
+-- wrk ... -s mix.lua URL -- ACCOUNTS USERNAME PASSWORD SEED CODES
 --
 -- Every request is authenticated. Of 100 requests, 85 ask for an account drawn at
 -- random across the whole store, 10 for a valid code that is not stored, 5 for a
--- stored account with a wrong DAC. Account `i` of a store of ACCOUNTS has the code
--- that xtask/src/bench/dados.rs gives it (keep `conta_of` below in step with
--- `Conta::of` there); indexes ACCOUNTS..2*ACCOUNTS name codes that are never stored.
+-- stored account with a wrong DAC. CODES is the file xtask/src/bench/dados.rs wrote
+-- (`dados_sinteticos::write_codes`): the codes of accounts 0..2*ACCOUNTS, 19 bytes a
+-- line; the first ACCOUNTS are stored, the others never are. This script computes no
+-- DAC: a wrong one is a stored code with its last digit moved by 1 to 9.
 --
 -- The correlation ID carries the kind of request (bench-f-, bench-u-, bench-d-).
 -- With BENCH_CHECK=1 in the environment, `response` compares every status with the
@@ -22,25 +23,12 @@ local checked = { f = 0, u = 0, d = 0 }
 -- Globals, so that `done` can read them from each thread with `thread:get`.
 wrong, unlabelled, first_wrong = 0, 0, ""
 
--- Itaú's módulo 10 over agência (4 digits) and conta (7 digits).
-local function dac(agencia, conta)
-   local n = agencia * 10000000 + conta
-   local sum, weight = 0, 2
-   for _ = 1, 11 do
-      local digit = n % 10
-      n = (n - digit) / 10
-      local product = digit * weight
-      if product >= 10 then product = product - 9 end
-      sum = sum + product
-      weight = 3 - weight
-   end
-   return (10 - sum % 10) % 10
-end
+local LINE = 19 -- 18 digits and a newline
+local codes
 
-local function conta_of(i)
-   local agencia = 1 + i % 9999
-   local conta = (math.floor(i / 9999) * 7919 + 12345) % 100000
-   return agencia, conta
+local function code_of(index)
+   local at = index * LINE + 1
+   return string.sub(codes, at, at + LINE - 2)
 end
 
 function setup(thread)
@@ -53,6 +41,10 @@ function init(args)
    accounts = tonumber(args[1])
    local seed = tonumber(args[4] or "1")
    math.randomseed(seed * 1000 + (thread_number or 0))
+   local file = assert(io.open(args[5], "rb"))
+   codes = file:read("*a")
+   file:close()
+   assert(#codes == 2 * accounts * LINE, args[5] .. " does not hold 2 * ACCOUNTS codes")
    local host = wrk.host .. ":" .. wrk.port
    head = "POST " .. PATH .. " HTTP/1.1\r\n"
       .. "Host: " .. host .. "\r\n"
@@ -75,14 +67,16 @@ function request()
    else
       kind, index = "d", math.random(0, accounts - 1)
    end
-   local agencia, conta = conta_of(index)
-   local digit = dac(agencia, conta)
-   if kind == "d" then digit = (digit + 1 + math.random(0, 8)) % 10 end
+   local codigo = code_of(index)
+   if kind == "d" then
+      local digit = (tonumber(string.sub(codigo, 18)) + 1 + math.random(0, 8)) % 10
+      codigo = string.sub(codigo, 1, 17) .. digit
+   end
    -- Half of the chats ask for the relationship manager (AP), half for the first one.
    local selector = ""
    if math.random() < 0.5 then selector = ',"tipo_estrutura":"AP"' end
-   local body = string.format('{"codigo_conta":"001341%04d%07d%d"%s,"servico_digital":"chat"}',
-      agencia, conta, digit, selector)
+   local body = string.format('{"codigo_conta":"%s"%s,"servico_digital":"chat"}',
+      codigo, selector)
    counter = counter + 1
    sent[kind] = sent[kind] + 1
    sent_f, sent_u, sent_d = sent.f, sent.u, sent.d

@@ -14,7 +14,6 @@ mod wrk;
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
-use std::hash::{Hash, Hasher};
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -25,8 +24,7 @@ use anyhow::{Context, bail, ensure};
 
 pub(crate) use report::Report;
 
-pub(crate) const HELP: &str = "\
-  bench [--smoke] [OPTIONS]
+pub(crate) const HELP: &str = "  bench [--smoke] [OPTIONS]
                       build release binaries, then measure the service against an actix-web
                       ceiling with wrk at several store sizes, and the import; prints a
                       Markdown report (also written to OUT/report.md). Options:
@@ -232,7 +230,7 @@ fn measure_store(
     size: u64,
     report: &mut Report,
 ) -> anyhow::Result<()> {
-    let data = generate(&options.out, size)?;
+    let data = dados::generate(&options.out, size)?;
     let db = match &options.db {
         Some(url) => url.clone(),
         None => {
@@ -246,7 +244,7 @@ fn measure_store(
             format!("sqlite:{}", path.display())
         }
     };
-    let import = import(&binaries.service, &data, &db, options.db.is_some())?;
+    let import = import(&binaries.service, &data.records, &db, options.db.is_some())?;
     eprintln!(
         "bench: {size} accounts imported at {:.0} records/s",
         import.rate()
@@ -285,6 +283,7 @@ fn measure_store(
         duration,
         client_cpu: &options.client_cpu,
         accounts: size,
+        codes: &data.codes,
         username: USERNAME,
         password: PASSWORD,
         check,
@@ -330,27 +329,6 @@ fn measure_store(
         procfs::memory(service.pid())?,
     );
     Ok(())
-}
-
-/// The JSON Lines of `size` accounts, regenerated when the generator changed.
-fn generate(out: &Path, size: u64) -> anyhow::Result<PathBuf> {
-    let path = out.join(format!("clientes-{size}.jsonl"));
-    let stamp = path.with_extension("jsonl.stamp");
-    let mut hasher = std::hash::DefaultHasher::new();
-    include_str!("dados.rs").hash(&mut hasher);
-    let version = format!("{:016x}\n", hasher.finish());
-    if path.exists() && std::fs::read_to_string(&stamp).ok().as_deref() == Some(&version) {
-        return Ok(path);
-    }
-    eprintln!("bench: generating {size} accounts into {}", path.display());
-    let started = Instant::now();
-    dados::write_jsonl(&path, size)?;
-    std::fs::write(&stamp, version)?;
-    eprintln!(
-        "bench: generated in {:.1} s",
-        started.elapsed().as_secs_f64()
-    );
-    Ok(path)
 }
 
 /// An import, timed from outside (process start to exit).

@@ -53,6 +53,8 @@ pub(crate) struct Load<'a> {
     pub(crate) duration: Duration,
     pub(crate) client_cpu: &'a str,
     pub(crate) accounts: u64,
+    /// Their codes and as many unknown ones (`dados::Data::codes`).
+    pub(crate) codes: &'a Path,
     pub(crate) username: &'a str,
     pub(crate) password: &'a str,
     /// Compare every status with the one its kind must get (costs generator CPU).
@@ -118,6 +120,7 @@ pub(crate) fn run(load: &Load<'_>, server_pid: u32) -> anyhow::Result<Measured> 
         .arg(load.username)
         .arg(load.password)
         .arg("1")
+        .arg(load.codes)
         .env("BENCH_CHECK", if load.check { "1" } else { "0" })
         .stdin(Stdio::null())
         .stdout(Stdio::piped())

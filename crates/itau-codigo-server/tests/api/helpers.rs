@@ -281,25 +281,10 @@ pub(crate) fn redacted(mut body: Value) -> Value {
     body
 }
 
-/// `count` valid import lines: the demo records over and over, each under a new account
-/// code at agência `agencia` (conta 1, 2, ...).
+/// `count` valid import lines from the project's generator (`dados_sinteticos`), each
+/// under a new account code at agência `agencia` (conta 1, 2, ...).
 pub(crate) fn generated_records(count: usize, agencia: &str) -> String {
-    let demo: Vec<Value> = include_str!("../../demo/clientes.jsonl")
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
-    let mut out = String::new();
-    for index in 0..count {
-        let mut record = demo[index % demo.len()].clone();
-        let conta = format!("{:07}", index + 1);
-        let codigo = itau_codigo::CodigoConta::compose("001", "341", agencia, &conta).unwrap();
-        record["codigo_conta"] = Value::String(codigo.to_string());
-        record["data"]["agencia"] = Value::String(agencia.to_owned());
-        record["data"]["conta_corrente"] = Value::String(conta);
-        out.push_str(&record.to_string());
-        out.push('\n');
-    }
-    out
+    dados_sinteticos::records(count, agencia)
 }
 
 /// Fails when `logs` holds any of `extra`, or any personal field of `customer` (a 200's

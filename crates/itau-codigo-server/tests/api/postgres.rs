@@ -403,15 +403,4 @@ fn serve_logs_the_database_url_without_its_password() {
     assert!(!logged.contains(&password), "{logged}");
 }
 
-/// Not a test: writes `ITAU_CODIGO_GEN_COUNT` (default 200 000) valid import lines to
-/// `ITAU_CODIGO_GEN_OUT`, for measuring imports by hand:
-/// `ITAU_CODIGO_GEN_OUT=/tmp/clientes.jsonl cargo test -p itau-codigo-server --test api -- --ignored generate_an_import_file`
-#[test]
-#[ignore = "a generator for measurements, run by hand"]
-fn generate_an_import_file() {
-    let out = std::env::var("ITAU_CODIGO_GEN_OUT").expect("set ITAU_CODIGO_GEN_OUT to a file");
-    let count = std::env::var("ITAU_CODIGO_GEN_COUNT").map_or(200_000, |c| c.parse().unwrap());
-    std::fs::write(&out, generated_records(count, "7777")).unwrap();
-}
-
 on_both_stores!(readers_see_the_old_data_until_the_import_commits);
