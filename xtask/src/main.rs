@@ -1,6 +1,7 @@
 //! Project chores: `cargo xtask <task>`. See `cargo xtask help`.
 
 mod bench;
+mod lint_openapi;
 mod pg;
 mod schemas;
 
@@ -34,12 +35,17 @@ fn main() -> ExitCode {
         ["pg", "url", rest @ ..] => pg::url(&workspace_root(), rest),
         ["pg", "stop", rest @ ..] => pg::stop(&workspace_root(), rest),
         ["bench", rest @ ..] => bench::run(&workspace_root(), rest),
+        ["lint-openapi", rest @ ..] => lint_openapi::run(&workspace_root(), rest),
         ["help" | "--help" | "-h"] | [] => {
-            print!("{HELP}{}", bench::HELP);
+            print!("{HELP}{}{}", lint_openapi::HELP, bench::HELP);
             Ok(())
         }
         _ => {
-            eprint!("unknown task {args:?}\n\n{HELP}{}", bench::HELP);
+            eprint!(
+                "unknown task {args:?}\n\n{HELP}{}{}",
+                lint_openapi::HELP,
+                bench::HELP
+            );
             return ExitCode::from(2);
         }
     };
