@@ -2,6 +2,7 @@
 
 mod bench;
 mod generate;
+mod lint_openapi;
 mod pg;
 mod schemas;
 
@@ -36,14 +37,16 @@ fn main() -> ExitCode {
         ["pg", "stop", rest @ ..] => pg::stop(&workspace_root(), rest),
         ["bench", rest @ ..] => bench::run(&workspace_root(), rest),
         ["gen", rest @ ..] => generate::run(rest),
+        ["lint-openapi", rest @ ..] => lint_openapi::run(&workspace_root(), rest),
         ["help" | "--help" | "-h"] | [] => {
-            print!("{HELP}{}{}", generate::HELP, bench::HELP);
+            print!("{HELP}{}{}{}", generate::HELP, lint_openapi::HELP, bench::HELP);
             Ok(())
         }
         _ => {
             eprint!(
-                "unknown task {args:?}\n\n{HELP}{}{}",
+                "unknown task {args:?}\n\n{HELP}{}{}{}",
                 generate::HELP,
+                lint_openapi::HELP,
                 bench::HELP
             );
             return ExitCode::from(2);

@@ -109,6 +109,16 @@ pub struct ServeArgs {
         default_value = "auto"
     )]
     pub log_format: LogFormat,
+    /// Serve the interactive API reference at /docs (true or false, also 1/0, yes/no).
+    #[arg(
+        long,
+        env = "ITAU_CODIGO_DOCS",
+        default_value = "true",
+        value_name = "BOOL",
+        action = clap::ArgAction::Set,
+        value_parser = clap::builder::BoolishValueParser::new()
+    )]
+    pub docs: bool,
     /// Log filter (tracing EnvFilter syntax), e.g. info or itau_codigo=debug.
     #[arg(long, env = "ITAU_CODIGO_LOG", default_value = "info")]
     pub log: String,
@@ -222,6 +232,9 @@ fn serve(args: ServeArgs) -> ExitCode {
         if args.demo {
             println!("itau-codigo demo: serving {} synthetic customers on {base_url}", demo::DATA.lines().count());
             println!("try:\n  {}", demo::curl_command(&base_url, config.credentials.username(), config.credentials.password_source()));
+            if config.docs {
+                println!("API reference: {base_url}{}", itau_codigo::schema::DOCS_PATH);
+            }
             let _ = io::stdout().flush();
         }
         application.run_until_stopped().await?;
@@ -275,6 +288,7 @@ fn serve_config(args: &ServeArgs) -> Result<ServeConfig, ConfigError> {
             max_failures: args.login_max_failures,
             lockout: args.login_lockout,
         },
+        docs: args.docs,
     })
 }
 

@@ -38,6 +38,8 @@ pub struct ServeConfig {
     pub max_connections: usize,
     /// When failed logins lock a client address out.
     pub login_throttle: ThrottleConfig,
+    /// Whether `/docs` (the interactive API reference) is served.
+    pub docs: bool,
 }
 
 impl ServeConfig {
@@ -54,6 +56,7 @@ impl ServeConfig {
             shutdown_timeout: Duration::from_secs(30),
             max_connections: 25_000,
             login_throttle: ThrottleConfig::default(),
+            docs: true,
         }
     }
 }

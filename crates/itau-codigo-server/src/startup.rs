@@ -71,6 +71,7 @@ impl Application {
             .with_context(|| format!("cannot listen on {}", config.bind))?;
         let address = listener.local_addr()?;
         let description = store.describe();
+        let docs = config.docs;
         let state = web::Data::new(AppState {
             store,
             credentials: config.credentials.clone(),
@@ -83,6 +84,11 @@ impl Application {
                 .app_data(state.clone())
                 .wrap(from_fn(request_context::middleware))
                 .configure(routes::configure)
+                .configure(|c| {
+                    if docs {
+                        routes::docs::configure(c)
+                    }
+                })
                 .default_service(web::to(routes::route_not_found))
         };
         let mut server = HttpServer::new(app)

@@ -10,11 +10,20 @@ use schemars::{JsonSchema, Schema, SchemaGenerator};
 use serde_json::{Map, Value, json};
 
 use crate::{
-    ConsultaClienteRequest, ConsultaClienteResponse, Problem, ProblemType, RegistroCliente,
+    ConsultaClienteRequest, ConsultaClienteResponse, FieldError, FieldErrorCode, Problem,
+    ProblemType, RegistroCliente,
 };
 
 /// The API's path.
 pub const CONSULTA_PATH: &str = "/apiaccess/rest/ccmessaging/v1/itau/codigo";
+
+/// The path of the interactive API reference (`serve --docs`).
+pub const DOCS_PATH: &str = "/docs";
+
+/// The tag of the API operation.
+const TAG_API: &str = "consulta";
+/// The tag of the operations endpoints.
+const TAG_OPS: &str = "operations";
 
 /// Prefix of every document's `$id`.
 pub const ID_PREFIX: &str = "urn:itau-codigo:schema:";
@@ -101,19 +110,34 @@ fn root<T: JsonSchema>(name: &str, nullable: bool) -> Value {
     Value::Object(ordered)
 }
 
-/// The OpenAPI 3.1 document: the same schemas as components, every status with its body.
+/// The OpenAPI 3.1 document: the same schemas as components, every status with its body
+/// and an example of each problem type it may carry. Spectral's `spectral:oas` and
+/// Redocly's `recommended` rules find nothing to warn about (`cargo xtask lint-openapi`).
+///
+/// No `jsonSchemaDialect`: the default (OpenAPI's base dialect) is JSON Schema 2020-12
+/// plus keywords these schemas do not use, and naming 2020-12 itself made Swagger UI
+/// (`/docs`) warn that it does not support another dialect.
 pub fn openapi() -> Value {
     let mut components = Map::new();
     let request = component::<ConsultaClienteRequest>(true, &mut components);
     let response = component::<ConsultaClienteResponse>(false, &mut components);
     let problem = component::<Problem>(false, &mut components);
 
+    // Each status carries one example per problem type it may have, so that a reader
+    // (and the `/docs` page) sees the body of a 401 as a 401, not the schema's 400.
     let problem_response = |description: &str, types: &[ProblemType]| {
-        let types: Vec<&str> = types.iter().map(|t| t.uri()).collect();
+        let uris: Vec<&str> = types.iter().map(|t| t.uri()).collect();
+        let examples: Map<String, Value> = types
+            .iter()
+            .map(|&t| {
+                let example = json!({"summary": t.title(), "value": problem_example(t)});
+                (t.slug().to_owned(), example)
+            })
+            .collect();
         json!({
-            "description": format!("{description} Problem types: {}.", types.join(", ")),
+            "description": format!("{description} Problem types: {}.", uris.join(", ")),
             "headers": {"x-itau-correlationID": {"$ref": "#/components/headers/CorrelationId"}},
-            "content": {"application/problem+json": {"schema": problem}},
+            "content": {"application/problem+json": {"schema": problem, "examples": examples}},
         })
     };
     let bad_request = problem_response(
@@ -146,32 +170,48 @@ pub fn openapi() -> Value {
         &[ProblemType::StoreUnavailable, ProblemType::Internal],
     );
 
-    let get_only = |summary: &str, description: &str, ok: Value, extra: Option<(&str, Value)>| {
+    let get_only = |operation_id: &str,
+                    summary: &str,
+                    description: &str,
+                    ok: Value,
+                    extra: Option<(&str, Value)>| {
         let mut responses = Map::new();
         responses.insert("200".into(), ok);
         if let Some((status, body)) = extra {
             responses.insert(status.into(), body);
         }
         responses.insert("405".into(), method.clone());
-        json!({"get": {"summary": summary, "description": description, "security": [], "responses": responses}})
+        json!({"get": {
+            "operationId": operation_id,
+            "tags": [TAG_OPS],
+            "summary": summary,
+            "description": description,
+            "security": [],
+            "responses": responses,
+        }})
     };
 
     json!({
         "openapi": "3.1.0",
-        "jsonSchemaDialect": "https://json-schema.org/draft/2020-12/schema",
         "info": {
             "title": "Query customer information by account (chat_itau_codigo)",
             "version": env!("CARGO_PKG_VERSION"),
             "description": "A contact-centre chat calls this API with an 18-digit Itaú account code; it answers \
                 with the customer's data and the manager to route the chat to. Reference implementation: itau-codigo.",
+            "contact": {"name": "itau-codigo developers"},
             "license": {"name": "MIT OR Apache-2.0", "identifier": "MIT OR Apache-2.0"},
         },
         "servers": [{"url": "http://127.0.0.1:8080", "description": "itau-codigo serve (default bind)"}],
         "security": [{"userName": [], "password": []}],
+        "tags": [
+            {"name": TAG_API, "description": "The API: customer information by account code. Needs the `userName` and `password` headers."},
+            {"name": TAG_OPS, "description": "Operations endpoints: probes, metrics, this document and its interactive reference. No credentials; no customer data."},
+        ],
         "paths": {
             CONSULTA_PATH: {
                 "post": {
                     "operationId": "consultaCliente",
+                    "tags": [TAG_API],
                     "summary": "Query customer information by account",
                     "description": "Looks up the customer of `codigo_conta` and selects one manager: the first stored \
                         manager matching every selector given (`tipo_estrutura`, `segmento`, ASCII case-insensitive), \
@@ -184,7 +224,10 @@ pub fn openapi() -> Value {
                     "requestBody": {
                         "required": true,
                         "description": "At most 16 KiB. `Content-Type: application/json` (parameters allowed) or none.",
-                        "content": {"application/json": {"schema": request}},
+                        "content": {"application/json": {"schema": request, "examples": {
+                            "by-account": {"summary": "By account code only", "value": {"codigo_conta": "001341150100098790"}},
+                            "with-selectors": {"summary": "Selecting the manager", "value": {"codigo_conta": "001341150100098790", "tipo_estrutura": "AP", "segmento": "Uniclass"}},
+                        }}},
                     },
                     "responses": {
                         "200": {
@@ -204,15 +247,25 @@ pub fn openapi() -> Value {
                     },
                 },
             },
-            "/healthz": get_only("Liveness", "200 while the process serves.", json!({"description": "Alive.", "content": {"text/plain": {"schema": {"type": "string"}}}}), None),
+            "/healthz": get_only("healthz", "Liveness", "200 while the process serves.", json!({"description": "Alive.", "content": {"text/plain": {"schema": {"type": "string"}}}}), None),
             "/readyz": get_only(
+                "readyz",
                 "Readiness",
                 "200 when the store answers, 503 problem (`store-unavailable`) when it does not.",
                 json!({"description": "The store answers.", "content": {"text/plain": {"schema": {"type": "string"}}}}),
                 Some(("503", json!({"description": "The store does not answer.", "content": {"application/problem+json": {"schema": problem}}}))),
             ),
-            "/metrics": get_only("Prometheus metrics", "Requests by route and status, latency histogram, store errors.", json!({"description": "Prometheus text format.", "content": {"text/plain": {"schema": {"type": "string"}}}}), None),
-            "/openapi.json": get_only("This document", "The committed OpenAPI document.", json!({"description": "OpenAPI 3.1.", "content": {"application/json": {"schema": {"type": "object"}}}}), None),
+            "/metrics": get_only("metrics", "Prometheus metrics", "Requests by route and status, latency histogram, store errors.", json!({"description": "Prometheus text format.", "content": {"text/plain": {"schema": {"type": "string"}}}}), None),
+            "/openapi.json": get_only("openapi", "This document", "The committed OpenAPI document.", json!({"description": "OpenAPI 3.1.", "content": {"application/json": {"schema": {"type": "object"}}}}), None),
+            DOCS_PATH: get_only(
+                "docs",
+                "Interactive API reference",
+                "An HTML page (Swagger UI, served from inside the binary) that renders this document and \
+                    sends requests to this server with the `userName` and `password` you enter; nothing is stored \
+                    server-side. Absent (404) when the service runs with `--docs false`.",
+                json!({"description": "The page.", "content": {"text/html": {"schema": {"type": "string"}}}}),
+                None,
+            ),
         },
         "components": {
             "schemas": components,
@@ -226,6 +279,38 @@ pub fn openapi() -> Value {
             },
         },
     })
+}
+
+/// The body the service sends for `problem_type`, as an example (correlation ID made up).
+fn problem_example(problem_type: ProblemType) -> Value {
+    let detail = match problem_type {
+        ProblemType::UnsupportedMediaType => {
+            "expected Content-Type application/json (parameters allowed) or none"
+        }
+        ProblemType::PayloadTooLarge => "the body is larger than 16384 bytes",
+        ProblemType::MalformedJson => {
+            "the body is not valid JSON: EOF while parsing an object at line 1 column 35"
+        }
+        ProblemType::InvalidRequest => "the request has 1 invalid member",
+        ProblemType::Unauthorized => "missing or wrong userName/password headers",
+        ProblemType::AccountNotFound => "no account with this codigo_conta",
+        ProblemType::RouteNotFound => "no such path",
+        ProblemType::MethodNotAllowed => {
+            "GET is not allowed on /apiaccess/rest/ccmessaging/v1/itau/codigo; allowed: POST"
+        }
+        ProblemType::RequestTimeout => "the body did not arrive within 5000 ms",
+        ProblemType::StoreUnavailable => "the store failed to answer; try again later",
+        _ => "an unexpected error occurred",
+    };
+    let mut problem = Problem::new(problem_type, detail, "3f0c1d9e-2b7a-4c1e-9a51-0d6c2e8b7f10");
+    if problem_type == ProblemType::InvalidRequest {
+        problem.errors = Some(vec![FieldError::new(
+            "codigo_conta",
+            FieldErrorCode::DacMismatch,
+            "wrong DAC (check digit): found 1, expected 0",
+        )]);
+    }
+    serde_json::to_value(problem).expect("a problem always serialises")
 }
 
 /// Adds `T` and what it refers to under `components/schemas`; returns a `$ref` to it.

@@ -2,6 +2,7 @@
 //! and methods.
 
 mod consulta;
+pub mod docs;
 mod ops;
 
 use actix_web::http::header;
@@ -52,7 +53,10 @@ pub fn label(pattern: Option<&str>) -> Option<&'static str> {
     if pattern == CONSULTA_PATH {
         return Some(CONSULTA_PATH);
     }
-    OPS_ROUTES.into_iter().find(|route| *route == pattern)
+    OPS_ROUTES
+        .into_iter()
+        .chain(docs::ROUTES)
+        .find(|route| *route == pattern)
 }
 
 async fn get_only(request: HttpRequest) -> HttpResponse {

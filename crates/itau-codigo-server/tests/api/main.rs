@@ -3,6 +3,7 @@
 
 mod cli;
 mod consulta;
+mod docs;
 mod errors;
 mod faults;
 mod helpers;
