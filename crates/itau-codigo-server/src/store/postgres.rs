@@ -19,7 +19,7 @@ use itau_codigo::{CodigoConta, DadosRegistro, RegistroCliente};
 use tokio_postgres::{Client, Config, Statement};
 use tokio_postgres_rustls::MakeRustlsConnect;
 
-use super::{ImportSession, Importer, Store, StoreError, StoreFuture, key, redact_url_password};
+use super::{ImportSession, Importer, Store, StoreError, StoreFuture, key, redacted_url};
 
 /// Schema migrations, applied in order at start; `itau_codigo_migrations` records the
 /// ones applied. Append only: never edit a released entry.
@@ -100,12 +100,12 @@ impl PostgresStore {
             .recycle_timeout(Some(QUERY_TIMEOUT))
             .build()
             .map_err(|e| StoreError::Open {
-                location: redact_url_password(url),
+                location: redacted_url(url),
                 reason: e.to_string(),
             })?;
         Ok(Self {
             pool,
-            location: format!("{} (pool of {pool_size})", redact_url_password(url)),
+            location: format!("{} (pool of {pool_size})", redacted_url(url)),
         })
     }
 
@@ -199,7 +199,7 @@ impl PostgresImporter {
         Ok(Self {
             runtime,
             client: Arc::new(client),
-            location: redact_url_password(url),
+            location: redacted_url(url),
             batch_rows: IMPORT_BATCH_ROWS,
         })
     }
@@ -446,7 +446,7 @@ impl Target {
     /// `sslmode=verify-ca|verify-full` (which mean `require` here: the certificate is
     /// always verified, host name included, whenever TLS is used).
     fn parse(url: &str) -> Result<Self, StoreError> {
-        let location = redact_url_password(url);
+        let location = redacted_url(url);
         let bad = |reason: String| StoreError::Open {
             location: location.clone(),
             reason,

@@ -8,10 +8,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::dev::ServerHandle;
-use itau_codigo_server::config::{Credentials, ServeConfig, StoreConfig};
-use itau_codigo_server::import::import;
+use itau_codigo_server::auth::Credentials;
+use itau_codigo_server::config::{ServeConfig, StoreConfig};
+use itau_codigo_server::import::{ImportOptions, import};
 use itau_codigo_server::startup::Application;
-use itau_codigo_server::store::{SqliteImporter, Store};
+use itau_codigo_server::store::{self, DbLocation, Store};
 use secrecy::SecretString;
 use serde_json::Value;
 
@@ -52,14 +53,13 @@ pub(crate) fn credentials() -> Credentials {
 pub(crate) fn demo_db() -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("itau-codigo.db");
-    let mut importer = SqliteImporter::create_or_open(&path).unwrap();
+    let mut importer = store::open_importer(&DbLocation::SqliteFile(path.clone())).unwrap();
     let data = include_str!("../../demo/clientes.jsonl");
     import(
         data.as_bytes(),
-        &mut importer,
-        false,
+        importer.as_mut(),
+        &ImportOptions::default(),
         &mut Vec::new(),
-        &indicatif::ProgressBar::hidden(),
     )
     .unwrap();
     (dir, path)

@@ -8,10 +8,8 @@ use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
 use assert_cmd::cargo::CommandCargoExt;
-use itau_codigo_server::import::import;
-use itau_codigo_server::store::{
-    Importer, MIGRATION_LOCK, PostgresImporter, PostgresStore, Store, StoreError,
-};
+use itau_codigo_server::import::{ImportOptions, import};
+use itau_codigo_server::store::{self, DbLocation, MIGRATION_LOCK, PostgresImporter, StoreError};
 use private_postgres::{Binaries, Options, PrivateServer};
 use serde_json::Value;
 
@@ -37,6 +35,11 @@ fn dedicated_server(options: &Options) -> Option<PrivateServer> {
         uuid::Uuid::new_v4().simple()
     ));
     Some(PrivateServer::start(&binaries, &root, options).expect("the dedicated server starts"))
+}
+
+/// Opens the store at the PostgreSQL `url` for serving, as `serve` does.
+fn open_postgres(url: &str) -> Result<std::sync::Arc<dyn store::Store>, StoreError> {
+    store::open(&DbLocation::parse(url).unwrap(), 1)
 }
 
 fn demo_lines() -> &'static str {
@@ -81,7 +84,7 @@ fn migrations_run_once_when_replicas_start_together() {
             let (url, barrier) = (database.url.clone(), Arc::clone(&barrier));
             std::thread::spawn(move || {
                 barrier.wait();
-                PostgresStore::open(&url, 1).map(drop)
+                open_postgres(&url).map(drop)
             })
         })
         .collect();
@@ -122,7 +125,7 @@ fn a_replica_waits_for_the_migration_lock_before_touching_the_schema() {
             .await
             .unwrap();
         let replica_url = url.clone();
-        let replica = std::thread::spawn(move || PostgresStore::open(&replica_url, 1).map(drop));
+        let replica = std::thread::spawn(move || open_postgres(&replica_url).map(drop));
         tokio::time::sleep(Duration::from_millis(500)).await;
         assert!(
             !replica.is_finished(),
@@ -151,14 +154,12 @@ fn a_database_with_a_newer_schema_is_refused_with_advice_to_upgrade() {
         return;
     }
     let database = PgDatabase::create(&admin_url());
-    PostgresStore::open(&database.url, 1).unwrap();
+    open_postgres(&database.url).unwrap();
     pg_execute(
         &database.url,
         "INSERT INTO itau_codigo_migrations (version) VALUES (999)",
     );
-    let error = PostgresStore::open(&database.url, 1)
-        .unwrap_err()
-        .to_string();
+    let error = open_postgres(&database.url).unwrap_err().to_string();
     assert!(error.contains("999 is newer"), "{error}");
     assert!(error.contains("upgrade itau-codigo"), "{error}");
     assert!(error.contains(":***@"), "{error}");
@@ -256,7 +257,7 @@ fn a_second_import_is_refused_while_one_runs() {
     }
     let db = TestDb::empty(TestStore::Postgres);
     let mut first = db.importer();
-    let second_importer = || PostgresImporter::connect(db.url()).unwrap();
+    let second_importer = || db.importer();
     let running = first.begin(false).unwrap();
     let error = second_importer().begin(false).err().unwrap();
     assert!(matches!(error, StoreError::ImportRunning), "{error}");
@@ -284,9 +285,8 @@ fn the_later_line_wins_within_and_across_import_batches() {
     let report = import(
         lines.as_bytes(),
         &mut importer,
-        false,
+        &ImportOptions::default(),
         &mut Vec::new(),
-        &indicatif::ProgressBar::hidden(),
     )
     .unwrap();
     assert_eq!(report.records, 6);
@@ -309,9 +309,11 @@ fn a_bad_line_after_several_batches_writes_nothing() {
     let result = import(
         lines.as_bytes(),
         &mut importer,
-        true,
+        &ImportOptions {
+            replace: true,
+            ..ImportOptions::default()
+        },
         &mut Vec::new(),
-        &indicatif::ProgressBar::hidden(),
     );
     assert!(result.is_err());
     assert_eq!(db.count_rows(), 31, "the demo data, untouched");
@@ -332,14 +334,14 @@ fn the_store_speaks_verified_tls_when_the_url_asks_for_it() {
     };
     let url = server.url("postgres");
     let verified = format!("{url}?sslmode=verify-full&sslrootcert={fixtures}/ca.pem");
-    let store = PostgresStore::open(&verified, 1).unwrap();
+    let store = open_postgres(&verified).unwrap();
     pg_block_on(store.ping()).unwrap();
 
-    let unknown_ca = PostgresStore::open(&format!("{url}?sslmode=require"), 1)
+    let unknown_ca = open_postgres(&format!("{url}?sslmode=require"))
         .unwrap_err()
         .to_string();
     assert!(unknown_ca.contains("UnknownIssuer"), "{unknown_ca}");
-    let plain = PostgresStore::open(&format!("{url}?sslmode=disable"), 1)
+    let plain = open_postgres(&format!("{url}?sslmode=disable"))
         .unwrap_err()
         .to_string();
     assert!(plain.contains("no encryption"), "{plain}");

@@ -4,7 +4,7 @@ use std::io::Write;
 use std::net::TcpStream;
 use std::time::Duration;
 
-use itau_codigo_server::throttle::ThrottleConfig;
+use itau_codigo_server::auth::ThrottleConfig;
 use serde_json::Value;
 
 use crate::helpers::*;
