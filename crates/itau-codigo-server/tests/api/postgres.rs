@@ -2,18 +2,16 @@
 //! replicas on one database, a database that goes away and comes back, TLS, imports in
 //! batches. (The contract itself runs against both stores in the other modules.)
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
-use assert_cmd::cargo::CommandCargoExt;
 use itau_codigo_server::import::{ImportOptions, import};
 use itau_codigo_server::store::{self, DbLocation, MIGRATION_LOCK, PostgresImporter, StoreError};
 use private_postgres::{Binaries, Options, PrivateServer};
 use serde_json::Value;
 
 use crate::helpers::*;
+use crate::process::{ServeProcess, itau_codigo, run};
 use crate::stores::*;
 
 /// A server of the test's own, for tests that stop it or configure it differently
@@ -46,16 +44,11 @@ fn demo_lines() -> &'static str {
     include_str!("../../demo/clientes.jsonl")
 }
 
-fn itau_codigo() -> Command {
-    let mut command = Command::cargo_bin("itau-codigo").unwrap();
-    command
-        .env("ITAU_CODIGO_USERNAME", USERNAME)
-        .env("ITAU_CODIGO_PASSWORD", PASSWORD)
-        .env_remove("ITAU_CODIGO_PASSWORD_FILE")
-        .env_remove("ITAU_CODIGO_DB")
-        .env_remove("ITAU_CODIGO_BIND");
-    command
-}
+/// The test credentials, for `serve`.
+const CREDENTIALS: [(&str, &str); 2] = [
+    ("ITAU_CODIGO_USERNAME", USERNAME),
+    ("ITAU_CODIGO_PASSWORD", PASSWORD),
+];
 
 /// One valid import line for `codigo_conta` (a demo customer under a new code), with
 /// `nome_social` set to `marker`.
@@ -170,9 +163,9 @@ fn two_replicas_answer_alike_and_both_see_an_import_without_a_restart() {
     if !postgres_available() {
         return;
     }
-    let first = spawn_app_on(TestStore::Postgres);
+    let first = TestApp::builder().store(TestStore::Postgres).spawn();
     let url = first.store.url().to_owned();
-    let second = spawn_app_on_db(TestDb::empty_on(&url), |_| {});
+    let second = TestApp::builder().db(TestDb::empty_on(&url)).spawn();
     let known = first.consulta(TRES_GERENTES);
     assert_eq!(known.status, 200);
     assert_eq!(known.body, second.consulta(TRES_GERENTES).body);
@@ -180,20 +173,11 @@ fn two_replicas_answer_alike_and_both_see_an_import_without_a_restart() {
     let (novo, line) = record("4321", "1234567", "Importada agora");
     assert_eq!(first.consulta(&novo).status, 404);
     assert_eq!(second.consulta(&novo).status, 404);
-    let import = itau_codigo()
-        .args(["import", "-", "--db", &url])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::io::Write::write_all(&mut import.stdin.as_ref().unwrap(), line.as_bytes()).unwrap();
-    let output = import.wait_with_output().unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
+    let output = run(
+        itau_codigo().args(["import", "-", "--db", &url]),
+        line.as_bytes(),
     );
+    assert_eq!(output.status, 0, "{}", output.stderr);
 
     let from_first = first.consulta(&novo);
     let from_second = second.consulta(&novo);
@@ -208,7 +192,7 @@ fn a_stopped_database_is_500_and_not_ready_until_it_returns_without_a_restart() 
         return;
     };
     let url = server.url("postgres");
-    let app = spawn_app_on_db(TestDb::empty_on(&url), |_| {});
+    let app = TestApp::builder().db(TestDb::empty_on(&url)).spawn();
     app.store.import(demo_lines());
     let before = app.consulta(TRES_GERENTES);
     assert_eq!(before.status, 200);
@@ -236,7 +220,7 @@ fn a_stopped_database_is_500_and_not_ready_until_it_returns_without_a_restart() 
 }
 
 fn readers_see_the_old_data_until_the_import_commits(store: TestStore) {
-    let app = spawn_app_on(store);
+    let app = TestApp::builder().store(store).spawn();
     let (novo, line) = record("4321", "7654321", "Nova");
     let mut importer = app.store.importer();
     let mut session = importer.begin(true).unwrap();
@@ -355,13 +339,9 @@ fn an_unreachable_database_is_named_without_its_password() {
         vec!["serve", "--bind", "127.0.0.1:0", "--db", url],
         vec!["import", "-", "--db", url],
     ] {
-        let output = itau_codigo()
-            .args(&args)
-            .stdin(Stdio::null())
-            .output()
-            .unwrap();
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+        let output = run(itau_codigo().args(&args).envs(CREDENTIALS), b"");
+        let stderr = &output.stderr;
+        assert_eq!(output.status, 2, "{args:?}: {stderr}");
         assert!(
             stderr.contains("cannot open the store postgres://app:***@127.0.0.1:1/itau"),
             "{args:?}: {stderr}"
@@ -382,24 +362,8 @@ fn serve_logs_the_database_url_without_its_password() {
         db.url().contains(&format!(":{password}@")),
         "the URL has a password"
     );
-    let mut child = itau_codigo()
-        .args(["serve", "--bind", "127.0.0.1:0", "--log-format", "json"])
-        .args(["--db", db.url()])
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut stderr = BufReader::new(child.stderr.take().unwrap());
-    let mut logged = String::new();
-    while !logged.contains("\"serving\"") {
-        let mut line = String::new();
-        if stderr.read_line(&mut line).unwrap() == 0 {
-            break;
-        }
-        logged.push_str(&line);
-    }
-    child.kill().unwrap();
-    child.wait().unwrap();
+    let server = ServeProcess::start(&["--db", db.url()], &CREDENTIALS);
+    let logged = server.logs();
     assert!(logged.contains("\"serving\""), "{logged}");
     assert!(logged.contains(":***@127.0.0.1"), "{logged}");
     assert!(!logged.contains(&password), "{logged}");
