@@ -80,6 +80,7 @@ impl PostgresStore {
     pub fn open(url: &str, pool_size: u32) -> Result<Self, StoreError> {
         let target = Target::parse(url)?;
         let (config, tls) = (target.config.clone(), target.tls.clone());
+        let location = target.location.clone();
         on_own_runtime(async move {
             let client = target.connect().await?;
             migrate(&client).await.map_err(|e| target.open_error(e))
@@ -100,12 +101,12 @@ impl PostgresStore {
             .recycle_timeout(Some(QUERY_TIMEOUT))
             .build()
             .map_err(|e| StoreError::Open {
-                location: redacted_url(url),
+                location: location.clone(),
                 reason: e.to_string(),
             })?;
         Ok(Self {
             pool,
-            location: format!("{} (pool of {pool_size})", redacted_url(url)),
+            location: format!("{location} (pool of {pool_size})"),
         })
     }
 
@@ -199,7 +200,7 @@ impl PostgresImporter {
         Ok(Self {
             runtime,
             client: Arc::new(client),
-            location: redacted_url(url),
+            location: target.location,
             batch_rows: IMPORT_BATCH_ROWS,
         })
     }
@@ -433,7 +434,8 @@ async fn migrate(client: &Client) -> Result<(), StoreError> {
     result
 }
 
-/// A parsed `--db` URL: the connection settings and the TLS connector.
+/// A parsed `--db` URL: the connection settings, the TLS connector, and the location
+/// as it may be shown (from [`redacted_url`], the one place a URL is redacted).
 struct Target {
     config: Config,
     tls: MakeRustlsConnect,

@@ -34,10 +34,9 @@ const CONNECTION_PRAGMAS: &str = "
 ";
 
 /// Page cache of the importing connection, in KiB: the import is a batch job that may
-/// use memory the service may not (see `begin`). Measured on 1 000 000 records in file
-/// order (4 KiB pages): 25 800 records/s with the serving 16 MiB, 31 700 with 256 MiB;
-/// with 16 KiB pages, 32 300 with 256 MiB and 50 200 with 1 GiB (then the import's RSS
-/// is 1.1 GB). SQLite only takes what the tree needs, so small imports stay small.
+/// use memory the service may not (see `begin`), and a larger cache imports faster
+/// (BENCHMARKS.md has the figures). SQLite only takes what the tree needs, so small
+/// imports stay small.
 const IMPORT_CACHE_KIB: i64 = 256 * 1024;
 
 /// A SQLite store with a pool of read connections.
@@ -247,14 +246,13 @@ impl SqliteStore {
     /// Runs `query` on a pooled connection, on the calling (actix worker) thread.
     ///
     /// Why not tokio's blocking pool: it was the first design (a cold read waits on the
-    /// disk and would stall every connection of the worker), but measured under load
-    /// (`cargo xtask bench`, 100 000 accounts, 64 connections, one worker pinned to one
-    /// core) the hop cost 70-87 µs of CPU per request against 38-46 µs inline, because
-    /// each lookup paid two thread wake-ups and context switches, and each blocking
-    /// thread kept its own connection and page cache (peak RSS 129-138 MiB against
-    /// 36 MiB). A lookup is one B-tree probe of a few pages that the OS keeps cached,
-    /// a few microseconds; a store much larger than RAM would change this, and the
-    /// answer then is more workers, not a thread hop per request.
+    /// disk and would stall every connection of the worker), but under load
+    /// (`cargo xtask bench`, see BENCHMARKS.md) the hop cost more CPU per request than
+    /// the lookup itself, because each lookup paid two thread wake-ups and context
+    /// switches, and each blocking thread kept its own connection and page cache, which
+    /// multiplied the memory. A lookup is one B-tree probe of a few pages that the OS
+    /// keeps cached; a store much larger than RAM would change this, and the answer then
+    /// is more workers, not a thread hop per request.
     fn blocking<T, F>(&self, query: F) -> StoreFuture<'_, T>
     where
         T: Send + 'static,
@@ -458,9 +456,8 @@ fn prepare_file(connection: &mut Connection, path: &Path) -> Result<(), StoreErr
     connection.execute_batch(CONNECTION_PRAGMAS).map_err(open)?;
     // Takes effect only on a new, empty file (before WAL and the first table). A record
     // is about 1.3 KiB: on 4 KiB pages an import splits a leaf every other insert and
-    // writes three times as many WAL frames. With 16 KiB pages 100 000 records import
-    // at 81 000/s instead of 54 000/s, and a lookup costs the same (measured with
-    // `cargo xtask bench` loads: 41-43 µs of CPU per request either way).
+    // writes three times as many WAL frames. 16 KiB pages import markedly faster and a
+    // lookup costs the same (`cargo xtask bench`, see BENCHMARKS.md).
     connection
         .execute_batch("PRAGMA page_size = 16384;")
         .map_err(open)?;
