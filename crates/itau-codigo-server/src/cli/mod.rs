@@ -14,7 +14,7 @@ use clap::{Parser, Subcommand};
 pub use conta::ContaCommand;
 pub use import::ImportArgs;
 pub use schema::SchemaArgs;
-pub use serve::ServeArgs;
+pub use serve::{Seconds, ServeArgs};
 
 /// Query customer information by account (chat_itau_codigo): the service and its tools.
 #[derive(Debug, Parser)]
@@ -58,5 +58,34 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Import(args) => import::run(&args),
         Command::Conta(command) => conta::run(command),
         Command::Schema(args) => schema::run(&args),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+    use crate::config::{
+        DEFAULT_BIND, DEFAULT_CLIENT_TIMEOUT, DEFAULT_LOG, DEFAULT_LOGIN_LOCKOUT,
+        DEFAULT_LOGIN_MAX_FAILURES, DEFAULT_MAX_CONNECTIONS, DEFAULT_SHUTDOWN_TIMEOUT,
+    };
+
+    #[test]
+    fn clap_applies_the_configured_defaults() {
+        let Command::Serve(args) = Cli::try_parse_from(["itau-codigo", "serve"])
+            .unwrap()
+            .command
+        else {
+            panic!("not serve");
+        };
+        assert_eq!(args.bind, DEFAULT_BIND);
+        assert_eq!(args.client_timeout, Seconds(DEFAULT_CLIENT_TIMEOUT));
+        assert_eq!(args.shutdown_timeout, Seconds(DEFAULT_SHUTDOWN_TIMEOUT));
+        assert_eq!(args.login_lockout, Seconds(DEFAULT_LOGIN_LOCKOUT));
+        assert_eq!(args.max_connections, DEFAULT_MAX_CONNECTIONS);
+        assert_eq!(args.login_max_failures, DEFAULT_LOGIN_MAX_FAILURES);
+        assert_eq!(args.log, DEFAULT_LOG);
+        assert_eq!(args.db, None);
     }
 }

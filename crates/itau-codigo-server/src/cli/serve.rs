@@ -182,28 +182,7 @@ fn serve_config(args: &ServeArgs) -> Result<ServeConfig, ConfigError> {
 
 #[cfg(test)]
 mod tests {
-    use clap::Parser;
-
     use super::*;
-    use crate::cli::{Cli, Command};
-
-    #[test]
-    fn clap_applies_the_configured_defaults() {
-        let Command::Serve(args) = Cli::try_parse_from(["itau-codigo", "serve"])
-            .unwrap()
-            .command
-        else {
-            panic!("not serve");
-        };
-        assert_eq!(args.bind, DEFAULT_BIND);
-        assert_eq!(args.client_timeout, Seconds(DEFAULT_CLIENT_TIMEOUT));
-        assert_eq!(args.shutdown_timeout, Seconds(DEFAULT_SHUTDOWN_TIMEOUT));
-        assert_eq!(args.login_lockout, Seconds(DEFAULT_LOGIN_LOCKOUT));
-        assert_eq!(args.max_connections, DEFAULT_MAX_CONNECTIONS);
-        assert_eq!(args.login_max_failures, DEFAULT_LOGIN_MAX_FAILURES);
-        assert_eq!(args.log, DEFAULT_LOG);
-        assert_eq!(args.db, None);
-    }
 
     #[test]
     fn seconds_take_fractions_and_refuse_zero_and_more_than_a_day() {
