@@ -5,13 +5,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use itau_codigo::{CodigoConta, DadosRegistro};
-use itau_codigo_server::store::{SqliteStore, Store, StoreError, StoreFuture};
+use itau_codigo_server::store::{self, DbLocation, Store, StoreError, StoreFuture};
 
 use crate::helpers::*;
 
 /// A real store with a switch: while it is on, every call fails as a broken disk would.
 struct SwitchableFaults {
-    inner: SqliteStore,
+    inner: Arc<dyn Store>,
     failing: Arc<AtomicBool>,
 }
 
@@ -69,7 +69,7 @@ fn a_store_failing_while_serving_answers_500_and_503_then_recovers_without_a_res
     let (_dir, db) = demo_db();
     let failing = Arc::new(AtomicBool::new(false));
     let store = SwitchableFaults {
-        inner: SqliteStore::open_existing(&db, 4).unwrap(),
+        inner: store::open(&DbLocation::SqliteFile(db), 4).unwrap(),
         failing: Arc::clone(&failing),
     };
     let app = TestApp::builder().store_impl(Arc::new(store)).spawn();
