@@ -10,7 +10,7 @@
 use std::time::Instant;
 
 use itau_codigo::RegistroCliente;
-use itau_codigo_server::store::{DbLocation, Importer, PostgresImporter, SqliteImporter};
+use itau_codigo_server::store::{self, DbLocation};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -27,10 +27,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .collect::<Result<Vec<_>, _>>()?;
     let validating = started.elapsed();
 
-    let mut importer: Box<dyn Importer> = match DbLocation::parse(db)? {
-        DbLocation::SqliteFile(path) => Box::new(SqliteImporter::create_or_open(&path)?),
-        DbLocation::Postgres(url) => Box::new(PostgresImporter::connect(&url)?),
-    };
+    let mut importer = store::open_importer(&DbLocation::parse(db)?)?;
     let started = Instant::now();
     let mut session = importer.begin(false)?;
     for registro in &records {

@@ -1,21 +1,45 @@
 //! The service's configuration: one typed value, read once (defaults, then
 //! `ITAU_CODIGO_*`, then flags: clap does the layering) and passed down.
+//!
+//! Every default lives here, once: clap shows and applies these constants, and
+//! [`ServeConfig::for_tests`] and `ThrottleConfig::default()` build from them.
 
-use std::fmt;
-use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::path::PathBuf;
 use std::time::Duration;
 
-use actix_web::http::header::HeaderMap;
-use secrecy::{ExposeSecret, SecretString};
-use sha2::{Digest, Sha256};
-use subtle::ConstantTimeEq;
-
+use crate::auth::{Credentials, CredentialsError, ThrottleConfig};
 use crate::store::DbLocation;
-use crate::throttle::ThrottleConfig;
+
+/// The literal behind [`DEFAULT_DB`], as a macro so that help texts can `concat!` it.
+macro_rules! default_db {
+    () => {
+        "sqlite:itau-codigo.db"
+    };
+}
+pub(crate) use default_db;
 
 /// Largest request body accepted, in bytes.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
+
+/// `--bind`: loopback, so that a bare `serve` is not reachable from other machines.
+pub const DEFAULT_BIND: SocketAddr = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 8080));
+/// `--db`: where the data lives unless `--db` says otherwise.
+pub const DEFAULT_DB: &str = default_db!();
+/// `--client-timeout`: how long a client may take to send its head, then its body.
+pub const DEFAULT_CLIENT_TIMEOUT: Duration = Duration::from_secs(5);
+/// `--shutdown-timeout`: how long in-flight requests get after SIGTERM/SIGINT.
+pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(30);
+/// `--max-connections`: connections each worker serves at once.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 25_000;
+/// `--login-max-failures`: failed logins that lock a client address out.
+pub const DEFAULT_LOGIN_MAX_FAILURES: u32 = 10;
+/// `--login-lockout`: how long a locked-out address stays refused.
+pub const DEFAULT_LOGIN_LOCKOUT: Duration = Duration::from_secs(60);
+/// `--log`: the log filter.
+pub const DEFAULT_LOG: &str = "info";
+/// Whether `/docs` is served.
+pub const DEFAULT_DOCS: bool = true;
 
 /// Everything `serve` needs.
 #[derive(Debug, Clone)]
@@ -43,8 +67,8 @@ pub struct ServeConfig {
 }
 
 impl ServeConfig {
-    /// A configuration for tests and embedding: loopback, port 0, the given store
-    /// and credentials, defaults elsewhere.
+    /// A configuration for tests and embedding: loopback, port 0, two workers, the
+    /// given store and credentials, the defaults elsewhere.
     pub fn for_tests(store: StoreConfig, credentials: Credentials) -> Self {
         Self {
             bind: SocketAddr::from(([127, 0, 0, 1], 0)),
@@ -52,11 +76,21 @@ impl ServeConfig {
             workers: Some(2),
             tls: None,
             credentials,
-            client_timeout: Duration::from_secs(5),
-            shutdown_timeout: Duration::from_secs(30),
-            max_connections: 25_000,
+            client_timeout: DEFAULT_CLIENT_TIMEOUT,
+            shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
             login_throttle: ThrottleConfig::default(),
-            docs: true,
+            docs: DEFAULT_DOCS,
+        }
+    }
+}
+
+/// Written here rather than beside the type, so that every default is in one file.
+impl Default for ThrottleConfig {
+    fn default() -> Self {
+        Self {
+            max_failures: DEFAULT_LOGIN_MAX_FAILURES,
+            lockout: DEFAULT_LOGIN_LOCKOUT,
         }
     }
 }
@@ -82,27 +116,9 @@ pub struct TlsFiles {
 /// Why the configuration cannot be used; `serve` exits 2 with this message.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ConfigError {
-    /// Neither user name nor password is configured.
-    #[error(
-        "no credentials: set ITAU_CODIGO_USERNAME and ITAU_CODIGO_PASSWORD (or ITAU_CODIGO_PASSWORD_FILE)"
-    )]
-    MissingCredentials,
-    /// One credential variable is missing or empty.
-    #[error(
-        "{0} is not set or empty: set ITAU_CODIGO_USERNAME and ITAU_CODIGO_PASSWORD (or ITAU_CODIGO_PASSWORD_FILE)"
-    )]
-    EmptyCredential(&'static str),
-    /// Both password forms are set.
-    #[error("both ITAU_CODIGO_PASSWORD and ITAU_CODIGO_PASSWORD_FILE are set: keep one")]
-    TwoPasswords,
-    /// The password file cannot be read.
-    #[error("cannot read ITAU_CODIGO_PASSWORD_FILE {path}: {reason}")]
-    PasswordFile {
-        /// The file.
-        path: String,
-        /// Why.
-        reason: String,
-    },
+    /// The credentials are missing, incomplete or unreadable.
+    #[error(transparent)]
+    Credentials(#[from] CredentialsError),
     /// `--db` is not a store location.
     #[error("--db: {0}")]
     Db(String),
@@ -114,282 +130,12 @@ pub enum ConfigError {
     DemoNotLoopback(SocketAddr),
 }
 
-/// Where the password came from, so the demo's curl command can refer to it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PasswordSource {
-    /// The demo's own `demo`.
-    DemoDefault,
-    /// `ITAU_CODIGO_PASSWORD`.
-    Environment,
-    /// `ITAU_CODIGO_PASSWORD_FILE`.
-    File(PathBuf),
-    /// Given in code (tests).
-    Literal,
-}
-
-/// The configured user name and password, kept only as SHA-256 digests: comparing
-/// fixed-size digests in constant time leaks neither content nor length.
-#[derive(Clone)]
-pub struct Credentials {
-    username: String,
-    username_digest: [u8; 32],
-    password_digest: [u8; 32],
-    source: PasswordSource,
-}
-
-impl fmt::Debug for Credentials {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Credentials(<redacted>)")
-    }
-}
-
-/// Which headers carried what: what `Credentials::verify` tells.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Verdict {
-    /// Both headers present once and both right.
-    Accepted,
-    /// A header missing, empty or repeated.
-    Missing,
-    /// Both present, at least one wrong.
-    Wrong,
-}
-
-impl Credentials {
-    /// Credentials from values.
-    ///
-    /// # Errors
-    ///
-    /// An empty user name or password.
-    pub fn new(username: &str, password: &SecretString) -> Result<Self, ConfigError> {
-        Self::with_source(username, password, PasswordSource::Literal)
-    }
-
-    fn with_source(
-        username: &str,
-        password: &SecretString,
-        source: PasswordSource,
-    ) -> Result<Self, ConfigError> {
-        if username.is_empty() {
-            return Err(ConfigError::EmptyCredential("ITAU_CODIGO_USERNAME"));
-        }
-        if password.expose_secret().is_empty() {
-            return Err(ConfigError::EmptyCredential("ITAU_CODIGO_PASSWORD"));
-        }
-        Ok(Self {
-            username: username.to_owned(),
-            username_digest: Sha256::digest(username.as_bytes()).into(),
-            password_digest: Sha256::digest(password.expose_secret().as_bytes()).into(),
-            source,
-        })
-    }
-
-    /// Reads `ITAU_CODIGO_USERNAME` and `ITAU_CODIGO_PASSWORD` or `ITAU_CODIGO_PASSWORD_FILE`
-    /// (one trailing newline stripped) through `var`. For the demo, both default to `demo`.
-    ///
-    /// # Errors
-    ///
-    /// Nothing set, one part missing or empty, both password forms set, or an unreadable
-    /// password file.
-    pub fn from_env(var: impl Fn(&str) -> Option<String>, demo: bool) -> Result<Self, ConfigError> {
-        let username = var("ITAU_CODIGO_USERNAME");
-        let password = var("ITAU_CODIGO_PASSWORD");
-        let password_file = var("ITAU_CODIGO_PASSWORD_FILE");
-        let (password, source) = match (password, password_file) {
-            (Some(_), Some(_)) => return Err(ConfigError::TwoPasswords),
-            (Some(password), None) => (password, PasswordSource::Environment),
-            (None, Some(path)) => (
-                read_password_file(Path::new(&path))?,
-                PasswordSource::File(path.into()),
-            ),
-            (None, None) if demo => ("demo".to_owned(), PasswordSource::DemoDefault),
-            (None, None) if username.is_none() => return Err(ConfigError::MissingCredentials),
-            (None, None) => return Err(ConfigError::EmptyCredential("ITAU_CODIGO_PASSWORD")),
-        };
-        let username = match username {
-            Some(username) => username,
-            None if demo => "demo".to_owned(),
-            None => return Err(ConfigError::EmptyCredential("ITAU_CODIGO_USERNAME")),
-        };
-        Self::with_source(&username, &SecretString::from(password), source)
-    }
-
-    /// The user name (not secret: it is printed in the demo's curl command).
-    pub fn username(&self) -> &str {
-        &self.username
-    }
-
-    /// Where the password came from.
-    pub fn password_source(&self) -> &PasswordSource {
-        &self.source
-    }
-
-    /// Checks the `userName` and `password` headers. Both are always compared, in
-    /// constant time, whatever the first comparison found.
-    pub fn verify(&self, headers: &HeaderMap) -> Verdict {
-        let (Some(username), Some(password)) = (
-            single_header(headers, "username"),
-            single_header(headers, "password"),
-        ) else {
-            return Verdict::Missing;
-        };
-        let username_ok = Sha256::digest(username).ct_eq(&self.username_digest);
-        let password_ok = Sha256::digest(password).ct_eq(&self.password_digest);
-        if bool::from(username_ok & password_ok) {
-            Verdict::Accepted
-        } else {
-            Verdict::Wrong
-        }
-    }
-}
-
-/// The value of a header sent exactly once and not empty.
-fn single_header<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h [u8]> {
-    let mut values = headers.get_all(name);
-    let value = values.next()?;
-    (values.next().is_none() && !value.is_empty()).then(|| value.as_bytes())
-}
-
-fn read_password_file(path: &Path) -> Result<String, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|e| ConfigError::PasswordFile {
-        path: path.display().to_string(),
-        reason: e.to_string(),
-    })?;
-    let text = text
-        .strip_suffix('\n')
-        .map(|t| t.strip_suffix('\r').unwrap_or(t))
-        .unwrap_or(&text);
-    Ok(text.to_owned())
-}
-
 #[cfg(test)]
 mod tests {
-    use std::collections::HashMap;
-
-    use actix_web::http::header::{HeaderName, HeaderValue};
-
     use super::*;
 
-    fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let map: HashMap<String, String> = pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect();
-        move |name| map.get(name).cloned()
-    }
-
-    fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
-        let mut map = HeaderMap::new();
-        for (name, value) in pairs {
-            map.append(
-                HeaderName::from_bytes(name.as_bytes()).unwrap(),
-                HeaderValue::from_str(value).unwrap(),
-            );
-        }
-        map
-    }
-
     #[test]
-    fn serve_refuses_to_start_without_credentials_and_says_what_to_set() {
-        let error = Credentials::from_env(env(&[]), false).unwrap_err();
-        assert!(
-            error
-                .to_string()
-                .contains("ITAU_CODIGO_USERNAME and ITAU_CODIGO_PASSWORD"),
-            "{error}"
-        );
-        assert_eq!(
-            Credentials::from_env(env(&[("ITAU_CODIGO_USERNAME", "u")]), false).unwrap_err(),
-            ConfigError::EmptyCredential("ITAU_CODIGO_PASSWORD")
-        );
-        assert_eq!(
-            Credentials::from_env(
-                env(&[("ITAU_CODIGO_USERNAME", "u"), ("ITAU_CODIGO_PASSWORD", "")]),
-                false
-            )
-            .unwrap_err(),
-            ConfigError::EmptyCredential("ITAU_CODIGO_PASSWORD")
-        );
-        assert_eq!(
-            Credentials::from_env(
-                env(&[
-                    ("ITAU_CODIGO_USERNAME", "u"),
-                    ("ITAU_CODIGO_PASSWORD", "p"),
-                    ("ITAU_CODIGO_PASSWORD_FILE", "/x")
-                ]),
-                false
-            )
-            .unwrap_err(),
-            ConfigError::TwoPasswords
-        );
-    }
-
-    #[test]
-    fn the_password_file_loses_one_trailing_newline() {
-        let dir = std::env::temp_dir().join(format!("itau-codigo-pw-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let file = dir.join("password");
-        let read = |content: &str| {
-            std::fs::write(&file, content).unwrap();
-            Credentials::from_env(
-                env(&[
-                    ("ITAU_CODIGO_USERNAME", "u"),
-                    ("ITAU_CODIGO_PASSWORD_FILE", file.to_str().unwrap()),
-                ]),
-                false,
-            )
-            .unwrap()
-        };
-        let right = headers(&[("userName", "u"), ("password", "s3cret")]);
-        assert_eq!(read("s3cret\n").verify(&right), Verdict::Accepted);
-        assert_eq!(read("s3cret\r\n").verify(&right), Verdict::Accepted);
-        assert_eq!(read("s3cret").verify(&right), Verdict::Accepted);
-        // Only one newline goes: the second is part of the password.
-        assert_eq!(read("s3cret\n\n").verify(&right), Verdict::Wrong);
-    }
-
-    #[test]
-    fn the_demo_defaults_to_demo_demo() {
-        let credentials = Credentials::from_env(env(&[]), true).unwrap();
-        assert_eq!(
-            credentials.verify(&headers(&[("username", "demo"), ("PASSWORD", "demo")])),
-            Verdict::Accepted
-        );
-        assert_eq!(credentials.password_source(), &PasswordSource::DemoDefault);
-    }
-
-    #[test]
-    fn missing_empty_or_repeated_headers_are_missing_credentials() {
-        let credentials = Credentials::new("u", &SecretString::from("p")).unwrap();
-        assert_eq!(
-            credentials.verify(&headers(&[("userName", "u")])),
-            Verdict::Missing
-        );
-        assert_eq!(
-            credentials.verify(&headers(&[("userName", "u"), ("password", "")])),
-            Verdict::Missing
-        );
-        assert_eq!(
-            credentials.verify(&headers(&[
-                ("userName", "u"),
-                ("password", "p"),
-                ("password", "p")
-            ])),
-            Verdict::Missing
-        );
-        assert_eq!(
-            credentials.verify(&headers(&[("userName", "x"), ("password", "p")])),
-            Verdict::Wrong
-        );
-        assert_eq!(
-            credentials.verify(&headers(&[("userName", "u"), ("password", "p")])),
-            Verdict::Accepted
-        );
-    }
-
-    #[test]
-    fn debug_shows_no_credential() {
-        let credentials = Credentials::new("alice", &SecretString::from("hunter2")).unwrap();
-        let debug = format!("{credentials:?}");
-        assert!(!debug.contains("alice") && !debug.contains("hunter2"));
+    fn the_default_bind_is_loopback_port_8080() {
+        assert_eq!(DEFAULT_BIND.to_string(), "127.0.0.1:8080");
     }
 }

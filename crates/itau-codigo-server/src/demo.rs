@@ -1,6 +1,14 @@
 //! The demo data set: synthetic customers (generated CPF/CNPJ, e-mails at example.com),
 //! embedded in the binary so that `serve --demo` needs nothing else.
 
+use std::sync::Arc;
+
+use anyhow::Context;
+
+use crate::auth::PasswordSource;
+use crate::import::{ImportOptions, import};
+use crate::store::{SqliteStore, Store};
+
 /// The demo records, one JSON object per line.
 pub const DATA: &str = include_str!("../demo/clientes.jsonl");
 
@@ -9,12 +17,7 @@ pub const EXAMPLE_CODIGO_CONTA: &str = "001341150100098790";
 
 /// A curl command that works as pasted against a demo server at `base_url`. The
 /// password appears literally only when it is the demo's own `demo`.
-pub fn curl_command(
-    base_url: &str,
-    username: &str,
-    password: &crate::config::PasswordSource,
-) -> String {
-    use crate::config::PasswordSource;
+pub fn curl_command(base_url: &str, username: &str, password: &PasswordSource) -> String {
     let password = match password {
         PasswordSource::DemoDefault => "'password: demo'".to_owned(),
         PasswordSource::File(path) => format!("\"password: $(cat '{}')\"", path.display()),
@@ -32,4 +35,31 @@ pub fn curl_command(
         path = itau_codigo::schema::CONSULTA_PATH,
         user = username.replace('\'', "'\\''"),
     )
+}
+
+/// A new in-memory SQLite store holding the demo data, with up to `pool_size`
+/// connections.
+///
+/// # Errors
+///
+/// SQLite could not create the database, or the data did not import (a bug: the data
+/// ships with the binary).
+pub fn open_store(pool_size: u32) -> anyhow::Result<Arc<dyn Store>> {
+    let store = SqliteStore::in_memory(pool_size)?;
+    let mut importer = store.importer()?;
+    let mut errors = Vec::new();
+    import(
+        DATA.as_bytes(),
+        &mut importer,
+        &ImportOptions::default(),
+        &mut errors,
+    )
+    .with_context(|| {
+        format!(
+            "loading the demo data: {}",
+            String::from_utf8_lossy(&errors)
+        )
+    })?;
+    drop(importer);
+    Ok(Arc::new(store))
 }

@@ -54,6 +54,25 @@ pub enum ImportError {
     Store(#[from] StoreError),
 }
 
+/// How to import: what `itau-codigo import`'s flags say, and how progress is shown.
+#[derive(Debug, Clone)]
+pub struct ImportOptions {
+    /// Empty the store first, inside the import's transaction (`--replace`).
+    pub replace: bool,
+    /// Advanced by the bytes read; hidden unless the caller shows it.
+    pub progress: ProgressBar,
+}
+
+impl Default for ImportOptions {
+    /// Upsert into what is stored, with no progress shown.
+    fn default() -> Self {
+        Self {
+            replace: false,
+            progress: ProgressBar::hidden(),
+        }
+    }
+}
+
 /// Lines per batch handed to a parsing thread: large enough that the hand-over costs
 /// nothing next to parsing, small enough that a few batches in flight stay small.
 const BATCH_LINES: usize = 256;
@@ -73,13 +92,13 @@ const BATCH_LINES: usize = 256;
 pub fn import<R: BufRead>(
     mut input: R,
     importer: &mut dyn Importer,
-    replace: bool,
+    options: &ImportOptions,
     report: &mut dyn Write,
-    progress: &ProgressBar,
 ) -> Result<ImportReport, ImportError> {
     let started = Instant::now();
+    let progress = &options.progress;
     let mut outcome = ImportReport::default();
-    let mut session = importer.begin(replace)?;
+    let mut session = importer.begin(options.replace)?;
     let parsers = std::thread::available_parallelism().map_or(2, |n| n.get());
     let (to_parsers, batches) = mpsc::sync_channel::<Batch>(parsers * 2);
     let batches = Mutex::new(batches);
@@ -409,9 +428,8 @@ mod tests {
         let result = import(
             input.as_bytes(),
             &mut recorder,
-            false,
+            &ImportOptions::default(),
             &mut report,
-            &ProgressBar::hidden(),
         );
         (result, recorder, String::from_utf8(report).unwrap())
     }
@@ -493,9 +511,8 @@ mod tests {
         let result = import(
             input.as_bytes(),
             &mut Failing(10),
-            false,
+            &ImportOptions::default(),
             &mut Vec::new(),
-            &ProgressBar::hidden(),
         );
         assert!(matches!(result, Err(ImportError::Store(_))));
     }

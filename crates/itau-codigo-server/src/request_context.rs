@@ -12,8 +12,8 @@ use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 use tracing::Instrument;
 
 use crate::metrics::UNMATCHED_ROUTE;
-use crate::routes;
-use crate::startup::AppState;
+use crate::paths;
+use crate::state::AppState;
 
 /// `x-itau-correlationID`.
 pub const CORRELATION_ID: HeaderName = HeaderName::from_static("x-itau-correlationid");
@@ -113,7 +113,7 @@ pub async fn middleware(
         headers.insert(FLOW_ID, flow_id);
     }
     let route =
-        routes::label(response.request().match_pattern().as_deref()).unwrap_or(UNMATCHED_ROUTE);
+        paths::label(response.request().match_pattern().as_deref()).unwrap_or(UNMATCHED_ROUTE);
     let status = response.status().as_u16();
     let latency = started.elapsed();
     let consulta = response

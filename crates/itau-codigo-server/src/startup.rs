@@ -1,6 +1,5 @@
 //! Building the application: one function that `main` and the tests both call.
 
-use std::io::BufReader;
 use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,26 +9,12 @@ use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
 use anyhow::Context;
 
-use crate::config::{Credentials, ServeConfig, StoreConfig, TlsFiles};
+use crate::auth::Gatekeeper;
+use crate::config::{ServeConfig, StoreConfig, TlsFiles};
 use crate::metrics::Metrics;
-use crate::store::{DbLocation, PostgresStore, SqliteStore, Store};
-use crate::throttle::LoginThrottle;
-use crate::{demo, import, request_context, routes};
-
-/// What every handler shares.
-#[derive(Debug)]
-pub struct AppState {
-    /// Where customers come from.
-    pub store: Arc<dyn Store>,
-    /// Who may call the API.
-    pub credentials: Credentials,
-    /// How long a body may take to arrive.
-    pub client_timeout: Duration,
-    /// Counters for `/metrics`.
-    pub metrics: Arc<Metrics>,
-    /// Failed logins by client address.
-    pub throttle: LoginThrottle,
-}
+use crate::state::AppState;
+use crate::store::{self, Store};
+use crate::{demo, request_context, routes};
 
 /// A bound, not yet running, service.
 pub struct Application {
@@ -74,10 +59,9 @@ impl Application {
         let docs = config.docs;
         let state = web::Data::new(AppState {
             store,
-            credentials: config.credentials.clone(),
+            auth: Gatekeeper::new(config.credentials.clone(), config.login_throttle),
             client_timeout: config.client_timeout,
             metrics: Arc::new(Metrics::default()),
-            throttle: LoginThrottle::new(config.login_throttle),
         });
         let app = move || {
             App::new()
@@ -158,36 +142,11 @@ fn pool_size(config: &ServeConfig) -> u32 {
 ///
 /// # Errors
 ///
-/// As the store's open: a missing SQLite file, an unreachable PostgreSQL, a failed
-/// migration, a schema newer than this binary.
+/// As [`store::open`], or the demo data could not be loaded.
 pub fn open_store(config: &StoreConfig, pool_size: u32) -> anyhow::Result<Arc<dyn Store>> {
     match config {
-        StoreConfig::Db(DbLocation::SqliteFile(path)) => {
-            Ok(Arc::new(SqliteStore::open_existing(path, pool_size)?))
-        }
-        StoreConfig::Db(DbLocation::Postgres(url)) => {
-            Ok(Arc::new(PostgresStore::open(url, pool_size)?))
-        }
-        StoreConfig::Demo => {
-            let store = SqliteStore::in_memory(pool_size)?;
-            let mut importer = store.importer()?;
-            let mut errors = Vec::new();
-            import::import(
-                BufReader::new(demo::DATA.as_bytes()),
-                &mut importer,
-                false,
-                &mut errors,
-                &indicatif::ProgressBar::hidden(),
-            )
-            .with_context(|| {
-                format!(
-                    "loading the demo data: {}",
-                    String::from_utf8_lossy(&errors)
-                )
-            })?;
-            drop(importer);
-            Ok(Arc::new(store))
-        }
+        StoreConfig::Db(location) => Ok(store::open(location, pool_size)?),
+        StoreConfig::Demo => demo::open_store(pool_size),
     }
 }
 

@@ -2,19 +2,18 @@
 //! the order of the lines below.
 
 use std::panic::AssertUnwindSafe;
-use std::time::{Duration, Instant};
 
 use actix_web::http::header::{self, HeaderMap};
 use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
 use futures_util::FutureExt;
 use itau_codigo::{ConsultaClienteRequest, ConsultaClienteResponse, ProblemType, RequestError};
 
-use crate::config::{MAX_BODY_BYTES, Verdict};
+use crate::auth::Refusal;
+use crate::config::MAX_BODY_BYTES;
 use crate::problem::{invalid_request, problem_response};
 use crate::request_context::{ConsultaLog, RequestIds};
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::store::StoreError;
-use crate::throttle::Failure;
 
 pub(super) async fn consulta(
     request: HttpRequest,
@@ -46,7 +45,7 @@ async fn answer(
     payload: web::Payload,
     state: &AppState,
 ) -> Result<HttpResponse, ConsultaError> {
-    authenticate(state, request)?;
+    state.auth.authenticate(request)?;
     require_json(request.headers())?;
     let body = read_body(payload, request.headers(), state).await?;
     let consulta = ConsultaClienteRequest::from_json(&body)?;
@@ -70,10 +69,8 @@ async fn answer(
 /// Why a consulta got no customer.
 #[derive(Debug, thiserror::Error)]
 enum ConsultaError {
-    #[error("credentials missing or wrong ({0:?})")]
-    Unauthorized(Verdict),
-    #[error("too many failed logins from this address")]
-    LockedOut { retry_after: Duration },
+    #[error(transparent)]
+    Refused(#[from] Refusal),
     #[error("unsupported content type")]
     UnsupportedMediaType,
     #[error("body larger than {MAX_BODY_BYTES} bytes")]
@@ -96,8 +93,10 @@ impl ConsultaError {
             |problem_type, detail: String| problem_response(problem_type, detail, correlation_id);
         match self {
             // The body is the same whatever went wrong; the log says which.
-            Self::Unauthorized(_) => problem(ProblemType::Unauthorized, UNAUTHORIZED.into()),
-            Self::LockedOut { retry_after } => {
+            Self::Refused(Refusal::Unauthorized(_)) => {
+                problem(ProblemType::Unauthorized, UNAUTHORIZED.into())
+            }
+            Self::Refused(Refusal::LockedOut { retry_after }) => {
                 let mut response = problem(ProblemType::Unauthorized, UNAUTHORIZED.into());
                 let seconds = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
                 response
@@ -149,54 +148,6 @@ impl ConsultaError {
 }
 
 const UNAUTHORIZED: &str = "missing or wrong userName/password headers";
-
-/// Credentials, unless the client's address is locked out by failed logins: then the
-/// credentials are not even looked at, so that guessing makes no progress. Logs say
-/// which verdict and which address, never what was sent.
-fn authenticate(state: &AppState, request: &HttpRequest) -> Result<(), ConsultaError> {
-    let now = Instant::now();
-    let address = request.peer_addr().map(|peer| peer.ip());
-    if let Some(address) = address
-        && let Some(retry_after) = state.throttle.locked_out(address, now)
-    {
-        tracing::info!(
-            client = %address,
-            retry_after_s = retry_after.as_secs(),
-            "login refused: this address is locked out after failed logins"
-        );
-        return Err(ConsultaError::LockedOut { retry_after });
-    }
-    let verdict = state.credentials.verify(request.headers());
-    match (verdict, address) {
-        (Verdict::Accepted, Some(address)) => {
-            state.throttle.succeeded(address);
-            Ok(())
-        }
-        (Verdict::Accepted, None) => Ok(()),
-        (verdict, Some(address)) => {
-            match state.throttle.failed(address, now) {
-                Failure::Counted { failures } => tracing::warn!(
-                    verdict = ?verdict,
-                    client = %address,
-                    failures,
-                    "authentication failed"
-                ),
-                Failure::LockedOut { failures } => tracing::warn!(
-                    verdict = ?verdict,
-                    client = %address,
-                    failures,
-                    lockout_s = state.throttle.lockout().as_secs(),
-                    "authentication failed; too many failures: this address is locked out"
-                ),
-            }
-            Err(ConsultaError::Unauthorized(verdict))
-        }
-        (verdict, None) => {
-            tracing::warn!(verdict = ?verdict, "authentication failed");
-            Err(ConsultaError::Unauthorized(verdict))
-        }
-    }
-}
 
 /// `application/json`, with or without parameters, or no Content-Type at all.
 fn require_json(headers: &HeaderMap) -> Result<(), ConsultaError> {

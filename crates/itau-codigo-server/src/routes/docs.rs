@@ -12,13 +12,9 @@ use std::sync::LazyLock;
 
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
-use itau_codigo::schema::DOCS_PATH;
 use sha2::{Digest, Sha256};
 
-/// The route patterns, for the metrics labels.
-pub const ROUTES: [&str; 2] = [DOCS_PATH, ASSETS_ROUTE];
-
-const ASSETS_ROUTE: &str = "/docs/assets/{file}";
+use crate::paths::{DOCS_ASSETS, DOCS_PATH};
 
 /// The page's policy: everything from this origin only, nothing inline, no framing.
 /// `img-src data:` is for the icons inside Swagger UI's stylesheet (and the empty
@@ -97,7 +93,7 @@ fn hashed_name(name: &str, bytes: &[u8]) -> String {
 pub fn configure(config: &mut web::ServiceConfig) {
     config
         .service(super::read_only(DOCS_PATH, page))
-        .service(super::read_only(ASSETS_ROUTE, asset));
+        .service(super::read_only(DOCS_ASSETS, asset));
 }
 
 async fn page() -> HttpResponse {

@@ -8,12 +8,10 @@ mod ops;
 use actix_web::http::header;
 use actix_web::{FromRequest, Handler, HttpRequest, HttpResponse, Responder, guard, web};
 use itau_codigo::ProblemType;
-use itau_codigo::schema::CONSULTA_PATH;
 
+use crate::paths::{CONSULTA_PATH, HEALTHZ, METRICS, OPENAPI, READYZ};
 use crate::problem::problem_response;
 use crate::request_context::ids_of;
-
-const OPS_ROUTES: [&str; 4] = ["/healthz", "/readyz", "/metrics", "/openapi.json"];
 
 /// Registers every route. Unknown paths are handled by the app's default service.
 pub fn configure(config: &mut web::ServiceConfig) {
@@ -25,10 +23,10 @@ pub fn configure(config: &mut web::ServiceConfig) {
             })),
     );
     config
-        .service(read_only("/healthz", ops::healthz))
-        .service(read_only("/readyz", ops::readyz))
-        .service(read_only("/metrics", ops::metrics))
-        .service(read_only("/openapi.json", ops::openapi));
+        .service(read_only(HEALTHZ, ops::healthz))
+        .service(read_only(READYZ, ops::readyz))
+        .service(read_only(METRICS, ops::metrics))
+        .service(read_only(OPENAPI, ops::openapi));
 }
 
 /// An operations resource: GET and HEAD reach `handler`, other methods get a 405.
@@ -45,18 +43,6 @@ where
                 .to(handler),
         )
         .default_service(web::to(get_only))
-}
-
-/// The metrics label of a matched route pattern; `None` for anything else.
-pub fn label(pattern: Option<&str>) -> Option<&'static str> {
-    let pattern = pattern?;
-    if pattern == CONSULTA_PATH {
-        return Some(CONSULTA_PATH);
-    }
-    OPS_ROUTES
-        .into_iter()
-        .chain(docs::ROUTES)
-        .find(|route| *route == pattern)
 }
 
 async fn get_only(request: HttpRequest) -> HttpResponse {

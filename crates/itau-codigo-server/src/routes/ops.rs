@@ -7,7 +7,7 @@ use itau_codigo::{Problem, ProblemType};
 
 use crate::problem::respond;
 use crate::request_context::RequestIds;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// The committed OpenAPI document, embedded at build time.
 const OPENAPI: &str = include_str!("../../../../schemas/openapi.json");

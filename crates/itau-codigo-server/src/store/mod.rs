@@ -7,6 +7,7 @@ mod sqlite;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::time::Duration;
 
 use itau_codigo::{CodigoConta, DadosRegistro, RegistroCliente};
@@ -15,6 +16,34 @@ pub use postgres::{
     IMPORT_BATCH_ROWS, IMPORT_LOCK, MIGRATION_LOCK, PostgresImporter, PostgresStore, QUERY_TIMEOUT,
 };
 pub use sqlite::{SqliteImporter, SqliteStore};
+
+/// Opens the store at `location` for serving, with up to `pool_size` connections.
+///
+/// # Errors
+///
+/// As the store's own open: a missing SQLite file (only `import` creates one), an
+/// unreachable PostgreSQL, a failed migration, a schema newer than this binary.
+pub fn open(location: &DbLocation, pool_size: u32) -> Result<Arc<dyn Store>, StoreError> {
+    Ok(match location {
+        DbLocation::SqliteFile(path) => Arc::new(SqliteStore::open_existing(path, pool_size)?),
+        DbLocation::Postgres(url) => Arc::new(PostgresStore::open(url, pool_size)?),
+    })
+}
+
+/// Opens the store at `location` for an import, creating a SQLite file (and any
+/// store's schema) if needed. A SQLite file created here is removed again when the
+/// importer is dropped without a committed import.
+///
+/// # Errors
+///
+/// The file cannot be created or opened, PostgreSQL cannot be reached, a migration
+/// fails, or the schema is newer than this binary.
+pub fn open_importer(location: &DbLocation) -> Result<Box<dyn Importer>, StoreError> {
+    Ok(match location {
+        DbLocation::SqliteFile(path) => Box::new(SqliteImporter::create_or_open(path)?),
+        DbLocation::Postgres(url) => Box::new(PostgresImporter::connect(url)?),
+    })
+}
 
 /// A boxed future, so that `dyn Store` works with async methods.
 pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'a>>;
@@ -199,7 +228,7 @@ impl fmt::Display for DbLocation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::SqliteFile(path) => write!(f, "sqlite:{}", path.display()),
-            Self::Postgres(url) => f.write_str(&redact_url_password(url)),
+            Self::Postgres(url) => f.write_str(&redacted_url(url)),
         }
     }
 }
@@ -210,29 +239,54 @@ impl fmt::Debug for DbLocation {
     }
 }
 
-/// `scheme://user:secret@host` -> `scheme://user:***@host`; also `password=` parameters.
-pub fn redact_url_password(url: &str) -> String {
-    let mut out = url.to_owned();
-    if let Some(scheme_end) = out.find("://") {
-        let authority_start = scheme_end + 3;
-        let authority_end = out[authority_start..]
-            .find(['/', '?'])
-            .map_or(out.len(), |i| authority_start + i);
-        if let Some(at) = out[authority_start..authority_end].rfind('@') {
-            let userinfo = &out[authority_start..authority_start + at];
-            if let Some(colon) = userinfo.find(':') {
-                let secret_start = authority_start + colon + 1;
-                out.replace_range(secret_start..authority_start + at, "***");
+/// A database URL as it may be shown in logs and messages, built from its parts with
+/// the password left out: `scheme://user:***@host:port/db?params`, where a
+/// `password=` parameter's value is `***` too.
+///
+/// The parts are found so that no password character can end up outside them, even
+/// one the URL should have percent-encoded: every `password=` value is cut out first
+/// (up to the next `&`), then the user information is everything up to the *last*
+/// `@`, so a raw `/`, `?`, `#` or `@` in the password stays inside it. A URL that is
+/// odd in another way loses detail, never the password.
+pub fn redacted_url(url: &str) -> String {
+    let url = redact_password_parameters(url);
+    let (scheme, rest) = url.split_once("://").unwrap_or(("", &url));
+    let mut shown = String::with_capacity(url.len());
+    if !scheme.is_empty() {
+        shown.push_str(scheme);
+        shown.push_str("://");
+    }
+    match rest.rsplit_once('@') {
+        Some((userinfo, host_and_rest)) => {
+            match userinfo.split_once(':') {
+                Some((user, _password)) => {
+                    shown.push_str(user);
+                    shown.push_str(":***");
+                }
+                None => shown.push_str(userinfo),
             }
+            shown.push('@');
+            shown.push_str(host_and_rest);
         }
+        None => shown.push_str(rest),
     }
-    if let Some(start) = out.find("password=") {
-        let value_start = start + "password=".len();
-        let value_end = out[value_start..]
+    shown
+}
+
+/// `url` with the value of every `password=` parameter replaced by `***`.
+fn redact_password_parameters(url: &str) -> String {
+    const KEY: &str = "password=";
+    let mut out = String::with_capacity(url.len());
+    let mut rest = url;
+    while let Some(start) = rest.find(KEY) {
+        let value_start = start + KEY.len();
+        out.push_str(&rest[..value_start]);
+        out.push_str("***");
+        rest = rest[value_start..]
             .find('&')
-            .map_or(out.len(), |i| value_start + i);
-        out.replace_range(value_start..value_end, "***");
+            .map_or("", |end| &rest[value_start + end..]);
     }
+    out.push_str(rest);
     out
 }
 
@@ -243,17 +297,61 @@ mod tests {
     #[test]
     fn db_urls_are_shown_without_their_password() {
         assert_eq!(
-            redact_url_password("postgres://app:s3cr3t@db:5432/itau"),
+            redacted_url("postgres://app:s3cr3t@db:5432/itau"),
             "postgres://app:***@db:5432/itau"
         );
         assert_eq!(
-            redact_url_password("postgresql://app@db/itau?password=x&sslmode=require"),
+            redacted_url("postgresql://app@db/itau?password=x&sslmode=require"),
             "postgresql://app@db/itau?password=***&sslmode=require"
         );
-        assert_eq!(
-            redact_url_password("postgres://db/itau"),
-            "postgres://db/itau"
-        );
+        assert_eq!(redacted_url("postgres://db/itau"), "postgres://db/itau");
+    }
+
+    #[test]
+    fn passwords_with_url_delimiters_are_never_shown() {
+        const SECRETS: [&str; 4] = ["p/a?s@s%w#rd", "p/a?s", "s%w#rd", "@s%w"];
+        let cases = [
+            // Raw, as a careless URL holds them.
+            (
+                "postgres://app:p/a?s@s%w#rd@db:5432/itau",
+                "postgres://app:***@db:5432/itau",
+            ),
+            // Percent-encoded, as a correct URL holds them.
+            (
+                "postgres://app:p%2Fa%3Fs%40s%25w%23rd@db:5432/itau",
+                "postgres://app:***@db:5432/itau",
+            ),
+            (
+                "postgres://app@db:5432/itau?password=p/a?s@s%w#rd&sslmode=require",
+                "postgres://app@db:5432/itau?password=***&sslmode=require",
+            ),
+            (
+                "postgres://app@db:5432/itau?sslmode=require&password=p/a?s@s%w#rd",
+                "postgres://app@db:5432/itau?sslmode=require&password=***",
+            ),
+            (
+                "postgres://app:p/a?s@s%w#rd@db/itau?password=p/a?s@s%w#rd",
+                "postgres://app:***@db/itau?password=***",
+            ),
+        ];
+        for (url, expected) in cases {
+            let shown = redacted_url(url);
+            assert_eq!(shown, expected, "{url}");
+            for secret in SECRETS {
+                assert!(!shown.contains(secret), "{url} shows {secret}: {shown}");
+            }
+            let location = DbLocation::parse(url).unwrap();
+            assert_eq!(location.to_string(), expected, "{url}");
+            assert_eq!(format!("{location:?}"), expected, "{url}");
+        }
+    }
+
+    #[test]
+    fn the_key_is_the_code_as_a_number() {
+        let codigo: CodigoConta = "001341150100098790".parse().unwrap();
+        assert_eq!(key(&codigo), 1_341_150_100_098_790);
+        let largest = CodigoConta::compose("999", "999", "9999", "9999999").unwrap();
+        assert!(key(&largest) > 0);
     }
 
     #[test]

@@ -19,7 +19,7 @@ use itau_codigo::{CodigoConta, DadosRegistro, RegistroCliente};
 use tokio_postgres::{Client, Config, Statement};
 use tokio_postgres_rustls::MakeRustlsConnect;
 
-use super::{ImportSession, Importer, Store, StoreError, StoreFuture, key, redact_url_password};
+use super::{ImportSession, Importer, Store, StoreError, StoreFuture, key, redacted_url};
 
 /// Schema migrations, applied in order at start; `itau_codigo_migrations` records the
 /// ones applied. Append only: never edit a released entry.
@@ -80,6 +80,7 @@ impl PostgresStore {
     pub fn open(url: &str, pool_size: u32) -> Result<Self, StoreError> {
         let target = Target::parse(url)?;
         let (config, tls) = (target.config.clone(), target.tls.clone());
+        let location = target.location.clone();
         on_own_runtime(async move {
             let client = target.connect().await?;
             migrate(&client).await.map_err(|e| target.open_error(e))
@@ -100,12 +101,12 @@ impl PostgresStore {
             .recycle_timeout(Some(QUERY_TIMEOUT))
             .build()
             .map_err(|e| StoreError::Open {
-                location: redact_url_password(url),
+                location: location.clone(),
                 reason: e.to_string(),
             })?;
         Ok(Self {
             pool,
-            location: format!("{} (pool of {pool_size})", redact_url_password(url)),
+            location: format!("{location} (pool of {pool_size})"),
         })
     }
 
@@ -199,7 +200,7 @@ impl PostgresImporter {
         Ok(Self {
             runtime,
             client: Arc::new(client),
-            location: redact_url_password(url),
+            location: target.location,
             batch_rows: IMPORT_BATCH_ROWS,
         })
     }
@@ -433,7 +434,8 @@ async fn migrate(client: &Client) -> Result<(), StoreError> {
     result
 }
 
-/// A parsed `--db` URL: the connection settings and the TLS connector.
+/// A parsed `--db` URL: the connection settings, the TLS connector, and the location
+/// as it may be shown (from [`redacted_url`], the one place a URL is redacted).
 struct Target {
     config: Config,
     tls: MakeRustlsConnect,
@@ -446,7 +448,7 @@ impl Target {
     /// `sslmode=verify-ca|verify-full` (which mean `require` here: the certificate is
     /// always verified, host name included, whenever TLS is used).
     fn parse(url: &str) -> Result<Self, StoreError> {
-        let location = redact_url_password(url);
+        let location = redacted_url(url);
         let bad = |reason: String| StoreError::Open {
             location: location.clone(),
             reason,

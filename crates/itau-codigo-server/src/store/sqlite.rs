@@ -11,7 +11,7 @@ use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OpenFlags, TransactionBehavior, params};
 
-use super::{ImportSession, Importer, Store, StoreError, StoreFuture};
+use super::{ImportSession, Importer, Store, StoreError, StoreFuture, key};
 
 /// Schema migrations, applied in order at open; `PRAGMA user_version` counts the ones
 /// applied. Append only: never edit a released entry.
@@ -34,10 +34,9 @@ const CONNECTION_PRAGMAS: &str = "
 ";
 
 /// Page cache of the importing connection, in KiB: the import is a batch job that may
-/// use memory the service may not (see `begin`). Measured on 1 000 000 records in file
-/// order (4 KiB pages): 25 800 records/s with the serving 16 MiB, 31 700 with 256 MiB;
-/// with 16 KiB pages, 32 300 with 256 MiB and 50 200 with 1 GiB (then the import's RSS
-/// is 1.1 GB). SQLite only takes what the tree needs, so small imports stay small.
+/// use memory the service may not (see `begin`), and a larger cache imports faster
+/// (BENCHMARKS.md has the figures). SQLite only takes what the tree needs, so small
+/// imports stay small.
 const IMPORT_CACHE_KIB: i64 = 256 * 1024;
 
 /// A SQLite store with a pool of read connections.
@@ -238,20 +237,22 @@ impl SqliteStore {
     ///
     /// No connection could be had.
     pub fn importer(&self) -> Result<SqliteImporter, StoreError> {
-        Ok(SqliteImporter::Pooled(self.source.pool()?.get()?))
+        Ok(SqliteImporter {
+            connection: ImportConnection::Pooled(self.source.pool()?.get()?),
+            created: None,
+        })
     }
 
     /// Runs `query` on a pooled connection, on the calling (actix worker) thread.
     ///
     /// Why not tokio's blocking pool: it was the first design (a cold read waits on the
-    /// disk and would stall every connection of the worker), but measured under load
-    /// (`cargo xtask bench`, 100 000 accounts, 64 connections, one worker pinned to one
-    /// core) the hop cost 70-87 µs of CPU per request against 38-46 µs inline, because
-    /// each lookup paid two thread wake-ups and context switches, and each blocking
-    /// thread kept its own connection and page cache (peak RSS 129-138 MiB against
-    /// 36 MiB). A lookup is one B-tree probe of a few pages that the OS keeps cached,
-    /// a few microseconds; a store much larger than RAM would change this, and the
-    /// answer then is more workers, not a thread hop per request.
+    /// disk and would stall every connection of the worker), but under load
+    /// (`cargo xtask bench`, see BENCHMARKS.md) the hop cost more CPU per request than
+    /// the lookup itself, because each lookup paid two thread wake-ups and context
+    /// switches, and each blocking thread kept its own connection and page cache, which
+    /// multiplied the memory. A lookup is one B-tree probe of a few pages that the OS
+    /// keeps cached; a store much larger than RAM would change this, and the answer then
+    /// is more workers, not a thread hop per request.
     fn blocking<T, F>(&self, query: F) -> StoreFuture<'_, T>
     where
         T: Send + 'static,
@@ -318,20 +319,56 @@ impl Store for SqliteStore {
 
 /// The connection an import writes with.
 #[derive(Debug)]
-pub enum SqliteImporter {
+pub struct SqliteImporter {
+    // Declared before `created`, so dropped first: the file is closed before it goes.
+    connection: ImportConnection,
+    /// The file this importer created, removed again unless an import commits.
+    created: Option<CreatedFile>,
+}
+
+#[derive(Debug)]
+enum ImportConnection {
     /// A file opened (or created) for the import.
     File(Connection),
     /// A connection of a running store's pool (the demo database).
     Pooled(r2d2::PooledConnection<SqliteConnectionManager>),
 }
 
+/// A SQLite file an import created. Unless an import into it commits, it is removed
+/// (with its `-wal` and `-shm`) when dropped, so that a failed first import cannot
+/// leave an empty store for `serve` to answer from.
+#[derive(Debug)]
+struct CreatedFile {
+    path: PathBuf,
+    committed: bool,
+}
+
+impl Drop for CreatedFile {
+    fn drop(&mut self) {
+        if self.committed {
+            return;
+        }
+        for suffix in ["", "-wal", "-shm"] {
+            let mut file = self.path.as_os_str().to_owned();
+            file.push(suffix);
+            let _ = std::fs::remove_file(file);
+        }
+    }
+}
+
 impl SqliteImporter {
-    /// Opens `path` for an import, creating the file and its schema if needed.
+    /// Opens `path` for an import, creating the file and its schema if needed. A file
+    /// created here is removed again when the importer is dropped without a committed
+    /// import.
     ///
     /// # Errors
     ///
     /// The file cannot be created or opened, is not a database, or has a newer schema.
     pub fn create_or_open(path: &Path) -> Result<Self, StoreError> {
+        let created = (!path.exists()).then(|| CreatedFile {
+            path: path.to_owned(),
+            committed: false,
+        });
         let mut connection = Connection::open_with_flags(
             path,
             OpenFlags::SQLITE_OPEN_READ_WRITE
@@ -340,23 +377,22 @@ impl SqliteImporter {
         )
         .map_err(|e| open_error(path, &e))?;
         prepare_file(&mut connection, path)?;
-        Ok(Self::File(connection))
-    }
-
-    fn connection(&mut self) -> &mut Connection {
-        match self {
-            Self::File(connection) => connection,
-            Self::Pooled(connection) => connection,
-        }
+        Ok(Self {
+            connection: ImportConnection::File(connection),
+            created,
+        })
     }
 }
 
 impl Importer for SqliteImporter {
     fn begin(&mut self, replace: bool) -> Result<Box<dyn ImportSession + '_>, StoreError> {
-        let connection = self.connection();
+        let connection = match &mut self.connection {
+            ImportConnection::File(connection) => connection,
+            ImportConnection::Pooled(connection) => &mut **connection,
+        };
         // Records arrive in file order, not key order, so each lands on a random leaf of
-        // the B-tree; with the serving cache (16 MiB) SQLite spills dirty pages to the
-        // WAL and reads them back over and over. See IMPORT_CACHE_KIB.
+        // the B-tree; with the serving cache SQLite spills dirty pages to the WAL and
+        // reads them back over and over. See IMPORT_CACHE_KIB.
         connection.pragma_update(None, "cache_size", -IMPORT_CACHE_KIB)?;
         // IMMEDIATE takes the write lock now, so a concurrent import fails early (after
         // busy_timeout) instead of after validating a whole file.
@@ -364,12 +400,16 @@ impl Importer for SqliteImporter {
         if replace {
             transaction.execute("DELETE FROM clientes", [])?;
         }
-        Ok(Box::new(SqliteImport { transaction }))
+        Ok(Box::new(SqliteImport {
+            transaction,
+            created: self.created.as_mut(),
+        }))
     }
 }
 
 struct SqliteImport<'c> {
     transaction: rusqlite::Transaction<'c>,
+    created: Option<&'c mut CreatedFile>,
 }
 
 impl ImportSession for SqliteImport<'_> {
@@ -386,17 +426,16 @@ impl ImportSession for SqliteImport<'_> {
     }
 
     fn commit(self: Box<Self>) -> Result<(), StoreError> {
-        self.transaction.commit()?;
+        let Self {
+            transaction,
+            created,
+        } = *self;
+        transaction.commit()?;
+        if let Some(created) = created {
+            created.committed = true;
+        }
         Ok(())
     }
-}
-
-/// The table key: 18 digits always fit an i64 (at most 999 999 999 999 999 999).
-fn key(codigo_conta: &CodigoConta) -> i64 {
-    codigo_conta
-        .as_str()
-        .bytes()
-        .fold(0i64, |acc, b| acc * 10 + i64::from(b - b'0'))
 }
 
 fn pool(
@@ -417,9 +456,8 @@ fn prepare_file(connection: &mut Connection, path: &Path) -> Result<(), StoreErr
     connection.execute_batch(CONNECTION_PRAGMAS).map_err(open)?;
     // Takes effect only on a new, empty file (before WAL and the first table). A record
     // is about 1.3 KiB: on 4 KiB pages an import splits a leaf every other insert and
-    // writes three times as many WAL frames. With 16 KiB pages 100 000 records import
-    // at 81 000/s instead of 54 000/s, and a lookup costs the same (measured with
-    // `cargo xtask bench` loads: 41-43 µs of CPU per request either way).
+    // writes three times as many WAL frames. 16 KiB pages import markedly faster and a
+    // lookup costs the same (`cargo xtask bench`, see BENCHMARKS.md).
     connection
         .execute_batch("PRAGMA page_size = 16384;")
         .map_err(open)?;
@@ -454,18 +492,5 @@ fn open_error(path: &Path, error: &rusqlite::Error) -> StoreError {
     StoreError::Open {
         location: format!("sqlite:{}", PathBuf::from(path).display()),
         reason: error.to_string(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_key_is_the_code_as_a_number() {
-        let codigo: CodigoConta = "001341150100098790".parse().unwrap();
-        assert_eq!(key(&codigo), 1_341_150_100_098_790);
-        let largest = CodigoConta::compose("999", "999", "9999", "9999999").unwrap();
-        assert!(key(&largest) > 0);
     }
 }

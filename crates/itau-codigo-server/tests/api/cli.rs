@@ -1,60 +1,12 @@
 //! The `itau-codigo` binary: exit statuses, messages, import, and what `serve` logs.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+use std::process::Command;
 
-use assert_cmd::cargo::CommandCargoExt;
 use serde_json::Value;
 
 use crate::helpers::*;
+use crate::process::{ServeProcess, itau_codigo, run};
 use crate::stores::{TestDb, TestStore, on_both_stores};
-
-fn itau_codigo() -> Command {
-    let mut command = Command::cargo_bin("itau-codigo").unwrap();
-    // Whatever the developer's shell exports must not change what a test sees.
-    for (name, _) in std::env::vars().filter(|(name, _)| name.starts_with("ITAU_CODIGO_")) {
-        command.env_remove(name);
-    }
-    command
-}
-
-struct Output {
-    status: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Output {
-    /// Fails showing the whole stderr when `needle` is not in it.
-    fn assert_stderr_has(&self, needle: &str) {
-        assert!(
-            self.stderr.contains(needle),
-            "{needle:?} not in stderr:\n{}",
-            self.stderr
-        );
-    }
-}
-
-fn run(command: &mut Command, stdin: &[u8]) -> Output {
-    let mut child = command
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut input = child.stdin.take().unwrap();
-    let stdin = stdin.to_vec();
-    let writer = std::thread::spawn(move || input.write_all(&stdin));
-    let output = child.wait_with_output().unwrap();
-    let _ = writer.join();
-    Output {
-        status: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
-}
 
 #[test]
 fn conta_check_prints_one_line_per_code_and_reasons_on_stderr() {
@@ -406,97 +358,22 @@ fn schema_writes_the_committed_documents() {
     }
 }
 
-/// A running `serve --demo` child with its stdout's first line read.
-struct Served {
-    child: Child,
-    port: u16,
-    stdout: String,
-}
-
-fn serve_demo(extra_env: &[(&str, &str)]) -> Served {
-    let mut command = itau_codigo();
-    command.args([
-        "serve",
-        "--demo",
-        "--bind",
-        "127.0.0.1:0",
-        "--log-format",
-        "json",
-        "--workers",
-        "1",
-    ]);
-    for (name, value) in extra_env {
-        command.env(name, value);
-    }
-    let mut child = command
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    let mut printed = String::new();
-    for _ in 0..3 {
-        stdout.read_line(&mut printed).unwrap();
-    }
-    let port = printed
-        .split("http://127.0.0.1:")
-        .nth(1)
-        .and_then(|rest| rest.split(|c: char| !c.is_ascii_digit()).next())
-        .and_then(|p| p.parse().ok())
-        .unwrap_or_else(|| panic!("no port in {printed:?}"));
-    Served {
-        child,
-        port,
-        stdout: printed,
-    }
-}
-
-fn post(port: u16, username: &str, password: &str, body: &str) -> Response {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
-    let request = format!(
-        "POST {PATH} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\nuserName: {username}\r\npassword: {password}\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    );
-    stream.write_all(request.as_bytes()).unwrap();
-    read_response(&mut stream)
-}
-
-fn terminate(mut served: Served) -> (i32, String) {
-    let pid = served.child.id().to_string();
-    assert!(
-        Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
-    let status = served.child.wait().unwrap();
-    let mut logs = String::new();
-    served
-        .child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut logs)
-        .unwrap();
-    (status.code().unwrap_or(-1), logs)
+/// `serve --demo` with `env`, once it has printed its three lines (the address and the
+/// curl command).
+fn serve_demo(env: &[(&str, &str)]) -> (ServeProcess, String) {
+    let served = ServeProcess::start(&["--demo", "--workers", "1"], env);
+    let printed = served.stdout_lines(3);
+    (served, printed)
 }
 
 #[test]
 fn the_demo_prints_a_curl_command_that_works_as_pasted() {
-    let served = serve_demo(&[]);
+    let (served, stdout) = serve_demo(&[]);
     assert!(
-        served
-            .stdout
-            .contains("-H 'userName: demo' -H 'password: demo'"),
-        "{}",
-        served.stdout
+        stdout.contains("-H 'userName: demo' -H 'password: demo'"),
+        "{stdout}"
     );
-    let curl = served
-        .stdout
+    let curl = stdout
         .lines()
         .find(|l| l.trim_start().starts_with("curl "))
         .unwrap()
@@ -506,25 +383,21 @@ fn the_demo_prints_a_curl_command_that_works_as_pasted() {
     let body: Value = serde_json::from_slice(&output.stdout)
         .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&output.stdout)));
     assert!(body["data"]["nome_completo"].is_string(), "{body}");
-    assert_eq!(terminate(served).0, 0);
+    assert_eq!(served.terminate().0, 0);
 }
 
 #[test]
 fn the_demo_curl_reads_the_password_from_the_environment_when_it_is_not_demo() {
-    let served = serve_demo(&[
+    let (served, stdout) = serve_demo(&[
         ("ITAU_CODIGO_USERNAME", "operador"),
         ("ITAU_CODIGO_PASSWORD", "Outr4-S3nha"),
     ]);
     assert!(
-        served
-            .stdout
-            .contains("\"password: $ITAU_CODIGO_PASSWORD\""),
-        "{}",
-        served.stdout
+        stdout.contains("\"password: $ITAU_CODIGO_PASSWORD\""),
+        "{stdout}"
     );
-    assert!(!served.stdout.contains("Outr4-S3nha"), "{}", served.stdout);
-    let curl = served
-        .stdout
+    assert!(!stdout.contains("Outr4-S3nha"), "{stdout}");
+    let curl = stdout
         .lines()
         .find(|l| l.trim_start().starts_with("curl "))
         .unwrap()
@@ -537,36 +410,37 @@ fn the_demo_curl_reads_the_password_from_the_environment_when_it_is_not_demo() {
         .unwrap();
     let body: Value = serde_json::from_slice(&output.stdout).unwrap();
     assert!(body["data"]["nome_completo"].is_string(), "{body}");
-    terminate(served);
+    served.terminate();
 }
 
 #[test]
 fn logs_of_a_run_hold_no_password_name_document_email_phone_birth_date_racf_or_full_code() {
     const PASSWORD_SET: &str = "Pw-Sup3r-S3cret";
     const PASSWORD_TRIED: &str = "Wr0ng-Pw-Attempt";
-    let served = serve_demo(&[
+    let (served, _) = serve_demo(&[
         ("ITAU_CODIGO_USERNAME", "operador"),
         ("ITAU_CODIGO_PASSWORD", PASSWORD_SET),
     ]);
+    let http = served.http();
     let body = format!(r#"{{"codigo_conta":"{TRES_GERENTES}","servico_digital":"whatsapp"}}"#);
-    let found = post(served.port, "operador", PASSWORD_SET, &body);
+    let found = http.post_as("operador", PASSWORD_SET, &body, &[]);
     assert_eq!(found.status, 200);
     let customer = found.json()["data"].clone();
     assert_eq!(
-        post(served.port, "operador", PASSWORD_TRIED, &body).status,
+        http.post_as("operador", PASSWORD_TRIED, &body, &[]).status,
         401
     );
     assert_eq!(
-        post(
-            served.port,
+        http.post_as(
             "operador",
             PASSWORD_SET,
-            r#"{"codigo_conta":"001341150100098791"}"#
+            r#"{"codigo_conta":"001341150100098791"}"#,
+            &[]
         )
         .status,
         400
     );
-    let (status, logs) = terminate(served);
+    let (status, logs) = served.terminate();
     assert_eq!(status, 0, "{logs}");
 
     assert_logs_hold_no_secret(

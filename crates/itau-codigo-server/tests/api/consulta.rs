@@ -6,7 +6,7 @@ use crate::helpers::*;
 use crate::stores::{TestStore, on_both_stores, snapshot};
 
 fn a_known_account_answers_200_with_the_customer_and_its_first_manager(store: TestStore) {
-    let app = spawn_app_on(store);
+    let app = TestApp::builder().store(store).spawn();
     let response = app.consulta(TRES_GERENTES);
     assert_eq!(response.status, 200);
     assert_eq!(response.header("content-type"), Some("application/json"));
@@ -14,14 +14,14 @@ fn a_known_account_answers_200_with_the_customer_and_its_first_manager(store: Te
 }
 
 fn tipo_estrutura_selects_the_manager_case_insensitively(store: TestStore) {
-    let app = spawn_app_on(store);
+    let app = TestApp::builder().store(store).spawn();
     let body = json!({"codigo_conta": TRES_GERENTES, "tipo_estrutura": "sd"}).to_string();
     let answer = app.post_consulta(&body, &[]).json();
     assert_eq!(answer["data"]["gerentes"]["tipo_estrutura"], "SD");
 }
 
 fn every_selector_given_must_match(store: TestStore) {
-    let app = spawn_app_on(store);
+    let app = TestApp::builder().store(store).spawn();
     let gerente = |body: serde_json::Value| {
         app.post_consulta(&body.to_string(), &[]).json()["data"]["gerentes"].clone()
     };
@@ -38,7 +38,7 @@ fn every_selector_given_must_match(store: TestStore) {
 }
 
 fn no_matching_manager_omits_gerentes_but_still_answers_200(store: TestStore) {
-    let app = spawn_app_on(store);
+    let app = TestApp::builder().store(store).spawn();
     let response = app.post_consulta(
         &json!({"codigo_conta": TRES_GERENTES, "tipo_estrutura": "CO"}).to_string(),
         &[],
@@ -50,7 +50,7 @@ fn no_matching_manager_omits_gerentes_but_still_answers_200(store: TestStore) {
 }
 
 fn null_and_empty_selectors_mean_absent(store: TestStore) {
-    let app = spawn_app_on(store);
+    let app = TestApp::builder().store(store).spawn();
     let first = app.consulta(TRES_GERENTES).json();
     for body in [
         json!({"codigo_conta": TRES_GERENTES, "tipo_estrutura": null, "segmento": null, "servico_digital": null}),
@@ -65,7 +65,7 @@ fn null_and_empty_selectors_mean_absent(store: TestStore) {
 }
 
 fn unknown_members_and_headers_are_ignored(store: TestStore) {
-    let app = spawn_app_on(store);
+    let app = TestApp::builder().store(store).spawn();
     let body =
         json!({"codigo_conta": TRES_GERENTES, "x-app-key": "xxxxxx", "extra": {"a": [1, 2]}})
             .to_string();
@@ -74,7 +74,7 @@ fn unknown_members_and_headers_are_ignored(store: TestStore) {
 }
 
 fn empty_strings_and_empty_lists_are_emitted_as_stored(store: TestStore) {
-    let app = spawn_app_on(store);
+    let app = TestApp::builder().store(store).spawn();
     let data = app.consulta(LISTAS_VAZIAS).json()["data"].clone();
     assert_eq!(data["emails"], json!([]));
     assert_eq!(data["telefones"], json!([]));
@@ -87,7 +87,7 @@ fn empty_strings_and_empty_lists_are_emitted_as_stored(store: TestStore) {
 }
 
 fn no_field_is_ever_null(store: TestStore) {
-    let app = spawn_app_on(store);
+    let app = TestApp::builder().store(store).spawn();
     for codigo in [TRES_GERENTES, LISTAS_VAZIAS] {
         let body = String::from_utf8(app.consulta(codigo).body).unwrap();
         assert!(!body.contains("null"), "{body}");
@@ -95,7 +95,7 @@ fn no_field_is_ever_null(store: TestStore) {
 }
 
 fn content_type_with_parameters_or_none_is_accepted(store: TestStore) {
-    let app = spawn_app_on(store);
+    let app = TestApp::builder().store(store).spawn();
     let body = format!(r#"{{"codigo_conta":"{TRES_GERENTES}"}}"#);
     let user = format!("userName: {USERNAME}");
     let password = format!("password: {PASSWORD}");
@@ -113,7 +113,7 @@ fn content_type_with_parameters_or_none_is_accepted(store: TestStore) {
 }
 
 fn credential_header_names_are_case_insensitive(store: TestStore) {
-    let app = spawn_app_on(store);
+    let app = TestApp::builder().store(store).spawn();
     let body = format!(r#"{{"codigo_conta":"{TRES_GERENTES}"}}"#);
     let user = format!("USERNAME: {USERNAME}");
     let password = format!("Password: {PASSWORD}");
@@ -125,7 +125,7 @@ fn credential_header_names_are_case_insensitive(store: TestStore) {
 }
 
 fn a_body_of_exactly_16_kib_is_accepted(store: TestStore) {
-    let app = spawn_app_on(store);
+    let app = TestApp::builder().store(store).spawn();
     let mut body = format!(r#"{{"codigo_conta":"{TRES_GERENTES}"}}"#);
     body.push_str(&" ".repeat(16_384 - body.len()));
     assert_eq!(body.len(), 16_384);
@@ -133,7 +133,7 @@ fn a_body_of_exactly_16_kib_is_accepted(store: TestStore) {
 }
 
 fn the_correlation_id_is_echoed_when_usable_and_replaced_otherwise(store: TestStore) {
-    let app = spawn_app_on(store);
+    let app = TestApp::builder().store(store).spawn();
     let echoed = app.post_consulta(
         &format!(r#"{{"codigo_conta":"{TRES_GERENTES}"}}"#),
         &["x-itau-correlationID: abc-123", "x-itau-flowID: flow-9"],

@@ -13,7 +13,7 @@ fn assets(page: &str) -> Vec<String> {
 
 #[test]
 fn the_docs_page_needs_no_credentials_and_carries_a_strict_csp() {
-    let app = spawn_app();
+    let app = TestApp::builder().spawn();
     let page = app.get("/docs");
     assert_eq!(page.status, 200);
     assert_eq!(
@@ -41,7 +41,7 @@ fn the_docs_page_needs_no_credentials_and_carries_a_strict_csp() {
 
 #[test]
 fn docs_assets_are_served_with_their_types_and_cached_for_a_year() {
-    let app = spawn_app();
+    let app = TestApp::builder().spawn();
     let page = String::from_utf8(app.get("/docs").body).unwrap();
     let assets = assets(&page);
     assert_eq!(assets.len(), 4, "{page}");
@@ -68,7 +68,7 @@ fn docs_assets_are_served_with_their_types_and_cached_for_a_year() {
 
 #[test]
 fn other_methods_on_docs_are_405_and_its_requests_have_their_own_metrics_label() {
-    let app = spawn_app();
+    let app = TestApp::builder().spawn();
     let post = app.request("POST", "/docs", &[], b"");
     assert_eq!(post.status, 405);
     assert_eq!(post.header("allow"), Some("GET, HEAD"));
@@ -87,7 +87,9 @@ fn other_methods_on_docs_are_405_and_its_requests_have_their_own_metrics_label()
 
 #[test]
 fn with_docs_off_docs_is_an_unknown_path() {
-    let app = spawn_app_with(|config| config.docs = false);
+    let app = TestApp::builder()
+        .config(|config| config.docs = false)
+        .spawn();
     for path in ["/docs", "/docs/assets/docs.js"] {
         let response = app.get(path);
         assert_eq!(response.status, 404, "{path}");

@@ -1,7 +1,5 @@
 //! Every non-2xx answer: its status, its problem `type`, and the whole body.
 
-use std::io::Write;
-use std::net::TcpStream;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,14 +11,14 @@ use crate::helpers::*;
 use crate::stores::{TestStore, on_both_stores, snapshot};
 
 fn a_valid_unknown_account_is_404_account_not_found(store: TestStore) {
-    let app = spawn_app_on(store);
+    let app = TestApp::builder().store(store).spawn();
     let response = app.consulta(DESCONHECIDA);
     assert_eq!(response.status, 404);
     snapshot!(redacted(response.problem()));
 }
 
 fn an_unknown_path_is_404_route_not_found_a_trailing_slash_too(store: TestStore) {
-    let app = spawn_app_on(store);
+    let app = TestApp::builder().store(store).spawn();
     for path in [
         "/nope",
         &format!("{PATH}/"),
@@ -34,7 +32,7 @@ fn an_unknown_path_is_404_route_not_found_a_trailing_slash_too(store: TestStore)
 }
 
 fn another_method_on_a_known_path_is_405_with_allow(store: TestStore) {
-    let app = spawn_app_on(store);
+    let app = TestApp::builder().store(store).spawn();
     for (method, path, allow) in [
         ("GET", PATH, "POST"),
         ("PUT", PATH, "POST"),
@@ -50,7 +48,7 @@ fn another_method_on_a_known_path_is_405_with_allow(store: TestStore) {
 }
 
 fn missing_empty_repeated_or_wrong_credentials_are_the_same_401(store: TestStore) {
-    let app = spawn_app_on(store);
+    let app = TestApp::builder().store(store).spawn();
     let body = format!(r#"{{"codigo_conta":"{TRES_GERENTES}"}}"#);
     let user = format!("userName: {USERNAME}");
     let password = format!("password: {PASSWORD}");
@@ -80,13 +78,13 @@ fn missing_empty_repeated_or_wrong_credentials_are_the_same_401(store: TestStore
 }
 
 fn credentials_are_checked_before_the_content_type_and_the_body(store: TestStore) {
-    let app = spawn_app_on(store);
+    let app = TestApp::builder().store(store).spawn();
     let response = app.request("POST", PATH, &["Content-Type: text/plain"], &[b'x'; 20_000]);
     assert_eq!(response.status, 401);
 }
 
 fn a_content_type_other_than_json_is_400_unsupported_media_type(store: TestStore) {
-    let app = spawn_app_on(store);
+    let app = TestApp::builder().store(store).spawn();
     let user = format!("userName: {USERNAME}");
     let password = format!("password: {PASSWORD}");
     let body = format!(r#"{{"codigo_conta":"{TRES_GERENTES}"}}"#);
@@ -115,7 +113,7 @@ fn a_content_type_other_than_json_is_400_unsupported_media_type(store: TestStore
 }
 
 fn a_body_of_16_kib_plus_one_is_400_payload_too_large(store: TestStore) {
-    let app = spawn_app_on(store);
+    let app = TestApp::builder().store(store).spawn();
     let mut body = format!(r#"{{"codigo_conta":"{TRES_GERENTES}"}}"#);
     body.push_str(&" ".repeat(16_385 - body.len()));
     let response = app.post_consulta(&body, &[]);
@@ -124,7 +122,7 @@ fn a_body_of_16_kib_plus_one_is_400_payload_too_large(store: TestStore) {
 }
 
 fn a_chunked_body_over_the_limit_is_payload_too_large_too(store: TestStore) {
-    let app = spawn_app_on(store);
+    let app = TestApp::builder().store(store).spawn();
     let chunk = vec![b' '; 8_000];
     let mut request = format!(
         "POST {PATH} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nuserName: {USERNAME}\r\npassword: {PASSWORD}\r\nTransfer-Encoding: chunked\r\n\r\n"
@@ -158,7 +156,7 @@ fn chunked_consulta(body: &[u8]) -> Vec<u8> {
 
 #[test]
 fn a_chunked_body_of_16_kib_is_accepted_and_one_byte_more_is_not() {
-    let app = spawn_app();
+    let app = TestApp::builder().spawn();
     let mut body = format!(r#"{{"codigo_conta":"{TRES_GERENTES}"}}"#).into_bytes();
     body.resize(16_384, b' ');
     assert_eq!(app.raw(&chunked_consulta(&body)).status, 200);
@@ -168,7 +166,7 @@ fn a_chunked_body_of_16_kib_is_accepted_and_one_byte_more_is_not() {
 }
 
 fn bad_json_syntax_and_repeated_members_are_400_malformed_json(store: TestStore) {
-    let app = spawn_app_on(store);
+    let app = TestApp::builder().store(store).spawn();
     let bodies = [
         "{".to_owned(),
         String::new(),
@@ -186,7 +184,7 @@ fn bad_json_syntax_and_repeated_members_are_400_malformed_json(store: TestStore)
 }
 
 fn non_utf8_bytes_are_400_malformed_json(store: TestStore) {
-    let app = spawn_app_on(store);
+    let app = TestApp::builder().store(store).spawn();
     let mut body = br#"{"codigo_conta":"00134115010009879"#.to_vec();
     body.extend_from_slice(b"\xff\"}");
     let user = format!("userName: {USERNAME}");
@@ -196,7 +194,7 @@ fn non_utf8_bytes_are_400_malformed_json(store: TestStore) {
 }
 
 fn every_invalid_member_is_listed_in_one_400_invalid_request(store: TestStore) {
-    let app = spawn_app_on(store);
+    let app = TestApp::builder().store(store).spawn();
     let body = json!({"codigo_conta": "001341150100098791", "tipo_estrutura": 7, "segmento": "x".repeat(65), "servico_digital": ["a"]});
     let response = app.post_consulta(&body.to_string(), &[]);
     assert_eq!(response.status, 400);
@@ -204,7 +202,7 @@ fn every_invalid_member_is_listed_in_one_400_invalid_request(store: TestStore) {
 }
 
 fn each_account_code_failure_has_its_error_code(store: TestStore) {
-    let app = spawn_app_on(store);
+    let app = TestApp::builder().store(store).spawn();
     let cases = [
         (json!({}), "required"),
         (json!({"codigo_conta": null}), "required"),
@@ -245,15 +243,14 @@ fn each_account_code_failure_has_its_error_code(store: TestStore) {
 }
 
 fn a_body_that_does_not_arrive_in_time_is_408(store: TestStore) {
-    let app = spawn_app_on_with(store, |config| {
-        config.client_timeout = Duration::from_millis(700)
-    });
-    let mut stream = TcpStream::connect(app.address()).unwrap();
+    let app = TestApp::builder()
+        .store(store)
+        .config(|config| config.client_timeout = Duration::from_millis(700))
+        .spawn();
     let head = format!(
         "POST {PATH} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nuserName: {USERNAME}\r\npassword: {PASSWORD}\r\nContent-Length: 40\r\n\r\n{{\"codigo"
     );
-    stream.write_all(head.as_bytes()).unwrap();
-    let response = read_response(&mut stream);
+    let response = app.raw(head.as_bytes());
     assert_eq!(response.status, 408);
     snapshot!(redacted(response.problem()));
 }
@@ -277,7 +274,9 @@ impl Store for PanickingStore {
 
 #[test]
 fn a_panic_is_500_internal_and_the_service_goes_on() {
-    let app = spawn_app_with_store(Arc::new(PanickingStore));
+    let app = TestApp::builder()
+        .store_impl(Arc::new(PanickingStore))
+        .spawn();
     let response = app.consulta(TRES_GERENTES);
     assert_eq!(response.status, 500);
     let text = String::from_utf8_lossy(&response.body).into_owned();
@@ -313,7 +312,9 @@ impl Store for FailingStore {
 
 #[test]
 fn a_store_failure_is_500_store_unavailable_and_discloses_nothing() {
-    let app = spawn_app_with_store(Arc::new(FailingStore));
+    let app = TestApp::builder()
+        .store_impl(Arc::new(FailingStore))
+        .spawn();
     let response = app.consulta(TRES_GERENTES);
     assert_eq!(response.status, 500);
     let text = String::from_utf8_lossy(&response.body).into_owned();

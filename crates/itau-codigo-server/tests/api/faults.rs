@@ -5,13 +5,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use itau_codigo::{CodigoConta, DadosRegistro};
-use itau_codigo_server::store::{SqliteStore, Store, StoreError, StoreFuture};
+use itau_codigo_server::store::{self, DbLocation, Store, StoreError, StoreFuture};
 
 use crate::helpers::*;
 
 /// A real store with a switch: while it is on, every call fails as a broken disk would.
 struct SwitchableFaults {
-    inner: SqliteStore,
+    inner: Arc<dyn Store>,
     failing: Arc<AtomicBool>,
 }
 
@@ -69,10 +69,10 @@ fn a_store_failing_while_serving_answers_500_and_503_then_recovers_without_a_res
     let (_dir, db) = demo_db();
     let failing = Arc::new(AtomicBool::new(false));
     let store = SwitchableFaults {
-        inner: SqliteStore::open_existing(&db, 4).unwrap(),
+        inner: store::open(&DbLocation::SqliteFile(db), 4).unwrap(),
         failing: Arc::clone(&failing),
     };
-    let app = spawn_app_with_store(Arc::new(store));
+    let app = TestApp::builder().store_impl(Arc::new(store)).spawn();
     let expected = app.consulta(TRES_GERENTES).json();
     assert_serving(&app, &expected, "before the fault");
 
@@ -93,37 +93,37 @@ fn a_store_failing_while_serving_answers_500_and_503_then_recovers_without_a_res
 
 #[test]
 fn the_sqlite_file_overwritten_with_garbage_answers_500_and_recovers_once_restored() {
-    let app = spawn_app();
+    let app = TestApp::builder().spawn();
     let expected = app.consulta(TRES_GERENTES).json();
-    let good = checkpointed_copy(&app.db);
+    let good = checkpointed_copy(app.sqlite_file());
 
-    overwrite_in_place(&app.db, &garbage(good.len()));
+    overwrite_in_place(app.sqlite_file(), &garbage(good.len()));
     assert_store_unavailable(&app, "garbage in place");
-    overwrite_in_place(&app.db, &good);
+    overwrite_in_place(app.sqlite_file(), &good);
     assert_serving(&app, &expected, "restored in place");
 }
 
 #[test]
 fn the_sqlite_file_swapped_for_garbage_answers_500_and_recovers_once_swapped_back() {
-    let app = spawn_app();
+    let app = TestApp::builder().spawn();
     let expected = app.consulta(TRES_GERENTES).json();
-    let good = checkpointed_copy(&app.db);
+    let good = checkpointed_copy(app.sqlite_file());
 
-    replace_by_rename(&app.db, &garbage(good.len()));
+    replace_by_rename(app.sqlite_file(), &garbage(good.len()));
     assert_store_unavailable(&app, "garbage renamed over the file");
-    replace_by_rename(&app.db, &good);
+    replace_by_rename(app.sqlite_file(), &good);
     assert_serving(&app, &expected, "good file renamed back");
 }
 
 #[test]
 fn the_sqlite_file_removed_answers_500_and_recovers_once_put_back() {
-    let app = spawn_app();
+    let app = TestApp::builder().spawn();
     let expected = app.consulta(TRES_GERENTES).json();
-    let good = checkpointed_copy(&app.db);
+    let good = checkpointed_copy(app.sqlite_file());
 
-    std::fs::remove_file(&app.db).unwrap();
+    std::fs::remove_file(app.sqlite_file()).unwrap();
     assert_store_unavailable(&app, "file removed");
-    replace_by_rename(&app.db, &good);
+    replace_by_rename(app.sqlite_file(), &good);
     assert_serving(&app, &expected, "file put back");
 }
 

@@ -1,17 +1,20 @@
-//! `spawn_app()` and a raw HTTP/1.1 client: raw, because the hostile cases (repeated or
-//! non-UTF-8 headers, a body sent slowly) are exactly what polite clients refuse to send.
+//! What every test file shares: `TestApp::builder()` (the one way to start an app), the
+//! one raw HTTP/1.1 client [`Http`] (raw, because the hostile cases — repeated or
+//! non-UTF-8 headers, a body sent slowly — are exactly what polite clients refuse to
+//! send), the test credentials and accounts.
 
-use std::io::{BufReader, Read, Write};
+use std::io::{BufReader, ErrorKind, Read, Write};
 use std::net::TcpStream;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::dev::ServerHandle;
-use itau_codigo_server::config::{Credentials, ServeConfig, StoreConfig};
-use itau_codigo_server::import::import;
+use itau_codigo_server::auth::Credentials;
+use itau_codigo_server::config::{ServeConfig, StoreConfig};
+use itau_codigo_server::import::{ImportOptions, import};
 use itau_codigo_server::startup::Application;
-use itau_codigo_server::store::{SqliteImporter, Store};
+use itau_codigo_server::store::{self, DbLocation, Store};
 use secrecy::SecretString;
 use serde_json::Value;
 
@@ -27,11 +30,10 @@ pub(crate) const LISTAS_VAZIAS: &str = "001341823400358946";
 /// Valid DAC, not in the demo data.
 pub(crate) const DESCONHECIDA: &str = "001341000100000017";
 
+/// A running app and the store it answers from; stopped when dropped. Its [`Http`]
+/// client is reachable through `Deref`: `app.consulta(..)`, `app.raw(..)`.
 pub(crate) struct TestApp {
-    pub(crate) port: u16,
-    #[allow(dead_code, reason = "the store file, for tests that tamper with it")]
-    /// The SQLite file (empty for an app on PostgreSQL).
-    pub(crate) db: PathBuf,
+    http: Http,
     handle: ServerHandle,
     /// The store the app answers from, kept until the app is gone.
     pub(crate) store: TestDb,
@@ -44,6 +46,102 @@ impl Drop for TestApp {
     }
 }
 
+impl std::ops::Deref for TestApp {
+    type Target = Http;
+
+    fn deref(&self) -> &Http {
+        &self.http
+    }
+}
+
+impl TestApp {
+    /// The one way to start an app: by default on a new SQLite file holding the demo
+    /// data, one worker, [`ServeConfig::for_tests`] otherwise.
+    pub(crate) fn builder<'a>() -> TestAppBuilder<'a> {
+        TestAppBuilder {
+            store: TestStore::Sqlite,
+            db: None,
+            adjust: Vec::new(),
+            store_impl: None,
+        }
+    }
+
+    /// The SQLite file the app answers from (for tests that tamper with it).
+    pub(crate) fn sqlite_file(&self) -> &Path {
+        self.store.sqlite_path().expect("an app on SQLite")
+    }
+}
+
+/// A change to the configuration, given to [`TestAppBuilder::config`].
+type Adjust<'a> = Box<dyn FnOnce(&mut ServeConfig) + 'a>;
+
+/// What [`TestApp::builder`] starts.
+pub(crate) struct TestAppBuilder<'a> {
+    store: TestStore,
+    db: Option<TestDb>,
+    adjust: Vec<Adjust<'a>>,
+    store_impl: Option<Arc<dyn Store>>,
+}
+
+impl<'a> TestAppBuilder<'a> {
+    /// A new store of this kind holding the demo data (SQLite unless told otherwise).
+    pub(crate) fn store(mut self, store: TestStore) -> Self {
+        self.store = store;
+        self
+    }
+
+    /// This store instead of a new one; the app keeps it until it is dropped.
+    pub(crate) fn db(mut self, db: TestDb) -> Self {
+        self.db = Some(db);
+        self
+    }
+
+    /// Changes the configuration (after the defaults; calls apply in order).
+    pub(crate) fn config(mut self, adjust: impl FnOnce(&mut ServeConfig) + 'a) -> Self {
+        self.adjust.push(Box::new(adjust));
+        self
+    }
+
+    /// Answers from `store` instead of the configured one (tests inject faulty stores).
+    pub(crate) fn store_impl(mut self, store: Arc<dyn Store>) -> Self {
+        self.store_impl = Some(store);
+        self
+    }
+
+    /// Starts the app on a thread of its own and waits until it listens.
+    pub(crate) fn spawn(self) -> TestApp {
+        let db = self.db.unwrap_or_else(|| TestDb::with_demo(self.store));
+        let mut config = ServeConfig::for_tests(StoreConfig::Db(db.location()), credentials());
+        config.workers = Some(1);
+        for adjust in self.adjust {
+            adjust(&mut config);
+        }
+        let store = self.store_impl;
+        let (sender, receiver) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            actix_web::rt::System::new().block_on(async move {
+                let application = match store {
+                    Some(store) => Application::build_with_store(&config, store),
+                    None => Application::build(&config),
+                }
+                .expect("the app builds");
+                sender
+                    .send((application.port(), application.handle()))
+                    .unwrap();
+                application.run_until_stopped().await.unwrap();
+            });
+        });
+        let (port, handle) = receiver
+            .recv_timeout(Duration::from_secs(30))
+            .expect("the app starts");
+        TestApp {
+            http: Http { port },
+            handle,
+            store: db,
+        }
+    }
+}
+
 pub(crate) fn credentials() -> Credentials {
     Credentials::new(USERNAME, &SecretString::from(PASSWORD)).unwrap()
 }
@@ -52,82 +150,16 @@ pub(crate) fn credentials() -> Credentials {
 pub(crate) fn demo_db() -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("itau-codigo.db");
-    let mut importer = SqliteImporter::create_or_open(&path).unwrap();
+    let mut importer = store::open_importer(&DbLocation::SqliteFile(path.clone())).unwrap();
     let data = include_str!("../../demo/clientes.jsonl");
     import(
         data.as_bytes(),
-        &mut importer,
-        false,
+        importer.as_mut(),
+        &ImportOptions::default(),
         &mut Vec::new(),
-        &indicatif::ProgressBar::hidden(),
     )
     .unwrap();
     (dir, path)
-}
-
-/// An app on a SQLite file holding the demo data (for tests of one store only).
-#[allow(dead_code, reason = "every test of this branch runs on both stores")]
-pub(crate) fn spawn_app() -> TestApp {
-    spawn_app_with(|_| {})
-}
-
-pub(crate) fn spawn_app_with(adjust: impl FnOnce(&mut ServeConfig)) -> TestApp {
-    spawn_app_on_with(TestStore::Sqlite, adjust)
-}
-
-/// An app on `store` (a new SQLite file or PostgreSQL database) holding the demo data.
-pub(crate) fn spawn_app_on(store: TestStore) -> TestApp {
-    spawn_app_on_with(store, |_| {})
-}
-
-pub(crate) fn spawn_app_on_with(
-    store: TestStore,
-    adjust: impl FnOnce(&mut ServeConfig),
-) -> TestApp {
-    let db = TestDb::with_demo(store);
-    spawn_app_on_db(db, adjust)
-}
-
-/// An app answering from `db`, which it keeps until it is dropped.
-pub(crate) fn spawn_app_on_db(db: TestDb, adjust: impl FnOnce(&mut ServeConfig)) -> TestApp {
-    let mut config = ServeConfig::for_tests(StoreConfig::Db(db.location()), credentials());
-    config.workers = Some(1);
-    adjust(&mut config);
-    start(config, None, db)
-}
-
-/// An app answering from `store` instead of the configured one.
-pub(crate) fn spawn_app_with_store(store: Arc<dyn Store>) -> TestApp {
-    let db = TestDb::with_demo(TestStore::Sqlite);
-    let mut config = ServeConfig::for_tests(StoreConfig::Db(db.location()), credentials());
-    config.workers = Some(1);
-    start(config, Some(store), db)
-}
-
-fn start(config: ServeConfig, store: Option<Arc<dyn Store>>, db: TestDb) -> TestApp {
-    let (sender, receiver) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        actix_web::rt::System::new().block_on(async move {
-            let application = match store {
-                Some(store) => Application::build_with_store(&config, store),
-                None => Application::build(&config),
-            }
-            .expect("the app builds");
-            sender
-                .send((application.port(), application.handle()))
-                .unwrap();
-            application.run_until_stopped().await.unwrap();
-        });
-    });
-    let (port, handle) = receiver
-        .recv_timeout(Duration::from_secs(30))
-        .expect("the app starts");
-    TestApp {
-        port,
-        db: db.sqlite_path().map(PathBuf::from).unwrap_or_default(),
-        handle,
-        store: db,
-    }
 }
 
 /// A parsed HTTP response.
@@ -178,14 +210,31 @@ impl Response {
     }
 }
 
-impl TestApp {
+/// The one raw HTTP/1.1 client of these tests, for an app or a `serve` process on a
+/// loopback port: raw, because the hostile cases are exactly what polite clients refuse
+/// to send.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Http {
+    pub(crate) port: u16,
+}
+
+impl Http {
     pub(crate) fn address(&self) -> String {
         format!("127.0.0.1:{}", self.port)
     }
 
-    /// Sends raw bytes, reads the response.
+    /// A connection, for tests that send in parts or keep it open.
+    pub(crate) fn connect(&self) -> TcpStream {
+        self.try_connect().unwrap()
+    }
+
+    pub(crate) fn try_connect(&self) -> std::io::Result<TcpStream> {
+        TcpStream::connect(self.address())
+    }
+
+    /// Sends raw bytes, reads the response (to the end: send `Connection: close`).
     pub(crate) fn raw(&self, request: &[u8]) -> Response {
-        let mut stream = TcpStream::connect(self.address()).unwrap();
+        let mut stream = self.connect();
         stream
             .set_read_timeout(Some(Duration::from_secs(30)))
             .unwrap();
@@ -201,27 +250,20 @@ impl TestApp {
         headers: &[&str],
         body: &[u8],
     ) -> Response {
-        let mut request = format!(
-            "{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n",
-            self.address()
-        )
-        .into_bytes();
-        for header in headers {
-            request.extend_from_slice(header.as_bytes());
-            request.extend_from_slice(b"\r\n");
-        }
-        if !body.is_empty() || method == "POST" {
-            request.extend_from_slice(format!("Content-Length: {}\r\n", body.len()).as_bytes());
-        }
-        request.extend_from_slice(b"\r\n");
-        request.extend_from_slice(body);
-        self.raw(&request)
+        self.raw(&http_request(method, path, headers, body))
     }
 
-    /// POST to the API with valid credentials and a JSON content type, plus `extra` headers.
-    pub(crate) fn post_consulta(&self, body: &str, extra: &[&str]) -> Response {
-        let user = format!("userName: {USERNAME}");
-        let password = format!("password: {PASSWORD}");
+    /// POST to the API as `username`/`password` with a JSON content type, plus `extra`
+    /// headers.
+    pub(crate) fn post_as(
+        &self,
+        username: &str,
+        password: &str,
+        body: &str,
+        extra: &[&str],
+    ) -> Response {
+        let user = format!("userName: {username}");
+        let password = format!("password: {password}");
         let mut headers = vec![
             "Content-Type: application/json",
             user.as_str(),
@@ -229,6 +271,11 @@ impl TestApp {
         ];
         headers.extend_from_slice(extra);
         self.request("POST", PATH, &headers, body.as_bytes())
+    }
+
+    /// POST to the API with valid credentials and a JSON content type, plus `extra` headers.
+    pub(crate) fn post_consulta(&self, body: &str, extra: &[&str]) -> Response {
+        self.post_as(USERNAME, PASSWORD, body, extra)
     }
 
     pub(crate) fn consulta(&self, codigo_conta: &str) -> Response {
@@ -240,10 +287,55 @@ impl TestApp {
     }
 }
 
+/// The bytes of a request that closes its connection after the answer. Each header is
+/// one `name: value` line (bytes, so that a test can send what is not UTF-8); a POST or
+/// a body gets its `Content-Length`.
+pub(crate) fn http_request(
+    method: &str,
+    path: &str,
+    headers: &[impl AsRef<[u8]>],
+    body: &[u8],
+) -> Vec<u8> {
+    let mut request =
+        format!("{method} {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n").into_bytes();
+    for header in headers {
+        request.extend_from_slice(header.as_ref());
+        request.extend_from_slice(b"\r\n");
+    }
+    if !body.is_empty() || method == "POST" {
+        request.extend_from_slice(format!("Content-Length: {}\r\n", body.len()).as_bytes());
+    }
+    request.extend_from_slice(b"\r\n");
+    request.extend_from_slice(body);
+    request
+}
+
 pub(crate) fn read_response(stream: &mut TcpStream) -> Response {
     let mut bytes = Vec::new();
     BufReader::new(stream).read_to_end(&mut bytes).ok();
     parse_response(&bytes)
+}
+
+/// Reads one response off a keep-alive connection (head, then `content-length` bytes).
+pub(crate) fn read_one_response(stream: &mut TcpStream) -> std::io::Result<Response> {
+    let mut bytes = Vec::new();
+    let mut buffer = [0u8; 4096];
+    loop {
+        if let Some(end) = bytes.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = parse_response(&bytes[..end + 4]);
+            let length: usize = head
+                .header("content-length")
+                .map_or(0, |l| l.parse().unwrap());
+            if bytes.len() >= end + 4 + length {
+                return Ok(parse_response(&bytes));
+            }
+        }
+        let read = stream.read(&mut buffer)?;
+        if read == 0 {
+            return Err(ErrorKind::UnexpectedEof.into());
+        }
+        bytes.extend_from_slice(&buffer[..read]);
+    }
 }
 
 pub(crate) fn parse_response(bytes: &[u8]) -> Response {

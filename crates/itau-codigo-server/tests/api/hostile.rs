@@ -2,7 +2,7 @@
 //! 8 KiB long, not UTF-8 or holding a NUL; NUL bytes and numbers in bodies; more
 //! connections than the configured maximum.
 
-use std::io::{ErrorKind, Read, Write};
+use std::io::{ErrorKind, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
@@ -39,31 +39,31 @@ fn request_with(app: &TestApp, name: &str, spoil: Spoil) -> Response {
         "x-itau-flowID: flow-9".to_owned(),
     ];
     let body = format!(r#"{{"codigo_conta":"{TRES_GERENTES}"}}"#);
-    let mut request =
-        format!("POST {PATH} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n").into_bytes();
+    let mut lines: Vec<Vec<u8>> = Vec::new();
     for header in &headers {
         let (header_name, _) = header.split_once(": ").unwrap();
-        let line: Vec<u8> = if header_name != name {
-            header.clone().into_bytes()
-        } else {
-            match spoil {
-                Spoil::Missing => continue,
-                Spoil::Duplicated => format!("{header}\r\n{header}").into_bytes(),
-                Spoil::Empty => format!("{name}: ").into_bytes(),
-                Spoil::EightKib => format!("{name}: {}", "a".repeat(8 * 1024)).into_bytes(),
-                Spoil::NotUtf8 => [format!("{name}: ").as_bytes(), b"\xff\xfe"].concat(),
+        if header_name != name {
+            lines.push(header.clone().into_bytes());
+            continue;
+        }
+        match spoil {
+            Spoil::Missing => {}
+            Spoil::Duplicated => {
+                lines.extend([header.clone().into_bytes(), header.clone().into_bytes()])
             }
-        };
-        request.extend_from_slice(&line);
-        request.extend_from_slice(b"\r\n");
+            Spoil::Empty => lines.push(format!("{name}: ").into_bytes()),
+            Spoil::EightKib => lines.push(format!("{name}: {}", "a".repeat(8 * 1024)).into_bytes()),
+            Spoil::NotUtf8 => lines.push([format!("{name}: ").as_bytes(), b"\xff\xfe"].concat()),
+        }
     }
-    request.extend_from_slice(format!("Content-Length: {}\r\n\r\n{body}", body.len()).as_bytes());
-    app.raw(&request)
+    app.raw(&http_request("POST", PATH, &lines, body.as_bytes()))
 }
 
 #[test]
 fn credential_headers_missing_duplicated_empty_8_kib_or_not_utf8_are_401() {
-    let app = spawn_app_with(|config| config.login_throttle.max_failures = 0);
+    let app = TestApp::builder()
+        .config(|config| config.login_throttle.max_failures = 0)
+        .spawn();
     for name in ["userName", "password"] {
         for spoil in SPOILS {
             let response = request_with(&app, name, spoil);
@@ -75,7 +75,7 @@ fn credential_headers_missing_duplicated_empty_8_kib_or_not_utf8_are_401() {
 
 #[test]
 fn content_type_duplicated_empty_8_kib_or_not_utf8_is_unsupported_and_missing_is_fine() {
-    let app = spawn_app();
+    let app = TestApp::builder().spawn();
     for spoil in SPOILS {
         let response = request_with(&app, "Content-Type", spoil);
         match spoil {
@@ -94,7 +94,7 @@ fn content_type_duplicated_empty_8_kib_or_not_utf8_is_unsupported_and_missing_is
 
 #[test]
 fn x_itau_apikey_is_ignored_however_it_is_spoiled() {
-    let app = spawn_app();
+    let app = TestApp::builder().spawn();
     for spoil in SPOILS {
         assert_eq!(
             request_with(&app, "x-itau-apikey", spoil).status,
@@ -106,7 +106,7 @@ fn x_itau_apikey_is_ignored_however_it_is_spoiled() {
 
 #[test]
 fn a_spoiled_correlation_id_is_replaced_by_a_new_uuid_and_never_refused() {
-    let app = spawn_app();
+    let app = TestApp::builder().spawn();
     for spoil in SPOILS {
         let response = request_with(&app, "x-itau-correlationID", spoil);
         assert_eq!(response.status, 200, "{spoil:?}");
@@ -122,7 +122,7 @@ fn a_spoiled_correlation_id_is_replaced_by_a_new_uuid_and_never_refused() {
 
 #[test]
 fn a_spoiled_flow_id_is_dropped_and_never_refused() {
-    let app = spawn_app();
+    let app = TestApp::builder().spawn();
     for spoil in SPOILS {
         let response = request_with(&app, "x-itau-flowID", spoil);
         assert_eq!(response.status, 200, "{spoil:?}");
@@ -137,7 +137,7 @@ fn a_spoiled_flow_id_is_dropped_and_never_refused() {
 
 #[test]
 fn content_length_missing_is_an_empty_body_and_duplicated_empty_or_huge_is_a_bare_400() {
-    let app = spawn_app();
+    let app = TestApp::builder().spawn();
     let body = format!(r#"{{"codigo_conta":"{TRES_GERENTES}"}}"#);
     let head = format!(
         "POST {PATH} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nuserName: {USERNAME}\r\npassword: {PASSWORD}\r\n"
@@ -174,7 +174,7 @@ fn content_length_missing_is_an_empty_body_and_duplicated_empty_or_huge_is_a_bar
 
 #[test]
 fn a_nul_byte_in_any_header_is_a_bare_400_from_the_http_layer() {
-    let app = spawn_app();
+    let app = TestApp::builder().spawn();
     for name in [
         "userName",
         "password",
@@ -197,14 +197,14 @@ fn a_nul_byte_in_any_header_is_a_bare_400_from_the_http_layer() {
 
 #[test]
 fn a_raw_nul_byte_in_the_body_is_malformed_json() {
-    let app = spawn_app();
+    let app = TestApp::builder().spawn();
     let response = app.post_consulta("{\"codigo_conta\":\"0013411501000987\u{0}90\"}", &[]);
     assert_eq!(response.problem_type(), "malformed-json");
 }
 
 #[test]
 fn an_escaped_nul_in_a_selector_is_data_that_selects_no_manager() {
-    let app = spawn_app();
+    let app = TestApp::builder().spawn();
     let body = json!({"codigo_conta": TRES_GERENTES, "tipo_estrutura": "AP\u{0}"}).to_string();
     assert!(body.contains("\\u0000"), "{body}");
     let response = app.post_consulta(&body, &[]);
@@ -214,7 +214,7 @@ fn an_escaped_nul_in_a_selector_is_data_that_selects_no_manager() {
 
 #[test]
 fn numbers_where_strings_belong_are_invalid_type_on_every_member() {
-    let app = spawn_app();
+    let app = TestApp::builder().spawn();
     for member in [
         "codigo_conta",
         "tipo_estrutura",
@@ -239,28 +239,6 @@ fn numbers_where_strings_belong_are_invalid_type_on_every_member() {
     }
 }
 
-/// Reads one response off a keep-alive connection (head, then `content-length` bytes).
-fn read_one(stream: &mut TcpStream) -> std::io::Result<Response> {
-    let mut bytes = Vec::new();
-    let mut buffer = [0u8; 4096];
-    loop {
-        if let Some(end) = bytes.windows(4).position(|w| w == b"\r\n\r\n") {
-            let head = parse_response(&bytes[..end + 4]);
-            let length: usize = head
-                .header("content-length")
-                .map_or(0, |l| l.parse().unwrap());
-            if bytes.len() >= end + 4 + length {
-                return Ok(parse_response(&bytes));
-            }
-        }
-        let read = stream.read(&mut buffer)?;
-        if read == 0 {
-            return Err(ErrorKind::UnexpectedEof.into());
-        }
-        bytes.extend_from_slice(&buffer[..read]);
-    }
-}
-
 fn keep_alive_consulta() -> Vec<u8> {
     let body = format!(r#"{{"codigo_conta":"{TRES_GERENTES}"}}"#);
     format!(
@@ -272,26 +250,28 @@ fn keep_alive_consulta() -> Vec<u8> {
 
 #[test]
 fn more_connections_than_the_maximum_wait_in_the_backlog_and_are_served_in_turn() {
-    let app = spawn_app_with(|config| {
-        config.workers = Some(1);
-        config.max_connections = 2;
-    });
+    let app = TestApp::builder()
+        .config(|config| {
+            config.workers = Some(1);
+            config.max_connections = 2;
+        })
+        .spawn();
     // Two kept-alive connections fill the worker.
     let mut held: Vec<TcpStream> = (0..2)
         .map(|_| {
-            let mut stream = TcpStream::connect(app.address()).unwrap();
+            let mut stream = app.connect();
             stream.write_all(&keep_alive_consulta()).unwrap();
-            assert_eq!(read_one(&mut stream).unwrap().status, 200);
+            assert_eq!(read_one_response(&mut stream).unwrap().status, 200);
             stream
         })
         .collect();
     // The third connects (the kernel completes the handshake) but is not served.
-    let mut third = TcpStream::connect(app.address()).unwrap();
+    let mut third = app.connect();
     third.write_all(&keep_alive_consulta()).unwrap();
     third
         .set_read_timeout(Some(Duration::from_millis(800)))
         .unwrap();
-    let waiting = read_one(&mut third).unwrap_err();
+    let waiting = read_one_response(&mut third).unwrap_err();
     assert!(
         matches!(waiting.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut),
         "the third connection was answered at once: {waiting}"
@@ -302,7 +282,7 @@ fn more_connections_than_the_maximum_wait_in_the_backlog_and_are_served_in_turn(
         .set_read_timeout(Some(Duration::from_secs(10)))
         .unwrap();
     let started = Instant::now();
-    assert_eq!(read_one(&mut third).unwrap().status, 200);
+    assert_eq!(read_one_response(&mut third).unwrap().status, 200);
     assert!(
         started.elapsed() < Duration::from_secs(3),
         "{:?}",

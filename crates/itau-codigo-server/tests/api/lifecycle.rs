@@ -2,15 +2,13 @@
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::TcpStream;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use assert_cmd::cargo::CommandCargoExt;
-
 use crate::helpers::*;
-use crate::process::ServeProcess;
+use crate::process::{ServeProcess, itau_codigo, run};
 
 /// What one request of the load got.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,15 +25,16 @@ enum Outcome {
 /// A consulta on a connection that closes after the answer.
 fn consulta_request() -> Vec<u8> {
     let body = format!(r#"{{"codigo_conta":"{TRES_GERENTES}"}}"#);
-    format!(
-        "POST {PATH} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nuserName: {USERNAME}\r\npassword: {PASSWORD}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    )
-    .into_bytes()
+    let (user, password) = (
+        format!("userName: {USERNAME}"),
+        format!("password: {PASSWORD}"),
+    );
+    let headers = [user.as_str(), &password, "Content-Type: application/json"];
+    http_request("POST", PATH, &headers, body.as_bytes())
 }
 
-fn one_request(port: u16) -> Outcome {
-    let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else {
+fn one_request(http: Http) -> Outcome {
+    let Ok(mut stream) = http.try_connect() else {
         return Outcome::NotAccepted;
     };
     stream
@@ -92,14 +91,14 @@ fn sigterm_under_load_answers_every_request_in_flight_and_exits_0() {
             ("ITAU_CODIGO_PASSWORD", PASSWORD),
         ],
     );
-    let port = server.port;
+    let http = server.http();
 
     // Requests certainly in flight: head and most of the body sent, the rest held back.
     let request = consulta_request();
     let (first, rest) = request.split_at(request.len() - 5);
     let mut in_flight: Vec<TcpStream> = (0..IN_FLIGHT)
         .map(|_| {
-            let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+            let mut stream = http.connect();
             stream.write_all(first).unwrap();
             stream
         })
@@ -112,7 +111,7 @@ fn sigterm_under_load_answers_every_request_in_flight_and_exits_0() {
             let (stop, outcomes) = (Arc::clone(&stop), Arc::clone(&outcomes));
             std::thread::spawn(move || {
                 while !stop.load(Ordering::SeqCst) {
-                    let outcome = one_request(port);
+                    let outcome = one_request(http);
                     outcomes.lock().unwrap().push((Instant::now(), outcome));
                     if outcome == Outcome::NotAccepted {
                         std::thread::sleep(Duration::from_millis(5));
@@ -199,8 +198,7 @@ fn an_import_killed_midway_leaves_the_previous_data_intact() {
     let wal_before = wal_size(&db);
 
     // --replace: the worst case, deleting everything first inside the transaction.
-    let mut import = Command::cargo_bin("itau-codigo")
-        .unwrap()
+    let mut import = itau_codigo()
         .args(["import", "-", "--replace", "--db", db.to_str().unwrap()])
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
@@ -235,22 +233,10 @@ fn an_import_killed_midway_leaves_the_previous_data_intact() {
     assert_eq!(integrity, "ok");
     drop(connection);
     // The lock died with the process: the next import goes through.
-    let output = Command::cargo_bin("itau-codigo")
-        .unwrap()
-        .args(["import", "-", "--db", db.to_str().unwrap()])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .and_then(|mut child| {
-            child
-                .stdin
-                .take()
-                .unwrap()
-                .write_all(generated_records(2, "8888").as_bytes())?;
-            child.wait_with_output()
-        })
-        .unwrap();
-    assert!(output.status.success(), "{output:?}");
+    let output = run(
+        itau_codigo().args(["import", "-", "--db", db.to_str().unwrap()]),
+        generated_records(2, "8888").as_bytes(),
+    );
+    assert_eq!(output.status, 0, "{output:?}");
     assert_eq!(count_rows(&db), rows_before + 2);
 }

@@ -4,7 +4,7 @@ use crate::helpers::*;
 use crate::stores::{TestStore, on_both_stores};
 
 fn health_and_readiness_answer_get_and_head_without_credentials(store: TestStore) {
-    let app = spawn_app_on(store);
+    let app = TestApp::builder().store(store).spawn();
     for path in ["/healthz", "/readyz"] {
         assert_eq!(app.get(path).status, 200, "{path}");
         let head = app.request("HEAD", path, &[], b"");
@@ -14,7 +14,7 @@ fn health_and_readiness_answer_get_and_head_without_credentials(store: TestStore
 }
 
 fn metrics_count_requests_by_route_and_status_with_one_label_for_unmatched_paths(store: TestStore) {
-    let app = spawn_app_on(store);
+    let app = TestApp::builder().store(store).spawn();
     app.consulta(TRES_GERENTES);
     app.consulta(DESCONHECIDA);
     app.get("/wp-admin");
@@ -44,7 +44,7 @@ fn metrics_count_requests_by_route_and_status_with_one_label_for_unmatched_paths
 }
 
 fn openapi_json_serves_the_committed_document(store: TestStore) {
-    let app = spawn_app_on(store);
+    let app = TestApp::builder().store(store).spawn();
     let response = app.get("/openapi.json");
     assert_eq!(response.status, 200);
     let committed = std::fs::read_to_string(concat!(
@@ -58,12 +58,14 @@ fn openapi_json_serves_the_committed_document(store: TestStore) {
 #[test]
 fn with_a_certificate_and_key_the_service_speaks_https() {
     let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
-    let app = spawn_app_with(|config| {
-        config.tls = Some(itau_codigo_server::config::TlsFiles {
-            cert: format!("{fixtures}/tls-cert.pem").into(),
-            key: format!("{fixtures}/tls-key.pem").into(),
-        });
-    });
+    let app = TestApp::builder()
+        .config(|config| {
+            config.tls = Some(itau_codigo_server::config::TlsFiles {
+                cert: format!("{fixtures}/tls-cert.pem").into(),
+                key: format!("{fixtures}/tls-key.pem").into(),
+            });
+        })
+        .spawn();
     let url = format!("https://127.0.0.1:{}{PATH}", app.port);
     let output = std::process::Command::new("curl")
         .args([

@@ -2,20 +2,16 @@
 //! replicas on one database, a database that goes away and comes back, TLS, imports in
 //! batches. (The contract itself runs against both stores in the other modules.)
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
-use assert_cmd::cargo::CommandCargoExt;
-use itau_codigo_server::import::import;
-use itau_codigo_server::store::{
-    Importer, MIGRATION_LOCK, PostgresImporter, PostgresStore, Store, StoreError,
-};
+use itau_codigo_server::import::{ImportOptions, import};
+use itau_codigo_server::store::{self, DbLocation, MIGRATION_LOCK, PostgresImporter, StoreError};
 use private_postgres::{Binaries, Options, PrivateServer};
 use serde_json::Value;
 
 use crate::helpers::*;
+use crate::process::{ServeProcess, itau_codigo, run};
 use crate::stores::*;
 
 /// A server of the test's own, for tests that stop it or configure it differently
@@ -39,20 +35,20 @@ fn dedicated_server(options: &Options) -> Option<PrivateServer> {
     Some(PrivateServer::start(&binaries, &root, options).expect("the dedicated server starts"))
 }
 
+/// Opens the store at the PostgreSQL `url` for serving, as `serve` does.
+fn open_postgres(url: &str) -> Result<std::sync::Arc<dyn store::Store>, StoreError> {
+    store::open(&DbLocation::parse(url).unwrap(), 1)
+}
+
 fn demo_lines() -> &'static str {
     include_str!("../../demo/clientes.jsonl")
 }
 
-fn itau_codigo() -> Command {
-    let mut command = Command::cargo_bin("itau-codigo").unwrap();
-    command
-        .env("ITAU_CODIGO_USERNAME", USERNAME)
-        .env("ITAU_CODIGO_PASSWORD", PASSWORD)
-        .env_remove("ITAU_CODIGO_PASSWORD_FILE")
-        .env_remove("ITAU_CODIGO_DB")
-        .env_remove("ITAU_CODIGO_BIND");
-    command
-}
+/// The test credentials, for `serve`.
+const CREDENTIALS: [(&str, &str); 2] = [
+    ("ITAU_CODIGO_USERNAME", USERNAME),
+    ("ITAU_CODIGO_PASSWORD", PASSWORD),
+];
 
 /// One valid import line for `codigo_conta` (a demo customer under a new code), with
 /// `nome_social` set to `marker`.
@@ -81,7 +77,7 @@ fn migrations_run_once_when_replicas_start_together() {
             let (url, barrier) = (database.url.clone(), Arc::clone(&barrier));
             std::thread::spawn(move || {
                 barrier.wait();
-                PostgresStore::open(&url, 1).map(drop)
+                open_postgres(&url).map(drop)
             })
         })
         .collect();
@@ -122,7 +118,7 @@ fn a_replica_waits_for_the_migration_lock_before_touching_the_schema() {
             .await
             .unwrap();
         let replica_url = url.clone();
-        let replica = std::thread::spawn(move || PostgresStore::open(&replica_url, 1).map(drop));
+        let replica = std::thread::spawn(move || open_postgres(&replica_url).map(drop));
         tokio::time::sleep(Duration::from_millis(500)).await;
         assert!(
             !replica.is_finished(),
@@ -151,14 +147,12 @@ fn a_database_with_a_newer_schema_is_refused_with_advice_to_upgrade() {
         return;
     }
     let database = PgDatabase::create(&admin_url());
-    PostgresStore::open(&database.url, 1).unwrap();
+    open_postgres(&database.url).unwrap();
     pg_execute(
         &database.url,
         "INSERT INTO itau_codigo_migrations (version) VALUES (999)",
     );
-    let error = PostgresStore::open(&database.url, 1)
-        .unwrap_err()
-        .to_string();
+    let error = open_postgres(&database.url).unwrap_err().to_string();
     assert!(error.contains("999 is newer"), "{error}");
     assert!(error.contains("upgrade itau-codigo"), "{error}");
     assert!(error.contains(":***@"), "{error}");
@@ -169,9 +163,9 @@ fn two_replicas_answer_alike_and_both_see_an_import_without_a_restart() {
     if !postgres_available() {
         return;
     }
-    let first = spawn_app_on(TestStore::Postgres);
+    let first = TestApp::builder().store(TestStore::Postgres).spawn();
     let url = first.store.url().to_owned();
-    let second = spawn_app_on_db(TestDb::empty_on(&url), |_| {});
+    let second = TestApp::builder().db(TestDb::empty_on(&url)).spawn();
     let known = first.consulta(TRES_GERENTES);
     assert_eq!(known.status, 200);
     assert_eq!(known.body, second.consulta(TRES_GERENTES).body);
@@ -179,20 +173,11 @@ fn two_replicas_answer_alike_and_both_see_an_import_without_a_restart() {
     let (novo, line) = record("4321", "1234567", "Importada agora");
     assert_eq!(first.consulta(&novo).status, 404);
     assert_eq!(second.consulta(&novo).status, 404);
-    let import = itau_codigo()
-        .args(["import", "-", "--db", &url])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::io::Write::write_all(&mut import.stdin.as_ref().unwrap(), line.as_bytes()).unwrap();
-    let output = import.wait_with_output().unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
+    let output = run(
+        itau_codigo().args(["import", "-", "--db", &url]),
+        line.as_bytes(),
     );
+    assert_eq!(output.status, 0, "{}", output.stderr);
 
     let from_first = first.consulta(&novo);
     let from_second = second.consulta(&novo);
@@ -207,7 +192,7 @@ fn a_stopped_database_is_500_and_not_ready_until_it_returns_without_a_restart() 
         return;
     };
     let url = server.url("postgres");
-    let app = spawn_app_on_db(TestDb::empty_on(&url), |_| {});
+    let app = TestApp::builder().db(TestDb::empty_on(&url)).spawn();
     app.store.import(demo_lines());
     let before = app.consulta(TRES_GERENTES);
     assert_eq!(before.status, 200);
@@ -235,7 +220,7 @@ fn a_stopped_database_is_500_and_not_ready_until_it_returns_without_a_restart() 
 }
 
 fn readers_see_the_old_data_until_the_import_commits(store: TestStore) {
-    let app = spawn_app_on(store);
+    let app = TestApp::builder().store(store).spawn();
     let (novo, line) = record("4321", "7654321", "Nova");
     let mut importer = app.store.importer();
     let mut session = importer.begin(true).unwrap();
@@ -256,7 +241,7 @@ fn a_second_import_is_refused_while_one_runs() {
     }
     let db = TestDb::empty(TestStore::Postgres);
     let mut first = db.importer();
-    let second_importer = || PostgresImporter::connect(db.url()).unwrap();
+    let second_importer = || db.importer();
     let running = first.begin(false).unwrap();
     let error = second_importer().begin(false).err().unwrap();
     assert!(matches!(error, StoreError::ImportRunning), "{error}");
@@ -284,9 +269,8 @@ fn the_later_line_wins_within_and_across_import_batches() {
     let report = import(
         lines.as_bytes(),
         &mut importer,
-        false,
+        &ImportOptions::default(),
         &mut Vec::new(),
-        &indicatif::ProgressBar::hidden(),
     )
     .unwrap();
     assert_eq!(report.records, 6);
@@ -309,9 +293,11 @@ fn a_bad_line_after_several_batches_writes_nothing() {
     let result = import(
         lines.as_bytes(),
         &mut importer,
-        true,
+        &ImportOptions {
+            replace: true,
+            ..ImportOptions::default()
+        },
         &mut Vec::new(),
-        &indicatif::ProgressBar::hidden(),
     );
     assert!(result.is_err());
     assert_eq!(db.count_rows(), 31, "the demo data, untouched");
@@ -332,14 +318,14 @@ fn the_store_speaks_verified_tls_when_the_url_asks_for_it() {
     };
     let url = server.url("postgres");
     let verified = format!("{url}?sslmode=verify-full&sslrootcert={fixtures}/ca.pem");
-    let store = PostgresStore::open(&verified, 1).unwrap();
+    let store = open_postgres(&verified).unwrap();
     pg_block_on(store.ping()).unwrap();
 
-    let unknown_ca = PostgresStore::open(&format!("{url}?sslmode=require"), 1)
+    let unknown_ca = open_postgres(&format!("{url}?sslmode=require"))
         .unwrap_err()
         .to_string();
     assert!(unknown_ca.contains("UnknownIssuer"), "{unknown_ca}");
-    let plain = PostgresStore::open(&format!("{url}?sslmode=disable"), 1)
+    let plain = open_postgres(&format!("{url}?sslmode=disable"))
         .unwrap_err()
         .to_string();
     assert!(plain.contains("no encryption"), "{plain}");
@@ -353,13 +339,9 @@ fn an_unreachable_database_is_named_without_its_password() {
         vec!["serve", "--bind", "127.0.0.1:0", "--db", url],
         vec!["import", "-", "--db", url],
     ] {
-        let output = itau_codigo()
-            .args(&args)
-            .stdin(Stdio::null())
-            .output()
-            .unwrap();
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+        let output = run(itau_codigo().args(&args).envs(CREDENTIALS), b"");
+        let stderr = &output.stderr;
+        assert_eq!(output.status, 2, "{args:?}: {stderr}");
         assert!(
             stderr.contains("cannot open the store postgres://app:***@127.0.0.1:1/itau"),
             "{args:?}: {stderr}"
@@ -380,24 +362,8 @@ fn serve_logs_the_database_url_without_its_password() {
         db.url().contains(&format!(":{password}@")),
         "the URL has a password"
     );
-    let mut child = itau_codigo()
-        .args(["serve", "--bind", "127.0.0.1:0", "--log-format", "json"])
-        .args(["--db", db.url()])
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut stderr = BufReader::new(child.stderr.take().unwrap());
-    let mut logged = String::new();
-    while !logged.contains("\"serving\"") {
-        let mut line = String::new();
-        if stderr.read_line(&mut line).unwrap() == 0 {
-            break;
-        }
-        logged.push_str(&line);
-    }
-    child.kill().unwrap();
-    child.wait().unwrap();
+    let server = ServeProcess::start(&["--db", db.url()], &CREDENTIALS);
+    let logged = server.logs();
     assert!(logged.contains("\"serving\""), "{logged}");
     assert!(logged.contains(":***@127.0.0.1"), "{logged}");
     assert!(!logged.contains(&password), "{logged}");

@@ -1,26 +1,79 @@
-//! The `itau-codigo serve` binary as a child process, with its JSON logs collected as they
-//! come (a pipe nobody reads would block the server once full).
+//! The `itau-codigo` binary as a child process: [`itau_codigo`] builds every command,
+//! [`run`] runs one that ends, and [`ServeProcess`] keeps `serve` running with its
+//! output collected as it comes (a pipe nobody reads would block the server once full).
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use assert_cmd::cargo::CommandCargoExt;
+
+use crate::helpers::Http;
+
+/// The binary, with no `ITAU_CODIGO_*` variable inherited: whatever the developer's
+/// shell exports must not change what a test sees.
+pub(crate) fn itau_codigo() -> Command {
+    let mut command = Command::cargo_bin("itau-codigo").unwrap();
+    for (name, _) in std::env::vars().filter(|(name, _)| name.starts_with("ITAU_CODIGO_")) {
+        command.env_remove(name);
+    }
+    command
+}
+
+/// How a command that ended went.
+#[derive(Debug)]
+pub(crate) struct Output {
+    pub(crate) status: i32,
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
+}
+
+impl Output {
+    /// Fails showing the whole stderr when `needle` is not in it.
+    pub(crate) fn assert_stderr_has(&self, needle: &str) {
+        assert!(
+            self.stderr.contains(needle),
+            "{needle:?} not in stderr:\n{}",
+            self.stderr
+        );
+    }
+}
+
+/// Runs `command` to its end with `stdin` as its standard input.
+pub(crate) fn run(command: &mut Command, stdin: &[u8]) -> Output {
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    let stdin = stdin.to_vec();
+    let writer = std::thread::spawn(move || input.write_all(&stdin));
+    let output = child.wait_with_output().unwrap();
+    let _ = writer.join();
+    Output {
+        status: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
 
 pub(crate) struct ServeProcess {
     child: Child,
     pub(crate) port: u16,
     logs: Arc<Mutex<String>>,
-    reader: Option<std::thread::JoinHandle<()>>,
+    stdout: Arc<Mutex<String>>,
+    readers: Vec<std::thread::JoinHandle<()>>,
 }
 
 impl ServeProcess {
     /// Starts `itau-codigo serve ARGS` on a free loopback port with JSON logs and the
     /// given environment (nothing inherited from ours), and waits until it serves.
     pub(crate) fn start(args: &[&str], env: &[(&str, &str)]) -> Self {
-        let mut command = Command::cargo_bin("itau-codigo").unwrap();
+        let mut command = itau_codigo();
         command
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
@@ -28,14 +81,16 @@ impl ServeProcess {
             .args(args)
             .envs(env.iter().copied())
             .stdin(Stdio::null())
-            .stdout(Stdio::null())
+            .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         let mut child = command.spawn().unwrap();
         let stderr = child.stderr.take().unwrap();
+        let stdout = child.stdout.take().unwrap();
         let logs = Arc::new(Mutex::new(String::new()));
+        let printed = Arc::new(Mutex::new(String::new()));
         let (port_sender, port_receiver) = mpsc::channel();
         let collected = Arc::clone(&logs);
-        let reader = std::thread::spawn(move || {
+        let log_reader = std::thread::spawn(move || {
             let mut port_sender = Some(port_sender);
             for line in BufReader::new(stderr).lines() {
                 let Ok(line) = line else { break };
@@ -47,6 +102,15 @@ impl ServeProcess {
                 let mut logs = collected.lock().unwrap();
                 logs.push_str(&line);
                 logs.push('\n');
+            }
+        });
+        let collected = Arc::clone(&printed);
+        let stdout_reader = std::thread::spawn(move || {
+            let mut stdout = stdout;
+            let mut buffer = [0u8; 4096];
+            while let Ok(read @ 1..) = stdout.read(&mut buffer) {
+                let text = String::from_utf8_lossy(&buffer[..read]);
+                collected.lock().unwrap().push_str(&text);
             }
         });
         let port = match port_receiver.recv_timeout(Duration::from_secs(30)) {
@@ -61,12 +125,31 @@ impl ServeProcess {
             child,
             port,
             logs,
-            reader: Some(reader),
+            stdout: printed,
+            readers: vec![log_reader, stdout_reader],
         }
+    }
+
+    /// A client for this server.
+    pub(crate) fn http(&self) -> Http {
+        Http { port: self.port }
     }
 
     pub(crate) fn pid(&self) -> u32 {
         self.child.id()
+    }
+
+    /// What the server printed on stdout once it holds `lines` lines (30 s at most).
+    pub(crate) fn stdout_lines(&self, lines: usize) -> String {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let printed = self.stdout.lock().unwrap().clone();
+            if printed.matches('\n').count() >= lines {
+                return printed;
+            }
+            assert!(Instant::now() < deadline, "serve printed only {printed:?}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     /// Sends SIGTERM.
@@ -86,18 +169,18 @@ impl ServeProcess {
 
     /// Waits for the exit (30 s at most), then returns the status and every log line.
     pub(crate) fn wait(&mut self) -> (i32, String) {
-        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        let deadline = Instant::now() + Duration::from_secs(30);
         let status = loop {
             if let Some(status) = self.child.try_wait().unwrap() {
                 break status;
             }
-            if std::time::Instant::now() > deadline {
+            if Instant::now() > deadline {
                 let _ = self.child.kill();
                 panic!("serve did not exit within 30 s:\n{}", self.logs());
             }
             std::thread::sleep(Duration::from_millis(20));
         };
-        if let Some(reader) = self.reader.take() {
+        for reader in self.readers.drain(..) {
             let _ = reader.join();
         }
         (status.code().unwrap_or(-1), self.logs())

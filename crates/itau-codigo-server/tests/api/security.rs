@@ -1,10 +1,8 @@
 //! Login throttling, and logs that keep secrets and personal data out on every error path.
 
-use std::io::Write;
-use std::net::TcpStream;
 use std::time::Duration;
 
-use itau_codigo_server::throttle::ThrottleConfig;
+use itau_codigo_server::auth::ThrottleConfig;
 use serde_json::Value;
 
 use crate::helpers::*;
@@ -18,19 +16,20 @@ fn credentials_headers(username: &str, password: &str) -> [String; 2] {
 }
 
 fn post_as(app: &TestApp, username: &str, password: &str) -> Response {
-    let [user, pass] = credentials_headers(username, password);
     let body = format!(r#"{{"codigo_conta":"{TRES_GERENTES}"}}"#);
-    app.request("POST", PATH, &[&user, &pass], body.as_bytes())
+    app.post_as(username, password, &body, &[])
 }
 
 #[test]
 fn repeated_failed_logins_lock_the_address_out_still_with_the_documented_401() {
-    let app = spawn_app_with(|config| {
-        config.login_throttle = ThrottleConfig {
-            max_failures: 3,
-            lockout: Duration::from_millis(1_500),
-        };
-    });
+    let app = TestApp::builder()
+        .config(|config| {
+            config.login_throttle = ThrottleConfig {
+                max_failures: 3,
+                lockout: Duration::from_millis(1_500),
+            };
+        })
+        .spawn();
     let mut bodies = Vec::new();
     for attempt in 1..=3 {
         let response = post_as(&app, USERNAME, "guess");
@@ -51,12 +50,14 @@ fn repeated_failed_logins_lock_the_address_out_still_with_the_documented_401() {
 
 #[test]
 fn a_successful_login_clears_the_failures_of_its_address() {
-    let app = spawn_app_with(|config| {
-        config.login_throttle = ThrottleConfig {
-            max_failures: 3,
-            lockout: Duration::from_secs(60),
-        };
-    });
+    let app = TestApp::builder()
+        .config(|config| {
+            config.login_throttle = ThrottleConfig {
+                max_failures: 3,
+                lockout: Duration::from_secs(60),
+            };
+        })
+        .spawn();
     for _ in 0..5 {
         assert_eq!(post_as(&app, USERNAME, "typo").status, 401);
         assert_eq!(post_as(&app, USERNAME, "typo").status, 401);
@@ -66,32 +67,13 @@ fn a_successful_login_clears_the_failures_of_its_address() {
 
 #[test]
 fn with_throttling_off_failures_never_lock_out() {
-    let app = spawn_app_with(|config| config.login_throttle.max_failures = 0);
+    let app = TestApp::builder()
+        .config(|config| config.login_throttle.max_failures = 0)
+        .spawn();
     for _ in 0..30 {
         assert_eq!(post_as(&app, USERNAME, "guess").status, 401);
     }
     assert_eq!(post_as(&app, USERNAME, PASSWORD).status, 200);
-}
-
-fn send(port: u16, request: &[u8]) -> Response {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
-    stream.write_all(request).unwrap();
-    read_response(&mut stream)
-}
-
-fn post_raw(port: u16, headers: &[&str], body: &[u8]) -> Response {
-    let mut request =
-        format!("POST {PATH} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n").into_bytes();
-    for header in headers {
-        request.extend_from_slice(header.as_bytes());
-        request.extend_from_slice(b"\r\n");
-    }
-    request.extend_from_slice(format!("Content-Length: {}\r\n\r\n", body.len()).as_bytes());
-    request.extend_from_slice(body);
-    send(port, &request)
 }
 
 #[test]
@@ -119,7 +101,8 @@ fn logs_of_every_error_path_hold_no_secret_or_personal_data() {
             ("ITAU_CODIGO_PASSWORD", PASSWORD_SET),
         ],
     );
-    let port = server.port;
+    let http = server.http();
+    let post_raw = |headers: &[&str], body: &[u8]| http.request("POST", PATH, headers, body);
     let [user, pass] = credentials_headers("operador", PASSWORD_SET);
     let good = [
         user.as_str(),
@@ -129,7 +112,7 @@ fn logs_of_every_error_path_hold_no_secret_or_personal_data() {
     let body = |codigo: &str| format!(r#"{{"codigo_conta":"{codigo}"}}"#);
 
     // 200: the customer whose data must not reach the logs.
-    let found = post_raw(port, &good, body(TRES_GERENTES).as_bytes());
+    let found = post_raw(&good, body(TRES_GERENTES).as_bytes());
     assert_eq!(found.status, 200);
     let customer = found.json()["data"].clone();
     // 400s, each carrying personal data in the body.
@@ -171,50 +154,43 @@ fn logs_of_every_error_path_hold_no_secret_or_personal_data() {
         ),
     ];
     for (problem_type, bytes) in &cases {
-        let response = post_raw(port, &good, bytes);
+        let response = post_raw(&good, bytes);
         assert_eq!(response.problem_type(), *problem_type);
     }
     let wrong_type = post_raw(
-        port,
         &[&user, &pass, "Content-Type: text/plain"],
         body(TRES_GERENTES).as_bytes(),
     );
     assert_eq!(wrong_type.problem_type(), "unsupported-media-type");
     // 404s and 405: a valid unknown account, and a path holding a CPF.
     assert_eq!(
-        post_raw(port, &good, body(DESCONHECIDA).as_bytes()).problem_type(),
+        post_raw(&good, body(DESCONHECIDA).as_bytes()).problem_type(),
         "account-not-found"
     );
     let path_with_cpf = format!(
         "GET /clientes/{CPF_SENT}?email={EMAIL_SENT} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
     );
-    assert_eq!(send(port, path_with_cpf.as_bytes()).status, 404);
+    assert_eq!(http.raw(path_with_cpf.as_bytes()).status, 404);
     assert_eq!(
-        send(
-            port,
-            format!("GET {PATH} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes()
-        )
-        .status,
+        http.raw(format!("GET {PATH} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes())
+            .status,
         405
     );
     // 408: the body never arrives in full.
     let slow = format!(
         "POST {PATH} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n{user}\r\n{pass}\r\nContent-Length: 60\r\n\r\n{{\"codigo_conta\":\"{TRES_GERENTES}\""
     );
-    assert_eq!(send(port, slow.as_bytes()).status, 408);
+    assert_eq!(http.raw(slow.as_bytes()).status, 408);
     // 500 and 503: the file vanishes, then comes back.
     let saved = db.with_extension("saved");
     std::fs::rename(&db, &saved).unwrap();
     assert_eq!(
-        post_raw(port, &good, body(TRES_GERENTES).as_bytes()).problem_type(),
+        post_raw(&good, body(TRES_GERENTES).as_bytes()).problem_type(),
         "store-unavailable"
     );
     assert_eq!(
-        send(
-            port,
-            b"GET /readyz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
-        )
-        .status,
+        http.raw(b"GET /readyz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .status,
         503
     );
     std::fs::rename(&saved, &db).unwrap();
@@ -226,14 +202,10 @@ fn logs_of_every_error_path_hold_no_secret_or_personal_data() {
         [&user_tried, &pass],
         [&user, &pass_tried],
     ] {
-        let response = post_raw(
-            port,
-            &[headers[0], headers[1]],
-            body(TRES_GERENTES).as_bytes(),
-        );
+        let response = post_raw(&[headers[0], headers[1]], body(TRES_GERENTES).as_bytes());
         assert_eq!(response.status, 401);
     }
-    let locked = post_raw(port, &good, body(TRES_GERENTES).as_bytes());
+    let locked = post_raw(&good, body(TRES_GERENTES).as_bytes());
     assert_eq!(
         (locked.status, locked.header("retry-after").is_some()),
         (401, true)

@@ -6,8 +6,8 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Once;
 
-use itau_codigo_server::import::import;
-use itau_codigo_server::store::{DbLocation, Importer, PostgresImporter, SqliteImporter};
+use itau_codigo_server::import::{ImportOptions, import};
+use itau_codigo_server::store::{self, DbLocation, Importer};
 
 use crate::helpers::demo_db;
 
@@ -163,12 +163,7 @@ impl TestDb {
 
     /// An importer writing into this store.
     pub(crate) fn importer(&self) -> Box<dyn Importer> {
-        match self.store {
-            TestStore::Sqlite => {
-                Box::new(SqliteImporter::create_or_open(self.sqlite_path().unwrap()).unwrap())
-            }
-            TestStore::Postgres => Box::new(PostgresImporter::connect(&self.url).unwrap()),
-        }
+        store::open_importer(&self.location()).unwrap()
     }
 
     /// Imports JSON Lines that must be valid.
@@ -176,9 +171,8 @@ impl TestDb {
         import(
             lines.as_bytes(),
             self.importer().as_mut(),
-            false,
+            &ImportOptions::default(),
             &mut Vec::new(),
-            &indicatif::ProgressBar::hidden(),
         )
         .unwrap();
     }

@@ -11,7 +11,8 @@ use std::time::{Duration, Instant};
 /// Most addresses tracked at once; a flood of new addresses cannot grow memory further.
 pub const MAX_TRACKED_ADDRESSES: usize = 65_536;
 
-/// How many failures lock an address out, and for how long.
+/// How many failures lock an address out, and for how long. Its `Default` (the
+/// `serve` defaults) is in `config.rs`, with every other default.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ThrottleConfig {
     /// Failed logins (each within `lockout` of the previous one) that lock an address
@@ -20,15 +21,6 @@ pub struct ThrottleConfig {
     /// How long an address stays refused after its last counted failure, and how long
     /// a failure is remembered.
     pub lockout: Duration,
-}
-
-impl Default for ThrottleConfig {
-    fn default() -> Self {
-        Self {
-            max_failures: 10,
-            lockout: Duration::from_secs(60),
-        }
-    }
 }
 
 /// What a failed login led to.

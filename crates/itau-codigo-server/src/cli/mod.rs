@@ -1,0 +1,91 @@
+//! The command line: `itau-codigo serve | import | conta | schema`, one module per
+//! command. Every option but the `--demo` and `--replace` flags also reads
+//! `ITAU_CODIGO_<NAME>`.
+
+mod conta;
+mod import;
+mod schema;
+mod serve;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+pub use conta::ContaCommand;
+pub use import::ImportArgs;
+pub use schema::SchemaArgs;
+pub use serve::{Seconds, ServeArgs};
+
+/// Query customer information by account (chat_itau_codigo): the service and its tools.
+#[derive(Debug, Parser)]
+#[command(name = "itau-codigo", version, propagate_version = true)]
+#[command(
+    after_help = "Exit status: 0 success, 1 invalid input (a bad code, bad data), 2 usage or environment error."
+)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the API over HTTP (or HTTPS with --tls-cert and --tls-key).
+    ///
+    /// Credentials come only from the environment: ITAU_CODIGO_USERNAME and
+    /// ITAU_CODIGO_PASSWORD (or ITAU_CODIGO_PASSWORD_FILE, one trailing newline stripped).
+    #[command(
+        after_help = "Try it: itau-codigo serve --demo   (loopback only; credentials demo/demo)"
+    )]
+    Serve(ServeArgs),
+    /// Import customers from JSON Lines (a file, or - for stdin): every line or none.
+    ///
+    /// Each line is {"codigo_conta": "<18 digits>", "data": {...}}; see the README for the
+    /// fields. Bad lines are reported on stderr as `line N: path: code: message`.
+    Import(ImportArgs),
+    /// Check or build account codes (codigo_conta).
+    #[command(subcommand)]
+    Conta(ContaCommand),
+    /// Write the JSON Schemas and openapi.json.
+    Schema(SchemaArgs),
+}
+
+/// Runs a parsed command line and says how it ended.
+pub fn run(cli: Cli) -> ExitCode {
+    match cli.command {
+        Command::Serve(args) => serve::run(args),
+        Command::Import(args) => import::run(&args),
+        Command::Conta(command) => conta::run(command),
+        Command::Schema(args) => schema::run(&args),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+    use crate::config::{
+        DEFAULT_BIND, DEFAULT_CLIENT_TIMEOUT, DEFAULT_LOG, DEFAULT_LOGIN_LOCKOUT,
+        DEFAULT_LOGIN_MAX_FAILURES, DEFAULT_MAX_CONNECTIONS, DEFAULT_SHUTDOWN_TIMEOUT,
+    };
+
+    #[test]
+    fn clap_applies_the_configured_defaults() {
+        let Command::Serve(args) = Cli::try_parse_from(["itau-codigo", "serve"])
+            .unwrap()
+            .command
+        else {
+            panic!("not serve");
+        };
+        assert_eq!(args.bind, DEFAULT_BIND);
+        assert_eq!(args.client_timeout, Seconds(DEFAULT_CLIENT_TIMEOUT));
+        assert_eq!(args.shutdown_timeout, Seconds(DEFAULT_SHUTDOWN_TIMEOUT));
+        assert_eq!(args.login_lockout, Seconds(DEFAULT_LOGIN_LOCKOUT));
+        assert_eq!(args.max_connections, DEFAULT_MAX_CONNECTIONS);
+        assert_eq!(args.login_max_failures, DEFAULT_LOGIN_MAX_FAILURES);
+        assert_eq!(args.log, DEFAULT_LOG);
+        assert_eq!(args.db, None);
+    }
+}

@@ -1,0 +1,212 @@
+//! `itau-codigo serve`: the flags and the environment become a [`ServeConfig`], then the
+//! application runs until it is told to stop.
+
+use std::fmt;
+use std::io::{self, Write};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Args;
+
+use crate::auth::{Credentials, ThrottleConfig};
+use crate::config::{
+    ConfigError, DEFAULT_BIND, DEFAULT_CLIENT_TIMEOUT, DEFAULT_DB, DEFAULT_DOCS, DEFAULT_LOG,
+    DEFAULT_LOGIN_LOCKOUT, DEFAULT_LOGIN_MAX_FAILURES, DEFAULT_MAX_CONNECTIONS,
+    DEFAULT_SHUTDOWN_TIMEOUT, ServeConfig, StoreConfig, TlsFiles, default_db,
+};
+use crate::demo;
+use crate::exit::{EXIT_USAGE, fail};
+use crate::startup::Application;
+use crate::store::DbLocation;
+use crate::telemetry::{self, LogFormat};
+
+/// `serve` options.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on (IP:PORT).
+    #[arg(long, env = "ITAU_CODIGO_BIND", default_value_t = DEFAULT_BIND)]
+    pub bind: SocketAddr,
+    // Not a clap default: `--demo` must tell an explicit `--db` (or `ITAU_CODIGO_DB`)
+    // from none, so the default is applied in `serve_config` and only shown here.
+    #[arg(
+        long,
+        env = "ITAU_CODIGO_DB",
+        help = concat!(
+            "Store: sqlite:PATH (or a bare path) or postgres://... The SQLite file must exist [default: ",
+            default_db!(),
+            "]"
+        )
+    )]
+    pub db: Option<String>,
+    /// Worker threads [default: one per CPU core].
+    #[arg(long, env = "ITAU_CODIGO_WORKERS", value_parser = clap::value_parser!(u16).range(1..))]
+    pub workers: Option<u16>,
+    /// Serve the shipped demo data from memory, on loopback, with credentials demo/demo
+    /// unless the environment sets others.
+    #[arg(long)]
+    pub demo: bool,
+    /// TLS certificate chain (PEM); with --tls-key the service speaks HTTPS.
+    #[arg(long, env = "ITAU_CODIGO_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// TLS private key (PEM).
+    #[arg(long, env = "ITAU_CODIGO_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Seconds a client may take to send its request head, and then its body (408 after).
+    #[arg(long, env = "ITAU_CODIGO_CLIENT_TIMEOUT", default_value_t = Seconds(DEFAULT_CLIENT_TIMEOUT), value_parser = Seconds::parse)]
+    pub client_timeout: Seconds,
+    /// Seconds in-flight requests get to finish after SIGTERM/SIGINT.
+    #[arg(long, env = "ITAU_CODIGO_SHUTDOWN_TIMEOUT", default_value_t = Seconds(DEFAULT_SHUTDOWN_TIMEOUT), value_parser = Seconds::parse)]
+    pub shutdown_timeout: Seconds,
+    /// Most connections each worker serves at once; more wait in the listen backlog.
+    #[arg(long, env = "ITAU_CODIGO_MAX_CONNECTIONS", default_value_t = DEFAULT_MAX_CONNECTIONS)]
+    pub max_connections: usize,
+    /// Failed logins from one client address (each within --login-lockout of the
+    /// previous) after which that address is refused, still with 401; 0 turns it off.
+    #[arg(long, env = "ITAU_CODIGO_LOGIN_MAX_FAILURES", default_value_t = DEFAULT_LOGIN_MAX_FAILURES)]
+    pub login_max_failures: u32,
+    /// Seconds an address stays refused after its last failed login (and how long a
+    /// failure counts).
+    #[arg(long, env = "ITAU_CODIGO_LOGIN_LOCKOUT", default_value_t = Seconds(DEFAULT_LOGIN_LOCKOUT), value_parser = Seconds::parse)]
+    pub login_lockout: Seconds,
+    /// Log format.
+    #[arg(
+        long,
+        env = "ITAU_CODIGO_LOG_FORMAT",
+        value_enum,
+        default_value = "auto"
+    )]
+    pub log_format: LogFormat,
+    /// Serve the interactive API reference at /docs (true or false, also 1/0, yes/no).
+    #[arg(
+        long,
+        env = "ITAU_CODIGO_DOCS",
+        default_value_t = DEFAULT_DOCS,
+        value_name = "BOOL",
+        action = clap::ArgAction::Set,
+        value_parser = clap::builder::BoolishValueParser::new()
+    )]
+    pub docs: bool,
+    /// Log filter (tracing EnvFilter syntax), e.g. info or itau_codigo=debug.
+    #[arg(long, env = "ITAU_CODIGO_LOG", default_value = DEFAULT_LOG)]
+    pub log: String,
+}
+
+/// A duration given on the command line as a number of seconds (fractions allowed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Seconds(pub Duration);
+
+impl Seconds {
+    fn parse(value: &str) -> Result<Self, String> {
+        let seconds: f64 = value
+            .parse()
+            .map_err(|_| format!("expected a number of seconds, found {value:?}"))?;
+        if !(seconds > 0.0 && seconds <= 86_400.0) {
+            return Err(format!(
+                "expected more than 0 and at most 86400 seconds, found {value}"
+            ));
+        }
+        Ok(Self(Duration::from_secs_f64(seconds)))
+    }
+}
+
+impl fmt::Display for Seconds {
+    /// As typed: `5`, `0.5`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0.as_secs_f64())
+    }
+}
+
+pub(super) fn run(args: ServeArgs) -> ExitCode {
+    let config = match serve_config(&args) {
+        Ok(config) => config,
+        Err(message) => return fail(EXIT_USAGE, message),
+    };
+    if let Err(error) = telemetry::init(args.log_format, &args.log, io::stderr) {
+        return fail(EXIT_USAGE, format_args!("{error:#}"));
+    }
+    let result = actix_web::rt::System::new().block_on(async move {
+        let application = Application::build(&config)?;
+        let scheme = if application.https() { "https" } else { "http" };
+        let base_url = format!("{scheme}://{}", application.address());
+        tracing::info!(address = %application.address(), store = application.store_description(), "serving");
+        if args.demo {
+            println!("itau-codigo demo: serving {} synthetic customers on {base_url}", demo::DATA.lines().count());
+            println!("try:\n  {}", demo::curl_command(&base_url, config.credentials.username(), config.credentials.password_source()));
+            if config.docs {
+                println!("API reference: {base_url}{}", crate::paths::DOCS_PATH);
+            }
+            let _ = io::stdout().flush();
+        }
+        application.run_until_stopped().await?;
+        tracing::info!("stopped");
+        anyhow::Ok(())
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!(error = %format!("{error:#}"), "cannot serve");
+            fail(EXIT_USAGE, format_args!("{error:#}"))
+        }
+    }
+}
+
+/// Turns the flags and the environment into a configuration, refusing what the
+/// contract refuses.
+fn serve_config(args: &ServeArgs) -> Result<ServeConfig, ConfigError> {
+    let store = if args.demo {
+        // An exported ITAU_CODIGO_DB counts too: the demo must never be mistaken for
+        // (or pointed at) a real store.
+        if args.db.is_some() {
+            return Err(ConfigError::DemoWithDb);
+        }
+        if !args.bind.ip().is_loopback() {
+            return Err(ConfigError::DemoNotLoopback(args.bind));
+        }
+        StoreConfig::Demo
+    } else {
+        let db = args.db.as_deref().unwrap_or(DEFAULT_DB);
+        StoreConfig::Db(DbLocation::parse(db).map_err(ConfigError::Db)?)
+    };
+    let credentials = Credentials::from_env(|name| std::env::var(name).ok(), args.demo)?;
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some(TlsFiles {
+            cert: cert.clone(),
+            key: key.clone(),
+        }),
+        _ => None,
+    };
+    Ok(ServeConfig {
+        bind: args.bind,
+        store,
+        workers: args.workers.map(usize::from),
+        tls,
+        credentials,
+        client_timeout: args.client_timeout.0,
+        shutdown_timeout: args.shutdown_timeout.0,
+        max_connections: args.max_connections,
+        login_throttle: ThrottleConfig {
+            max_failures: args.login_max_failures,
+            lockout: args.login_lockout.0,
+        },
+        docs: args.docs,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seconds_take_fractions_and_refuse_zero_and_more_than_a_day() {
+        assert_eq!(
+            Seconds::parse("0.5"),
+            Ok(Seconds(Duration::from_millis(500)))
+        );
+        assert_eq!(Seconds(Duration::from_millis(500)).to_string(), "0.5");
+        assert!(Seconds::parse("0").is_err());
+        assert!(Seconds::parse("86401").is_err());
+        assert!(Seconds::parse("five").is_err());
+    }
+}

@@ -1,0 +1,21 @@
+//! The application state every handler and the request middleware share.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::auth::Gatekeeper;
+use crate::metrics::Metrics;
+use crate::store::Store;
+
+/// What every handler shares.
+#[derive(Debug)]
+pub struct AppState {
+    /// Where customers come from.
+    pub store: Arc<dyn Store>,
+    /// Who may call the API, and which client addresses are locked out.
+    pub auth: Gatekeeper,
+    /// How long a body may take to arrive.
+    pub client_timeout: Duration,
+    /// Counters for `/metrics`.
+    pub metrics: Arc<Metrics>,
+}
