@@ -94,14 +94,18 @@ impl ServeProcess {
             let mut port_sender = Some(port_sender);
             for line in BufReader::new(stderr).lines() {
                 let Ok(line) = line else { break };
+                // Collected before the port is announced, so that logs read right after
+                // `start` returns hold the `serving` line.
+                {
+                    let mut logs = collected.lock().unwrap();
+                    logs.push_str(&line);
+                    logs.push('\n');
+                }
                 if let Some(port) = serving_port(&line)
                     && let Some(sender) = port_sender.take()
                 {
                     let _ = sender.send(port);
                 }
-                let mut logs = collected.lock().unwrap();
-                logs.push_str(&line);
-                logs.push('\n');
             }
         });
         let collected = Arc::clone(&printed);
