@@ -39,7 +39,12 @@ fn main() -> ExitCode {
         ["gen", rest @ ..] => generate::run(rest),
         ["lint-openapi", rest @ ..] => lint_openapi::run(&workspace_root(), rest),
         ["help" | "--help" | "-h"] | [] => {
-            print!("{HELP}{}{}{}", generate::HELP, lint_openapi::HELP, bench::HELP);
+            print!(
+                "{HELP}{}{}{}",
+                generate::HELP,
+                lint_openapi::HELP,
+                bench::HELP
+            );
             Ok(())
         }
         _ => {
