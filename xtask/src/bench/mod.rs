@@ -7,9 +7,11 @@
 //! the same wrk script pinned to another core. Side by side, because this machine's
 //! noise moves absolute figures by tens of percent between minutes.
 
+mod chart;
 mod dados;
 mod procfs;
 mod report;
+mod results;
 mod wrk;
 
 use std::collections::BTreeMap;
@@ -27,9 +29,13 @@ pub(crate) use report::Report;
 pub(crate) const HELP: &str = "  bench [--smoke] [OPTIONS]
                       build release binaries, then measure the service against an actix-web
                       ceiling with wrk at several store sizes, and the import; prints a
-                      Markdown report (also written to OUT/report.md). Options:
+                      Markdown report (also written to OUT/report.md) and writes the
+                      figures to benchmarks/<store>.json with SVG charts beside them
+                      (benchmarks/<store>-{reqs,p99,import}.svg). Options:
       --smoke             a few seconds on a small store with every status checked (CI);
-                          debug binaries unless --release
+                          debug binaries unless --release; the JSON and charts go to
+                          OUT/charts, not into the repository
+      --charts            measure nothing: redraw the charts from benchmarks/*.json
       --sizes N,N,..      store sizes [1000,100000,1000000; smoke: 1000]
       --connections N,..  wrk connections [16,64,256; smoke: 16]
       --duration SECS     each measured run [5; smoke: 2]
@@ -141,6 +147,9 @@ where
 
 /// Runs the benchmark; fails when a request of the mix got the wrong status.
 pub(crate) fn run(root: &Path, args: &[&str]) -> anyhow::Result<()> {
+    if args == ["--charts"] {
+        return results::redraw(&root.join(results::DIR));
+    }
     let options = Options::parse(args, root)?;
     wrk::ensure_installed()?;
     std::fs::create_dir_all(&options.out)
@@ -158,7 +167,25 @@ pub(crate) fn run(root: &Path, args: &[&str]) -> anyhow::Result<()> {
         }
     }
     report.finish();
-    let text = report.markdown();
+    let failures = report.failures();
+    // Only a run that finished with every answer right replaces the committed figures.
+    let charts = if failed.is_none() && failures.is_empty() {
+        let (dir, committed) = if options.smoke {
+            (options.out.join("charts"), false)
+        } else {
+            (root.join(results::DIR), true)
+        };
+        let charts = results::write(&dir, &report.results())?;
+        eprintln!(
+            "bench: figures and charts written to {}/{}*",
+            dir.display(),
+            report.store().stem()
+        );
+        if committed { charts } else { Vec::new() }
+    } else {
+        Vec::new()
+    };
+    let text = report.markdown(&charts);
     print!("{text}");
     let path = options.out.join("report.md");
     std::fs::write(&path, &text)?;
@@ -166,7 +193,6 @@ pub(crate) fn run(root: &Path, args: &[&str]) -> anyhow::Result<()> {
     if let Some(error) = failed {
         return Err(error);
     }
-    let failures = report.failures();
     ensure!(
         failures.is_empty(),
         "the service answered wrongly:\n  {}",

@@ -5,17 +5,18 @@ use std::fmt::Write as _;
 use std::process::Command;
 
 use super::procfs::{self, Memory};
+use super::results::{self, ImportResult, LoadResult, Results, Store};
 use super::wrk::Measured;
 use super::{Imported, Options, redact};
 
 /// Targets of issue #4, on this machine.
 const MIN_RATIO_TO_CEILING: f64 = 0.75;
-const MAX_P99_MS: f64 = 10.0;
+pub(crate) const MAX_P99_MS: f64 = 10.0;
 const MAX_DROP_AT_SCALE: f64 = 0.20;
 const MAX_RSS_MIB: f64 = 100.0;
-const MIN_IMPORT_RATE: f64 = 100_000.0;
+pub(crate) const MIN_IMPORT_RATE: f64 = 100_000.0;
 /// The connection count the targets are stated at.
-const TARGET_CONNECTIONS: u32 = 64;
+pub(crate) const TARGET_CONNECTIONS: u32 = 64;
 /// Above this share of its core, wrk (not the server) may be what limits a run.
 const GENERATOR_SATURATED: f64 = 0.90;
 
@@ -37,6 +38,7 @@ pub(crate) struct Report {
     load_end: String,
     commit: String,
     setup: String,
+    store: Store,
     smoke: bool,
     check: bool,
     imports: Vec<(u64, Imported)>,
@@ -95,6 +97,7 @@ impl Report {
                 if dirty { " (uncommitted changes)" } else { "" }
             ),
             setup,
+            store: Store::of(options.db.as_deref()),
             smoke: options.smoke,
             check: options.check,
             imports: Vec::new(),
@@ -154,6 +157,56 @@ impl Report {
         self.rows
             .iter()
             .filter(move |r| r.size == size && r.connections == connections && r.server == server)
+    }
+
+    /// Which store the service answered from.
+    pub(crate) fn store(&self) -> Store {
+        self.store
+    }
+
+    /// The figures of the tables, for `benchmarks/<store>.json` and its charts.
+    pub(crate) fn results(&self) -> Results {
+        let imports = self
+            .imports
+            .iter()
+            .map(|(size, imported)| ImportResult {
+                accounts: *size,
+                file_mib: results::round(imported.file_bytes as f64 / 1024.0 / 1024.0, 1),
+                wall_seconds: results::round(imported.wall, 2),
+                records_per_second: imported.rate().round(),
+            })
+            .collect();
+        let mut keys: Vec<(u64, u32, &'static str)> = Vec::new();
+        for row in &self.rows {
+            if !keys.contains(&(row.size, row.connections, row.server)) {
+                keys.push((row.size, row.connections, row.server));
+            }
+        }
+        let loads = keys
+            .into_iter()
+            .filter_map(|(size, connections, server)| self.row(size, connections, server))
+            .map(|row| LoadResult {
+                accounts: row.size,
+                connections: row.connections,
+                server: row.server.into(),
+                requests_per_second: row.measured.rate().round(),
+                p50_ms: results::round(row.measured.p50_ms, 2),
+                p99_ms: results::round(row.measured.p99_ms, 2),
+                max_ms: results::round(row.measured.max_ms, 1),
+            })
+            .collect();
+        Results {
+            source: format!(
+                "measured by `{}`, run of {}, commit {}",
+                self.command, self.started, self.commit
+            ),
+            store: self.store,
+            run: self.started.clone(),
+            command: self.command.clone(),
+            commit: self.commit.clone(),
+            imports,
+            loads,
+        }
     }
 
     /// Wrong answers (and, in a smoke run, any socket error): each fails the bench.
@@ -218,7 +271,9 @@ impl Report {
         failures
     }
 
-    pub(crate) fn markdown(&self) -> String {
+    /// The report; `charts` are the (file, alt text) pairs written under `benchmarks/`,
+    /// embedded so that the report pasted into BENCHMARKS.md shows them.
+    pub(crate) fn markdown(&self, charts: &[(String, String)]) -> String {
         let mut out = String::new();
         let _ = writeln!(out, "### Run of {}\n", self.started);
         let _ = writeln!(
@@ -232,6 +287,18 @@ impl Report {
             self.machine, self.load_start, self.load_end
         );
         let _ = writeln!(out, "{}\n", self.setup);
+        if !charts.is_empty() {
+            for (file, alt) in charts {
+                let _ = writeln!(out, "![{alt}]({}/{file})", results::DIR);
+            }
+            let _ = writeln!(
+                out,
+                "\nThe charts are drawn from `{}/{}.json`, this run's figures \
+                 (`cargo xtask bench --charts` redraws them).\n",
+                results::DIR,
+                self.store.stem()
+            );
+        }
         self.import_table(&mut out);
         let mut sizes: Vec<u64> = self.rows.iter().map(|r| r.size).collect();
         sizes.dedup();
