@@ -10,8 +10,8 @@ use itau_codigo::{
 };
 use serde_json::Value;
 
-/// `CodigoConta`: the strict parser agrees with a reference written from DESIGN.md, the
-/// lenient parser agrees with the strict one on the input without separators, a parsed
+/// `CodigoConta`: the strict parser agrees with a reference written from the documented
+/// rules, the lenient parser agrees with the strict one on the input without separators, a parsed
 /// code survives every way out and back in, and `compose` agrees with parsing.
 pub fn codigo_conta(data: &[u8]) {
     let Ok(input) = std::str::from_utf8(data) else {
@@ -142,8 +142,9 @@ pub fn registro_roads(data: &[u8]) {
     );
 }
 
-/// DESIGN.md's rules, written independently of the crate: length in Unicode scalar
-/// values, then the first non-digit (1-based), then módulo 10 over agência + conta.
+/// The documented rules (the core crate's README), written independently of the crate:
+/// length in Unicode scalar values, then the first non-digit (1-based), then módulo 10
+/// over agência + conta.
 fn reference_parse(input: &str) -> Result<String, CodigoContaError> {
     let chars: Vec<char> = input.chars().collect();
     if chars.len() != 18 {
