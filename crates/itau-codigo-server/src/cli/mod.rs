@@ -41,8 +41,8 @@ pub enum Command {
     Serve(ServeArgs),
     /// Import customers from JSON Lines (a file, or - for stdin): every line or none.
     ///
-    /// Each line is {"codigo_conta": "<18 digits>", "data": {...}}; see the README for the
-    /// fields. Bad lines are reported on stderr as `line N: path: code: message`.
+    /// Each line is {"codigo_conta": "<18 digits>", "data": {...}}; see OPERATIONS.md for
+    /// the fields. Bad lines are reported on stderr as `line N: path: code: message`.
     Import(ImportArgs),
     /// Check or build account codes (codigo_conta).
     #[command(subcommand)]

@@ -25,7 +25,7 @@ macro_rules! problem_types {
         }
 
         impl ProblemType {
-            /// Every problem type, in the order of the README's table.
+            /// Every problem type, in the order of the table in the repository's `docs/clients.md`.
             pub const ALL: &'static [ProblemType] = &[$(Self::$variant),*];
 
             /// The `type` URI.
