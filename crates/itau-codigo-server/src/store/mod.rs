@@ -1,6 +1,7 @@
 //! Where customers are stored: a small trait, so that the handlers do not know (or
 //! care) whether SQLite or PostgreSQL answers.
 
+mod pg_tls;
 mod postgres;
 mod sqlite;
 
