@@ -400,20 +400,43 @@ fn verify_ca_checks_the_chain_but_not_the_host_name() {
 #[test]
 fn an_unreachable_database_is_named_without_its_password() {
     // Port 1 on loopback: nothing listens there, so the connection is refused at once.
-    let url = "postgres://app:S3gr3d0@127.0.0.1:1/itau";
-    for args in [
-        vec!["serve", "--bind", "127.0.0.1:0", "--db", url],
-        vec!["import", "-", "--db", url],
-    ] {
-        let output = run(itau_codigo().args(&args).envs(CREDENTIALS), b"");
-        let stderr = &output.stderr;
-        assert_eq!(output.status, 2, "{args:?}: {stderr}");
-        assert!(
-            stderr.contains("cannot open the store postgres://app:***@127.0.0.1:1/itau"),
-            "{args:?}: {stderr}"
-        );
-        assert!(stderr.contains("Connection refused"), "{args:?}: {stderr}");
-        assert!(!stderr.contains("S3gr3d0"), "{args:?}: {stderr}");
+    // The password holds each URL delimiter, percent-encoded as a correct URL has it,
+    // or comes as a parameter (raw); a keyword/value string is refused unquoted.
+    let cases = [
+        (
+            "postgres://app:S3gr3d0@127.0.0.1:1/itau",
+            "cannot open the store postgres://app:***@127.0.0.1:1/itau",
+        ),
+        (
+            "postgres://app:S3%2Fgr%3F3%40d%25o%23@127.0.0.1:1/itau",
+            "cannot open the store postgres://app:***@127.0.0.1:1/itau",
+        ),
+        (
+            "postgres://app@127.0.0.1:1/itau?password=S3/gr?3@d%o#&sslmode=disable",
+            "cannot open the store postgres://app@127.0.0.1:1/itau?password=***&sslmode=disable",
+        ),
+        (
+            "host=127.0.0.1 port=1 password=S3gr3d0",
+            "looks like a libpq keyword/value string",
+        ),
+    ];
+    const FRAGMENTS: [&str; 5] = ["S3", "gr3", "gr%3F", "3@d", "%o#"];
+    for (url, shown) in cases {
+        for args in [
+            vec!["serve", "--bind", "127.0.0.1:0", "--db", url],
+            vec!["import", "-", "--db", url],
+        ] {
+            let output = run(itau_codigo().args(&args).envs(CREDENTIALS), b"");
+            let stderr = &output.stderr;
+            assert_eq!(output.status, 2, "{args:?}: {stderr}");
+            assert!(stderr.contains(shown), "{args:?}: {stderr}");
+            if url.starts_with("postgres://") {
+                assert!(stderr.contains("Connection refused"), "{args:?}: {stderr}");
+            }
+            for fragment in FRAGMENTS {
+                assert!(!stderr.contains(fragment), "{args:?} shows {fragment}: {stderr}");
+            }
+        }
     }
 }
 
