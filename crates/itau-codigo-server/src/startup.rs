@@ -166,8 +166,9 @@ fn tls_config(files: &TlsFiles) -> anyhow::Result<rustls::ServerConfig> {
         Err(pem::Error::NoItemsFound) => {
             anyhow::bail!("no private key in {}", files.key.display())
         }
-        Err(error) => Err(error)
-            .with_context(|| format!("cannot read the key in {}", files.key.display()))?,
+        Err(error) => {
+            Err(error).with_context(|| format!("cannot read the key in {}", files.key.display()))?
+        }
     };
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let config = rustls::ServerConfig::builder_with_provider(provider)

@@ -213,20 +213,24 @@ impl DbLocation {
         if value.starts_with("postgres://") || value.starts_with("postgresql://") {
             return Ok(Self::Postgres(value.to_owned()));
         }
-        if let Some((scheme, _)) = value.split_once("://") {
-            if !scheme.eq_ignore_ascii_case("sqlite") {
-                return Err(format!(
-                    "expected sqlite:PATH, a path or a postgres:// URL, found a URL of \
-                     another scheme ({} characters before ://; the scheme is lower case)",
-                    scheme.chars().count()
-                ));
-            }
+        if value
+            .split_once("://")
+            .is_some_and(|(scheme, _)| scheme != "sqlite")
+        {
+            return Err(
+                "expected sqlite:PATH, a path or a postgres:// URL, found a URL of \
+                        another scheme (schemes are lower case: postgres://, postgresql://, \
+                        sqlite://)"
+                    .to_owned(),
+            );
         }
         if looks_like_keyword_value(value) {
-            return Err("expected sqlite:PATH, a path or a postgres:// URL, found what looks \
+            return Err(
+                "expected sqlite:PATH, a path or a postgres:// URL, found what looks \
                         like a libpq keyword/value string (host=… dbname=…): write it as a \
                         postgres://user:password@host:port/dbname?param=value URL"
-                .to_owned());
+                    .to_owned(),
+            );
         }
         let path = value
             .strip_prefix("sqlite://")
@@ -250,21 +254,18 @@ const LIBPQ_KEYWORDS: [&str; 8] = [
 /// a space, for one of libpq's connection keywords.
 fn looks_like_keyword_value(value: &str) -> bool {
     let lower = value.to_ascii_lowercase();
-    lower
-        .split_whitespace()
-        .enumerate()
-        .any(|(i, word)| {
-            LIBPQ_KEYWORDS.iter().any(|keyword| {
-                word.strip_prefix(keyword).is_some_and(|rest| {
-                    rest.starts_with('=')
-                        || (rest.is_empty()
-                            && lower
-                                .split_whitespace()
-                                .nth(i + 1)
-                                .is_some_and(|next| next.starts_with('=')))
-                })
+    lower.split_whitespace().enumerate().any(|(i, word)| {
+        LIBPQ_KEYWORDS.iter().any(|keyword| {
+            word.strip_prefix(keyword).is_some_and(|rest| {
+                rest.starts_with('=')
+                    || (rest.is_empty()
+                        && lower
+                            .split_whitespace()
+                            .nth(i + 1)
+                            .is_some_and(|next| next.starts_with('=')))
             })
         })
+    })
 }
 
 impl fmt::Display for DbLocation {
@@ -487,7 +488,10 @@ mod tests {
             "mysql://app:s3cr3t@db/itau",
         ] {
             let error = DbLocation::parse(value).unwrap_err();
-            assert!(!error.contains("s3cr3t") && !error.contains("cr3t"), "{value}: {error}");
+            assert!(
+                !error.contains("s3cr3t") && !error.contains("cr3t"),
+                "{value}: {error}"
+            );
         }
         // A path may hold '=' as long as it is not a libpq keyword's.
         assert_eq!(

@@ -57,9 +57,11 @@ impl SslMode {
             "verify-ca" => Self::VerifyCa,
             "verify-full" => Self::VerifyFull,
             _ => {
-                return Err("invalid sslmode: expected disable, allow, prefer, require, \
+                return Err(
+                    "invalid sslmode: expected disable, allow, prefer, require, \
                             verify-ca or verify-full"
-                    .into());
+                        .into(),
+                );
             }
         })
     }
@@ -284,13 +286,10 @@ impl ServerCertVerifier for ChainOnly {
         ocsp_response: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        match self.0.verify_server_cert(
-            end_entity,
-            intermediates,
-            server_name,
-            ocsp_response,
-            now,
-        ) {
+        match self
+            .0
+            .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
+        {
             Err(rustls::Error::InvalidCertificate(
                 CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
             )) => Ok(ServerCertVerified::assertion()),
@@ -343,8 +342,18 @@ mod tests {
             (None, root, SslMode::Prefer, Check::Chain),
             (Some("require"), root, SslMode::Require, Check::Chain),
             (Some("verify-ca"), root, SslMode::VerifyCa, Check::Chain),
-            (Some("verify-full"), root, SslMode::VerifyFull, Check::ChainAndName),
-            (None, Some("system"), SslMode::VerifyFull, Check::ChainAndName),
+            (
+                Some("verify-full"),
+                root,
+                SslMode::VerifyFull,
+                Check::ChainAndName,
+            ),
+            (
+                None,
+                Some("system"),
+                SslMode::VerifyFull,
+                Check::ChainAndName,
+            ),
         ];
         for (sslmode, sslrootcert, mode, check) in cases {
             assert_eq!(
@@ -383,7 +392,10 @@ mod tests {
         }
         for mode in ["disable", "allow", "prefer", "require", "verify-ca"] {
             let error = plan(Some(mode), Some("system"), None).unwrap_err();
-            assert!(error.contains("needs sslmode=verify-full"), "{mode}: {error}");
+            assert!(
+                error.contains("needs sslmode=verify-full"),
+                "{mode}: {error}"
+            );
         }
         let error = plan(Some("sometimes"), None, None).unwrap_err();
         assert!(error.contains("invalid sslmode"), "{error}");
@@ -395,6 +407,9 @@ mod tests {
         let path = dir.path().join("empty.pem");
         std::fs::write(&path, "not a certificate\n").unwrap();
         let error = root_store(&Roots::File(path.clone())).unwrap_err();
-        assert_eq!(error, format!("no certificate in sslrootcert {}", path.display()));
+        assert_eq!(
+            error,
+            format!("no certificate in sslrootcert {}", path.display())
+        );
     }
 }

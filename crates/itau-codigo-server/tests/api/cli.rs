@@ -481,7 +481,10 @@ fn logs_of_a_run_hold_no_password_name_document_email_phone_birth_date_racf_or_f
 
 /// The first demo record with `pointer` set to `value`, as one line.
 fn demo_record_with(pointer: &str, value: Value) -> String {
-    let line = include_str!("../../demo/clientes.jsonl").lines().next().unwrap();
+    let line = include_str!("../../demo/clientes.jsonl")
+        .lines()
+        .next()
+        .unwrap();
     let mut record: Value = serde_json::from_str(line).unwrap();
     *record
         .pointer_mut(pointer)
@@ -498,12 +501,37 @@ fn import_reports_quote_no_refused_value_nor_its_check_digits() {
         ("/data/cpf_cnpj", json!("52998224724"), &[], true),
         ("/data/cpf_cnpj", json!("11222333000180"), &[], true),
         ("/data/cpf_cnpj", json!("5299822472Q"), &["Q"], false),
-        ("/data/data_nascimento_fundacao", json!("1985-13-45"), &["13-45"], false),
-        ("/data/emails/0/email", json!("maria.segredo@@example.com"), &["segredo"], false),
-        ("/data/telefones/0/numero", json!("98765-4321"), &["98765", "4321"], false),
-        ("/codigo_conta", json!("001341150100098791"), &["found 1", "expected 0"], true),
+        (
+            "/data/data_nascimento_fundacao",
+            json!("1985-13-45"),
+            &["13-45"],
+            false,
+        ),
+        (
+            "/data/emails/0/email",
+            json!("maria.segredo@@example.com"),
+            &["segredo"],
+            false,
+        ),
+        (
+            "/data/telefones/0/numero",
+            json!("98765-4321"),
+            &["98765", "4321"],
+            false,
+        ),
+        (
+            "/codigo_conta",
+            json!("001341150100098791"),
+            &["found 1", "expected 0"],
+            true,
+        ),
         ("/codigo_conta", json!("00134115010009879Q"), &["Q"], false),
-        ("/data/gerentes/0/email_gerente", json!(11_999_998_888_u64), &[], false),
+        (
+            "/data/gerentes/0/email_gerente",
+            json!(11_999_998_888_u64),
+            &[],
+            false,
+        ),
     ];
     let input: String = cases
         .iter()
@@ -522,14 +550,21 @@ fn import_reports_quote_no_refused_value_nor_its_check_digits() {
             .lines()
             .filter_map(|line| line.strip_prefix(&prefix))
             .collect();
-        assert!(!reports.is_empty(), "{pointer} was not refused: {}", output.stderr);
+        assert!(
+            !reports.is_empty(),
+            "{pointer} was not refused: {}",
+            output.stderr
+        );
         let shown = match value {
             Value::String(text) => text.clone(),
             other => other.to_string(),
         };
         for report in reports {
             for refused in std::iter::once(shown.as_str()).chain(also.iter().copied()) {
-                assert!(!report.contains(refused), "{pointer}: {report} quotes {refused}");
+                assert!(
+                    !report.contains(refused),
+                    "{pointer}: {report} quotes {refused}"
+                );
             }
             assert!(
                 !digit_free || !report.contains(|c: char| c.is_ascii_digit()),

@@ -333,7 +333,9 @@ fn store_encrypts(server: &PrivateServer, base: &str, query: &str) -> Result<boo
             )
             .await
             .unwrap();
-        Ok(row.get::<_, Option<bool>>(0).expect("the store's connection is seen"))
+        Ok(row
+            .get::<_, Option<bool>>(0)
+            .expect("the store's connection is seen"))
     })
 }
 
@@ -367,7 +369,9 @@ fn verify_full_connects_only_with_the_right_root() {
         // libpq: require with a root is verify-ca.
         format!("sslmode=require&sslrootcert={wrong_root}"),
     ] {
-        let error = store_encrypts(&server, &url, &query).unwrap_err().to_string();
+        let error = store_encrypts(&server, &url, &query)
+            .unwrap_err()
+            .to_string();
         assert!(error.contains("UnknownIssuer"), "{query}: {error}");
     }
     let no_root = store_encrypts(&server, &url, "sslmode=verify-full")
@@ -434,7 +438,10 @@ fn an_unreachable_database_is_named_without_its_password() {
                 assert!(stderr.contains("Connection refused"), "{args:?}: {stderr}");
             }
             for fragment in FRAGMENTS {
-                assert!(!stderr.contains(fragment), "{args:?} shows {fragment}: {stderr}");
+                assert!(
+                    !stderr.contains(fragment),
+                    "{args:?} shows {fragment}: {stderr}"
+                );
             }
         }
     }
