@@ -23,7 +23,14 @@ pub(crate) fn start(root: &Path, args: &[&str]) -> anyhow::Result<()> {
         other => bail!("unexpected arguments {other:?}"),
     };
     let binaries = Binaries::find()?;
-    let server = PrivateServer::start(&binaries, &dir, &Options { fsync, tls: None })?;
+    let server = PrivateServer::start(
+        &binaries,
+        &dir,
+        &Options {
+            fsync,
+            ..Options::default()
+        },
+    )?;
     eprintln!(
         "private PostgreSQL ({}) running on 127.0.0.1:{} from {} (fsync {}); stop it with `cargo xtask pg stop`",
         binaries.dir().display(),

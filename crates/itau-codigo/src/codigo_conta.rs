@@ -119,6 +119,22 @@ impl fmt::Display for CodigoContaError {
 
 impl std::error::Error for CodigoContaError {}
 
+impl CodigoContaError {
+    /// The reason without the evidence: which rule failed and where, but not the
+    /// character or the DAC found and expected. For reports that outlive the request
+    /// and reach other readers (an import's, which ends up in job logs); `Display`,
+    /// for the one who typed or sent the code, shows the evidence.
+    pub(crate) fn reason_without_values(&self) -> String {
+        match *self {
+            Self::Length { .. } => self.to_string(),
+            Self::NonDigit { position, .. } => {
+                format!("expected a digit 0-9 at position {position}")
+            }
+            Self::Dac { .. } => "wrong DAC (check digit)".to_owned(),
+        }
+    }
+}
+
 /// One of the parts that [`CodigoConta::compose`] and [`dac`] take.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]

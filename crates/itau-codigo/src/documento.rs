@@ -52,6 +52,9 @@ pub enum DocumentoError {
     },
 }
 
+/// Says which rule failed and where, never what was found: no character of the number
+/// and no check digit, found or expected, since import reports end up in job logs. The
+/// evidence stays in the variant's fields for a caller that wants it.
 impl fmt::Display for DocumentoError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
@@ -59,28 +62,20 @@ impl fmt::Display for DocumentoError {
                 f,
                 "expected 11 digits (CPF) or 14 characters (CNPJ), found {found} characters"
             ),
-            Self::Character { position, found } => write!(
+            Self::Character { position, .. } => write!(
                 f,
-                "unexpected character {found:?} at position {position}: a CPF is all digits; \
+                "unexpected character at position {position}: a CPF is all digits; \
                  a CNPJ is 12 digits or upper-case letters and 2 digits"
             ),
             Self::Repeated => {
                 f.write_str("one character repeated throughout is not a valid number")
             }
-            Self::CheckDigits {
-                tipo,
-                found,
-                expected,
-            } => {
+            Self::CheckDigits { tipo, .. } => {
                 let tipo = match tipo {
                     TipoDocumento::Cpf => "CPF",
                     TipoDocumento::Cnpj => "CNPJ",
                 };
-                write!(
-                    f,
-                    "wrong {tipo} check digits: found {}{}, expected {}{}",
-                    found[0], found[1], expected[0], expected[1]
-                )
+                write!(f, "wrong {tipo} check digits")
             }
         }
     }

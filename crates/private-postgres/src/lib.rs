@@ -150,8 +150,11 @@ pub struct Options {
     /// is thrown away and tests should not wait for the disk.
     pub fsync: bool,
     /// Certificate chain and key (PEM): the server then speaks TLS only, and refuses
-    /// plain TCP connections. Plain TCP only when `None`.
+    /// plain TCP connections (unless `plain_too`). Plain TCP only when `None`.
     pub tls: Option<(PathBuf, PathBuf)>,
+    /// With `tls`, accept plain TCP connections too, as a server with `ssl = on` and
+    /// `host` lines in `pg_hba.conf` does (Debian's default cluster, for one).
+    pub plain_too: bool,
 }
 
 /// A running private server. Dropping it stops the server and deletes its folder,
@@ -395,9 +398,10 @@ impl PrivateServer {
             settings
                 .push_str("ssl = on\nssl_cert_file = 'server.crt'\nssl_key_file = 'server.key'\n");
             let hba = data.join("pg_hba.conf");
+            let tcp = if options.plain_too { "host" } else { "hostssl" };
             fs::write(
                 &hba,
-                "local all all trust\nhostssl all all 127.0.0.1/32 scram-sha-256\n",
+                format!("local all all trust\n{tcp} all all 127.0.0.1/32 scram-sha-256\n"),
             )
             .map_err(io_error(format!("cannot write {}", hba.display())))?;
         }

@@ -1,6 +1,7 @@
 //! Where customers are stored: a small trait, so that the handlers do not know (or
 //! care) whether SQLite or PostgreSQL answers.
 
+mod pg_tls;
 mod postgres;
 mod sqlite;
 
@@ -205,10 +206,31 @@ impl DbLocation {
     ///
     /// # Errors
     ///
-    /// An empty value, or `sqlite:` with no path.
+    /// An empty value, `sqlite:` with no path, another URL scheme, or a libpq
+    /// keyword/value string (`host=db password=…`), which would otherwise be taken for
+    /// a file name and shown, password and all. The message never quotes the value.
     pub fn parse(value: &str) -> Result<Self, String> {
         if value.starts_with("postgres://") || value.starts_with("postgresql://") {
             return Ok(Self::Postgres(value.to_owned()));
+        }
+        if value
+            .split_once("://")
+            .is_some_and(|(scheme, _)| scheme != "sqlite")
+        {
+            return Err(
+                "expected sqlite:PATH, a path or a postgres:// URL, found a URL of \
+                        another scheme (schemes are lower case: postgres://, postgresql://, \
+                        sqlite://)"
+                    .to_owned(),
+            );
+        }
+        if looks_like_keyword_value(value) {
+            return Err(
+                "expected sqlite:PATH, a path or a postgres:// URL, found what looks \
+                        like a libpq keyword/value string (host=… dbname=…): write it as a \
+                        postgres://user:password@host:port/dbname?param=value URL"
+                    .to_owned(),
+            );
         }
         let path = value
             .strip_prefix("sqlite://")
@@ -221,6 +243,29 @@ impl DbLocation {
         }
         Ok(Self::SqliteFile(path.into()))
     }
+}
+
+/// libpq's connection keywords that a keyword/value string starts with, or holds.
+const LIBPQ_KEYWORDS: [&str; 8] = [
+    "host", "hostaddr", "port", "dbname", "user", "password", "passfile", "sslmode",
+];
+
+/// Whether `value` holds `keyword =` (spaces allowed around `=`) at its start or after
+/// a space, for one of libpq's connection keywords.
+fn looks_like_keyword_value(value: &str) -> bool {
+    let lower = value.to_ascii_lowercase();
+    lower.split_whitespace().enumerate().any(|(i, word)| {
+        LIBPQ_KEYWORDS.iter().any(|keyword| {
+            word.strip_prefix(keyword).is_some_and(|rest| {
+                rest.starts_with('=')
+                    || (rest.is_empty()
+                        && lower
+                            .split_whitespace()
+                            .nth(i + 1)
+                            .is_some_and(|next| next.starts_with('=')))
+            })
+        })
+    })
 }
 
 impl fmt::Display for DbLocation {
@@ -273,21 +318,77 @@ pub fn redacted_url(url: &str) -> String {
     shown
 }
 
-/// `url` with the value of every `password=` parameter replaced by `***`.
+/// `url` with the value of every `password=` parameter replaced by `***`. The key is
+/// found whatever its case and percent-encoding (`Password=`, `pass%77ord=`), and the
+/// value runs to the next `&` that starts another `key=`: a raw `&` inside the
+/// password does not end it.
 fn redact_password_parameters(url: &str) -> String {
-    const KEY: &str = "password=";
     let mut out = String::with_capacity(url.len());
     let mut rest = url;
-    while let Some(start) = rest.find(KEY) {
-        let value_start = start + KEY.len();
+    while let Some(value_start) = find_password_key(rest) {
         out.push_str(&rest[..value_start]);
         out.push_str("***");
-        rest = rest[value_start..]
-            .find('&')
-            .map_or("", |end| &rest[value_start + end..]);
+        rest = &rest[value_start..];
+        rest = next_parameter(rest).map_or("", |end| &rest[end..]);
     }
     out.push_str(rest);
     out
+}
+
+/// Where the value of the first `password=` in `text` starts (after the `=`), the key
+/// compared percent-decoded and case-blind; keys start at the beginning, or after `?`,
+/// `&`, `/`, `@` or whitespace.
+fn find_password_key(text: &str) -> Option<usize> {
+    let bytes = text.as_bytes();
+    let mut key_start = 0;
+    for (i, &byte) in bytes.iter().enumerate() {
+        match byte {
+            b'?' | b'&' | b'/' | b'@' | b' ' | b'\t' => key_start = i + 1,
+            b'=' => {
+                let key = percent_decode_lossy(&text[key_start..i]);
+                if key.trim().eq_ignore_ascii_case("password") {
+                    return Some(i + 1);
+                }
+                key_start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// Where the next parameter after a value starts: the first `&` followed by a key and
+/// `=` (no `&` or `=` in the key).
+fn next_parameter(value: &str) -> Option<usize> {
+    value.match_indices('&').map(|(i, _)| i).find(|&i| {
+        let after = &value[i + 1..];
+        after
+            .find(['=', '&'])
+            .is_some_and(|end| end > 0 && after.as_bytes()[end] == b'=')
+    })
+}
+
+fn percent_decode_lossy(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(byte)) => {
+                out.push(byte);
+                i += 3;
+            }
+            (byte, _) => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 #[cfg(test)]
@@ -344,6 +445,63 @@ mod tests {
             assert_eq!(location.to_string(), expected, "{url}");
             assert_eq!(format!("{location:?}"), expected, "{url}");
         }
+    }
+
+    #[test]
+    fn password_parameters_are_found_whatever_their_spelling() {
+        let cases = [
+            (
+                "postgres://app@db/itau?Password=s3cr3t&sslmode=require",
+                "postgres://app@db/itau?Password=***&sslmode=require",
+            ),
+            (
+                "postgres://app@db/itau?pass%77ord=s3cr3t&sslmode=require",
+                "postgres://app@db/itau?pass%77ord=***&sslmode=require",
+            ),
+            (
+                "postgres://app@db/itau?sslmode=require&password=s3&cr3t",
+                "postgres://app@db/itau?sslmode=require&password=***",
+            ),
+            (
+                "postgres://app@db/itau?password=s3&cr3t&sslmode=require",
+                "postgres://app@db/itau?password=***&sslmode=require",
+            ),
+            (
+                "postgres://app:s3cr3t@db/itau?password=p%26ss=s3cr3t",
+                "postgres://app:***@db/itau?password=***",
+            ),
+        ];
+        for (url, expected) in cases {
+            let shown = redacted_url(url);
+            assert_eq!(shown, expected, "{url}");
+            assert!(!shown.contains("cr3t"), "{url} shows {shown}");
+        }
+    }
+
+    #[test]
+    fn keyword_value_strings_and_other_schemes_are_refused_without_being_quoted() {
+        for value in [
+            "host=db password=s3cr3t dbname=itau",
+            "dbname = itau password = 's3 cr3t'",
+            "user=app password=s3cr3t",
+            "POSTGRES://app:s3cr3t@db/itau",
+            "mysql://app:s3cr3t@db/itau",
+        ] {
+            let error = DbLocation::parse(value).unwrap_err();
+            assert!(
+                !error.contains("s3cr3t") && !error.contains("cr3t"),
+                "{value}: {error}"
+            );
+        }
+        // A path may hold '=' as long as it is not a libpq keyword's.
+        assert_eq!(
+            DbLocation::parse("data/run=3/itau.db"),
+            Ok(DbLocation::SqliteFile("data/run=3/itau.db".into()))
+        );
+        assert_eq!(
+            DbLocation::parse("sqlite:///var/lib/itau.db"),
+            Ok(DbLocation::SqliteFile("/var/lib/itau.db".into()))
+        );
     }
 
     #[test]

@@ -8,7 +8,6 @@ use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 use std::fmt;
 use std::future::Future;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -19,6 +18,7 @@ use itau_codigo::{CodigoConta, DadosRegistro, RegistroCliente};
 use tokio_postgres::{Client, Config, Statement};
 use tokio_postgres_rustls::MakeRustlsConnect;
 
+use super::pg_tls::Tls;
 use super::{ImportSession, Importer, Store, StoreError, StoreFuture, key, redacted_url};
 
 /// Schema migrations, applied in order at start; `itau_codigo_migrations` records the
@@ -443,20 +443,17 @@ struct Target {
 }
 
 impl Target {
-    /// Parses a `postgres://` URL. Two libpq spellings tokio-postgres lacks are taken
-    /// too: `sslrootcert=PATH` (a PEM file of CAs trusted besides the system's) and
-    /// `sslmode=verify-ca|verify-full` (which mean `require` here: the certificate is
-    /// always verified, host name included, whenever TLS is used).
+    /// Parses a `postgres://` URL. The libpq TLS settings, `sslmode` (all six modes)
+    /// and `sslrootcert`, are taken out of it and mean what they mean in libpq
+    /// ([`Tls`]); tokio-postgres reads the rest.
     fn parse(url: &str) -> Result<Self, StoreError> {
         let location = redacted_url(url);
         let bad = |reason: String| StoreError::Open {
             location: location.clone(),
             reason,
         };
-        let (url, root_cert) = take_query_parameter(url, "sslrootcert");
-        let url = url
-            .replace("sslmode=verify-full", "sslmode=require")
-            .replace("sslmode=verify-ca", "sslmode=require");
+        let (url, sslmode) = take_query_parameter(url, "sslmode");
+        let (url, sslrootcert) = take_query_parameter(&url, "sslrootcert");
         let mut config: Config = url
             .parse()
             .map_err(|e: tokio_postgres::Error| bad(format!("not a PostgreSQL URL: {e}")))?;
@@ -466,10 +463,11 @@ impl Target {
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(QUERY_TIMEOUT);
         }
-        let tls = tls_connector(root_cert.map(PathBuf::from)).map_err(bad)?;
+        let tls = Tls::from_url_values(sslmode.as_deref(), sslrootcert.as_deref()).map_err(bad)?;
+        config.ssl_mode(tls.wire);
         Ok(Self {
             config,
-            tls,
+            tls: tls.connector,
             location,
         })
     }
@@ -494,39 +492,6 @@ impl Target {
             reason: error.to_string(),
         }
     }
-}
-
-/// rustls on ring, trusting the system's CAs and those of `extra_roots`.
-fn tls_connector(extra_roots: Option<PathBuf>) -> Result<MakeRustlsConnect, String> {
-    let mut roots = rustls::RootCertStore::empty();
-    // Unreadable system certificates are skipped: a missing CA shows up as a precise
-    // handshake error when (and only if) TLS is used.
-    for cert in rustls_native_certs::load_native_certs().certs {
-        let _ = roots.add(cert);
-    }
-    if let Some(path) = extra_roots {
-        let pem = std::fs::read(&path)
-            .map_err(|e| format!("cannot read sslrootcert {}: {e}", path.display()))?;
-        let mut found = 0;
-        for cert in rustls_pemfile::certs(&mut pem.as_slice()) {
-            let cert =
-                cert.map_err(|e| format!("bad PEM in sslrootcert {}: {e}", path.display()))?;
-            roots
-                .add(cert)
-                .map_err(|e| format!("unusable CA in sslrootcert {}: {e}", path.display()))?;
-            found += 1;
-        }
-        if found == 0 {
-            return Err(format!("no certificate in sslrootcert {}", path.display()));
-        }
-    }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| e.to_string())?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    Ok(MakeRustlsConnect::new(config))
 }
 
 /// Removes `name=value` from a URL's query, returning the URL and the (percent-decoded)
@@ -648,9 +613,16 @@ mod tests {
     }
 
     #[test]
-    fn verify_full_is_accepted_as_require() {
-        let target = Target::parse("postgres://db/itau?sslmode=verify-full").unwrap();
-        assert_eq!(target.config.get_ssl_mode(), SslMode::Require);
+    fn sslmode_is_taken_out_of_the_url_for_tokio_postgres() {
+        let wire = |url: &str| Target::parse(url).unwrap().config.get_ssl_mode();
+        assert_eq!(wire("postgres://db/itau"), SslMode::Prefer);
+        assert_eq!(wire("postgres://db/itau?sslmode=allow"), SslMode::Prefer);
+        assert_eq!(wire("postgres://db/itau?sslmode=disable"), SslMode::Disable);
+        assert_eq!(wire("postgres://db/itau?sslmode=require"), SslMode::Require);
+        assert_eq!(
+            wire("postgres://db/itau?sslmode=verify-full&sslrootcert=system"),
+            SslMode::Require
+        );
     }
 
     #[test]

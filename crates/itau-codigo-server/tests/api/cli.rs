@@ -2,7 +2,7 @@
 
 use std::process::Command;
 
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::helpers::*;
 use crate::process::{ServeProcess, itau_codigo, run};
@@ -476,6 +476,101 @@ fn logs_of_a_run_hold_no_password_name_document_email_phone_birth_date_racf_or_f
             "no {field} in {}",
             access[0]
         );
+    }
+}
+
+/// The first demo record with `pointer` set to `value`, as one line.
+fn demo_record_with(pointer: &str, value: Value) -> String {
+    let line = include_str!("../../demo/clientes.jsonl")
+        .lines()
+        .next()
+        .unwrap();
+    let mut record: Value = serde_json::from_str(line).unwrap();
+    *record
+        .pointer_mut(pointer)
+        .unwrap_or_else(|| panic!("no {pointer} in the demo record")) = value;
+    record.to_string()
+}
+
+#[test]
+fn import_reports_quote_no_refused_value_nor_its_check_digits() {
+    // (where, the refused value, what must not appear besides it, whether the report
+    // line may hold no digit at all: check digits found or expected are two digits
+    // that could hide anywhere)
+    let cases: [(&str, Value, &[&str], bool); 9] = [
+        ("/data/cpf_cnpj", json!("52998224724"), &[], true),
+        ("/data/cpf_cnpj", json!("11222333000180"), &[], true),
+        ("/data/cpf_cnpj", json!("5299822472Q"), &["Q"], false),
+        (
+            "/data/data_nascimento_fundacao",
+            json!("1985-13-45"),
+            &["13-45"],
+            false,
+        ),
+        (
+            "/data/emails/0/email",
+            json!("maria.segredo@@example.com"),
+            &["segredo"],
+            false,
+        ),
+        (
+            "/data/telefones/0/numero",
+            json!("98765-4321"),
+            &["98765", "4321"],
+            false,
+        ),
+        (
+            "/codigo_conta",
+            json!("001341150100098791"),
+            &["found 1", "expected 0"],
+            true,
+        ),
+        ("/codigo_conta", json!("00134115010009879Q"), &["Q"], false),
+        (
+            "/data/gerentes/0/email_gerente",
+            json!(11_999_998_888_u64),
+            &[],
+            false,
+        ),
+    ];
+    let input: String = cases
+        .iter()
+        .map(|(pointer, value, ..)| demo_record_with(pointer, value.clone()) + "\n")
+        .collect();
+    let db = TestDb::empty(TestStore::Sqlite);
+    let output = run(
+        itau_codigo().args(["import", "-", "--db", db.url()]),
+        input.as_bytes(),
+    );
+    assert_eq!(output.status, 1, "{}", output.stderr);
+    for (number, (pointer, value, also, digit_free)) in (1..).zip(&cases) {
+        let prefix = format!("line {number}: ");
+        let reports: Vec<&str> = output
+            .stderr
+            .lines()
+            .filter_map(|line| line.strip_prefix(&prefix))
+            .collect();
+        assert!(
+            !reports.is_empty(),
+            "{pointer} was not refused: {}",
+            output.stderr
+        );
+        let shown = match value {
+            Value::String(text) => text.clone(),
+            other => other.to_string(),
+        };
+        for report in reports {
+            for refused in std::iter::once(shown.as_str()).chain(also.iter().copied()) {
+                assert!(
+                    !report.contains(refused),
+                    "{pointer}: {report} quotes {refused}"
+                );
+            }
+            assert!(
+                !digit_free || !report.contains(|c: char| c.is_ascii_digit()),
+                "{pointer}: {report} may quote check digits"
+            );
+        }
     }
 }
 

@@ -303,51 +303,147 @@ fn a_bad_line_after_several_batches_writes_nothing() {
     assert_eq!(db.count_rows(), 31, "the demo data, untouched");
 }
 
-#[test]
-fn the_store_speaks_verified_tls_when_the_url_asks_for_it() {
+/// A dedicated server with the fixtures' certificate (a test CA's, for `localhost` and
+/// 127.0.0.1) that accepts TLS and plain connections, like Debian's default cluster.
+fn tls_server() -> Option<PrivateServer> {
     let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/pg-tls");
-    let options = Options {
-        fsync: false,
+    dedicated_server(&Options {
         tls: Some((
             format!("{fixtures}/server.pem").into(),
             format!("{fixtures}/server.key").into(),
         )),
-    };
-    let Some(server) = dedicated_server(&options) else {
+        plain_too: true,
+        ..Options::default()
+    })
+}
+
+/// Opens a store at `server`'s URL with `query` (and an `application_name` of its
+/// own), and says whether its connection is encrypted, as the server sees it.
+fn store_encrypts(server: &PrivateServer, base: &str, query: &str) -> Result<bool, StoreError> {
+    let name = format!("tls-{}", uuid::Uuid::new_v4().simple());
+    let store = open_postgres(&format!("{base}?application_name={name}&{query}"))?;
+    pg_block_on(async {
+        store.ping().await?;
+        let observer = pg_connect(&format!("{}?sslmode=disable", server.url("postgres"))).await;
+        let row = observer
+            .query_one(
+                "SELECT bool_and(s.ssl) FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid)
+                 WHERE a.application_name = $1",
+                &[&name],
+            )
+            .await
+            .unwrap();
+        Ok(row
+            .get::<_, Option<bool>>(0)
+            .expect("the store's connection is seen"))
+    })
+}
+
+const PG_TLS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/pg-tls");
+
+#[test]
+fn sslmodes_below_verify_encrypt_without_checking_the_certificate() {
+    let Some(server) = tls_server() else {
         return;
     };
     let url = server.url("postgres");
-    let verified = format!("{url}?sslmode=verify-full&sslrootcert={fixtures}/ca.pem");
-    let store = open_postgres(&verified).unwrap();
-    pg_block_on(store.ping()).unwrap();
+    for query in ["", "sslmode=allow", "sslmode=prefer", "sslmode=require"] {
+        assert!(store_encrypts(&server, &url, query).unwrap(), "{query:?}");
+    }
+    assert!(!store_encrypts(&server, &url, "sslmode=disable").unwrap());
+}
 
-    let unknown_ca = open_postgres(&format!("{url}?sslmode=require"))
+#[test]
+fn verify_full_connects_only_with_the_right_root() {
+    let Some(server) = tls_server() else {
+        return;
+    };
+    let url = server.url("postgres");
+    let right = format!("sslmode=verify-full&sslrootcert={PG_TLS}/ca.pem");
+    assert!(store_encrypts(&server, &url, &right).unwrap());
+    // A root the server's certificate does not chain to.
+    let wrong_root = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/tls-cert.pem");
+    for query in [
+        format!("sslmode=verify-full&sslrootcert={wrong_root}"),
+        format!("sslmode=verify-ca&sslrootcert={wrong_root}"),
+        // libpq: require with a root is verify-ca.
+        format!("sslmode=require&sslrootcert={wrong_root}"),
+    ] {
+        let error = store_encrypts(&server, &url, &query)
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("UnknownIssuer"), "{query}: {error}");
+    }
+    let no_root = store_encrypts(&server, &url, "sslmode=verify-full")
         .unwrap_err()
         .to_string();
-    assert!(unknown_ca.contains("UnknownIssuer"), "{unknown_ca}");
-    let plain = open_postgres(&format!("{url}?sslmode=disable"))
+    assert!(no_root.contains("need trusted roots"), "{no_root}");
+}
+
+#[test]
+fn verify_ca_checks_the_chain_but_not_the_host_name() {
+    let Some(server) = tls_server() else {
+        return;
+    };
+    // Connect to 127.0.0.1 under a name the certificate does not carry.
+    let url = format!(
+        "postgres://{}:{}@db.invalid:{}/postgres",
+        private_postgres::SUPERUSER,
+        server.password(),
+        server.port()
+    );
+    let root = format!("hostaddr=127.0.0.1&sslrootcert={PG_TLS}/ca.pem");
+    assert!(store_encrypts(&server, &url, &format!("{root}&sslmode=verify-ca")).unwrap());
+    assert!(store_encrypts(&server, &url, &format!("{root}&sslmode=require")).unwrap());
+    let error = store_encrypts(&server, &url, &format!("{root}&sslmode=verify-full"))
         .unwrap_err()
         .to_string();
-    assert!(plain.contains("no encryption"), "{plain}");
+    assert!(error.contains("certificate not valid for name"), "{error}");
 }
 
 #[test]
 fn an_unreachable_database_is_named_without_its_password() {
     // Port 1 on loopback: nothing listens there, so the connection is refused at once.
-    let url = "postgres://app:S3gr3d0@127.0.0.1:1/itau";
-    for args in [
-        vec!["serve", "--bind", "127.0.0.1:0", "--db", url],
-        vec!["import", "-", "--db", url],
-    ] {
-        let output = run(itau_codigo().args(&args).envs(CREDENTIALS), b"");
-        let stderr = &output.stderr;
-        assert_eq!(output.status, 2, "{args:?}: {stderr}");
-        assert!(
-            stderr.contains("cannot open the store postgres://app:***@127.0.0.1:1/itau"),
-            "{args:?}: {stderr}"
-        );
-        assert!(stderr.contains("Connection refused"), "{args:?}: {stderr}");
-        assert!(!stderr.contains("S3gr3d0"), "{args:?}: {stderr}");
+    // The password holds each URL delimiter, percent-encoded as a correct URL has it,
+    // or comes as a parameter (raw); a keyword/value string is refused unquoted.
+    let cases = [
+        (
+            "postgres://app:S3gr3d0@127.0.0.1:1/itau",
+            "cannot open the store postgres://app:***@127.0.0.1:1/itau",
+        ),
+        (
+            "postgres://app:S3%2Fgr%3F3%40d%25o%23@127.0.0.1:1/itau",
+            "cannot open the store postgres://app:***@127.0.0.1:1/itau",
+        ),
+        (
+            "postgres://app@127.0.0.1:1/itau?password=S3/gr?3@d%o#&sslmode=disable",
+            "cannot open the store postgres://app@127.0.0.1:1/itau?password=***&sslmode=disable",
+        ),
+        (
+            "host=127.0.0.1 port=1 password=S3gr3d0",
+            "looks like a libpq keyword/value string",
+        ),
+    ];
+    const FRAGMENTS: [&str; 5] = ["S3", "gr3", "gr%3F", "3@d", "%o#"];
+    for (url, shown) in cases {
+        for args in [
+            vec!["serve", "--bind", "127.0.0.1:0", "--db", url],
+            vec!["import", "-", "--db", url],
+        ] {
+            let output = run(itau_codigo().args(&args).envs(CREDENTIALS), b"");
+            let stderr = &output.stderr;
+            assert_eq!(output.status, 2, "{args:?}: {stderr}");
+            assert!(stderr.contains(shown), "{args:?}: {stderr}");
+            if url.starts_with("postgres://") {
+                assert!(stderr.contains("Connection refused"), "{args:?}: {stderr}");
+            }
+            for fragment in FRAGMENTS {
+                assert!(
+                    !stderr.contains(fragment),
+                    "{args:?} shows {fragment}: {stderr}"
+                );
+            }
+        }
     }
 }
 

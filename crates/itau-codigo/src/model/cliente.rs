@@ -10,7 +10,7 @@ use serde::de::{self, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 
 use super::rules::{Aninhado, Checker, Texto, Validate, fields};
-use crate::{TipoDocumento, validate_cpf_cnpj};
+use crate::validate_cpf_cnpj;
 
 /// The body of a 200: `{"data": DadosCliente}`.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
@@ -267,14 +267,12 @@ impl<M: GerentesShape> Dados<M> {
         if documento.tipo_pessoa() == tipo_pessoa {
             return;
         }
-        let (needs, holds) = match documento {
-            TipoDocumento::Cpf => ("\"J\" (pessoa jurídica) needs a CNPJ", "a CPF"),
-            TipoDocumento::Cnpj => ("\"F\" (pessoa física) needs a CPF", "a CNPJ"),
-        };
+        // Says the rule, not which of the two values the line holds.
         at.member("tipo_pessoa", |at| {
             at.refuse(
                 crate::FieldErrorCode::TipoPessoaMismatch,
-                format!("{needs}, but cpf_cnpj holds {holds}"),
+                "contradicts the kind of cpf_cnpj: \"F\" (pessoa física) needs a CPF, \
+                 \"J\" (pessoa jurídica) a CNPJ",
             );
         });
     }

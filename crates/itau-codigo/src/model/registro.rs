@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::cliente::DadosRegistro;
-use super::request::codigo_conta_member;
+use super::request::{Evidence, codigo_conta_member};
 use super::rules::{Checker, Validate};
 use crate::CodigoConta;
 use crate::error::{FieldError, FieldErrorCode};
@@ -32,7 +32,11 @@ pub const MAX_LINE_BYTES: usize = 64 * 1024;
 /// let errors = RegistroCliente::from_json_line(
 ///     r#"{"codigo_conta": "001341150100098790", "data": {"tipo_pessoa": "J", "cpf_cnpj": "52998224725"}}"#,
 /// ).unwrap_err();
-/// assert_eq!(errors[0].to_string(), "data.tipo_pessoa: tipo_pessoa_mismatch: \"J\" (pessoa jurídica) needs a CNPJ, but cpf_cnpj holds a CPF");
+/// assert_eq!(
+///     errors[0].to_string(),
+///     "data.tipo_pessoa: tipo_pessoa_mismatch: contradicts the kind of cpf_cnpj: \
+///      \"F\" (pessoa física) needs a CPF, \"J\" (pessoa jurídica) a CNPJ",
+/// );
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[schemars(
@@ -128,7 +132,9 @@ impl RegistroCliente {
             )]);
         };
         let mut errors = Vec::new();
-        let codigo_conta = codigo_conta_member(&members, "codigo_conta", &mut errors);
+        // Import reports end up in job logs: they quote no value they refuse.
+        let codigo_conta =
+            codigo_conta_member(&members, "codigo_conta", Evidence::Hidden, &mut errors);
         let data = match members.remove("data") {
             None | Some(Value::Null) => {
                 errors.push(FieldError::new(
@@ -191,11 +197,14 @@ fn rule_errors(data: &DadosRegistro) -> Result<(), Vec<FieldError>> {
     at.finish()
 }
 
-/// serde's type errors quote the value they met (`invalid type: string "maria@…"`):
-/// import reports end up in job logs, so keep what was expected and the kind found, and
-/// drop the value.
+/// serde's type and value errors quote the value they met (`invalid type: string
+/// "maria@…"`): import reports end up in job logs, so keep what was expected and the
+/// kind found, and drop the value.
 fn without_values(message: &str) -> String {
-    let Some(rest) = message.strip_prefix("invalid type: ") else {
+    let Some(rest) = message
+        .strip_prefix("invalid type: ")
+        .or_else(|| message.strip_prefix("invalid value: "))
+    else {
         return message.to_owned();
     };
     let found = rest.split([' ', ',']).next().unwrap_or("value");

@@ -134,7 +134,10 @@ impl ConsultaClienteRequest {
             });
         };
         let mut errors = Vec::new();
-        let codigo_conta = codigo_conta_member(&members, "codigo_conta", &mut errors);
+        // The code's evidence (the DAC found and expected) goes back to the client that
+        // sent it, and nowhere else.
+        let codigo_conta =
+            codigo_conta_member(&members, "codigo_conta", Evidence::Shown, &mut errors);
         let mut optional = |name: &str| optional_member(&members, name, &mut errors);
         let tipo_estrutura = optional("tipo_estrutura");
         let segmento = optional("segmento");
@@ -162,6 +165,7 @@ impl<'de> Deserialize<'de> for ConsultaClienteRequest {
 pub(crate) fn codigo_conta_member(
     members: &Map<String, Value>,
     name: &str,
+    evidence: Evidence,
     errors: &mut Vec<FieldError>,
 ) -> Option<CodigoConta> {
     match members.get(name) {
@@ -176,11 +180,11 @@ pub(crate) fn codigo_conta_member(
         Some(Value::String(s)) => match s.parse::<CodigoConta>() {
             Ok(codigo) => Some(codigo),
             Err(e) => {
-                errors.push(FieldError::new(
-                    name,
-                    FieldErrorCode::from(&e),
-                    e.to_string(),
-                ));
+                let message = match evidence {
+                    Evidence::Shown => e.to_string(),
+                    Evidence::Hidden => e.reason_without_values(),
+                };
+                errors.push(FieldError::new(name, FieldErrorCode::from(&e), message));
                 None
             }
         },
@@ -189,6 +193,16 @@ pub(crate) fn codigo_conta_member(
             None
         }
     }
+}
+
+/// Whether an account code's error message shows what it found (the offending
+/// character, the DAC found and expected).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Evidence {
+    /// For the one who sent the code: an API client.
+    Shown,
+    /// For reports others read: an import's.
+    Hidden,
 }
 
 /// Reads an optional string member: absent, `null` and `""` are `None`.
