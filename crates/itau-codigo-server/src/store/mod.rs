@@ -45,6 +45,15 @@ pub fn open_importer(location: &DbLocation) -> Result<Box<dyn Importer>, StoreEr
     })
 }
 
+/// A record as the stores keep it: what an importer hands to [`ImportSession::upsert`].
+///
+/// Pure (no I/O, no store), so that an import can run it on its parsing threads. The
+/// format is versioned by the stores' migrations.
+pub fn encode_record(registro: &RegistroCliente) -> Vec<u8> {
+    // Plain structs of strings: serde_json cannot fail on them.
+    serde_json::to_vec(&registro.data).unwrap_or_default()
+}
+
 /// A boxed future, so that `dyn Store` works with async methods.
 pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'a>>;
 
@@ -74,8 +83,9 @@ pub trait Importer {
 
 /// An open import transaction. Dropping it without `commit` rolls everything back.
 pub trait ImportSession {
-    /// Inserts or replaces one account (the later of two lines for one account wins).
-    fn upsert(&mut self, registro: &RegistroCliente) -> Result<(), StoreError>;
+    /// Inserts or replaces one account with `record`, what [`encode_record`] made of it
+    /// (the later of two upserts for one account wins).
+    fn upsert(&mut self, codigo_conta: CodigoConta, record: Vec<u8>) -> Result<(), StoreError>;
 
     /// Makes every upsert visible at once.
     fn commit(self: Box<Self>) -> Result<(), StoreError>;

@@ -15,7 +15,7 @@ use std::time::Duration;
 use bytes::{BufMut, Bytes, BytesMut};
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use futures_util::SinkExt;
-use itau_codigo::{CodigoConta, DadosRegistro, RegistroCliente};
+use itau_codigo::{CodigoConta, DadosRegistro};
 use tokio_postgres::{Client, Config, Statement};
 use tokio_postgres_rustls::MakeRustlsConnect;
 
@@ -346,10 +346,13 @@ impl PostgresImport<'_> {
 }
 
 impl ImportSession for PostgresImport<'_> {
-    fn upsert(&mut self, registro: &RegistroCliente) -> Result<(), StoreError> {
-        let dados = serde_json::to_string(&registro.data)
-            .map_err(|e| StoreError::corrupt(&registro.codigo_conta, &e))?;
-        self.batch.push(key(&registro.codigo_conta), dados);
+    fn upsert(&mut self, codigo_conta: CodigoConta, record: Vec<u8>) -> Result<(), StoreError> {
+        let dados = String::from_utf8(record).map_err(|_| StoreError::Corrupt {
+            codigo: codigo_conta.masked().to_string(),
+            line: 0,
+            column: 0,
+        })?;
+        self.batch.push(key(&codigo_conta), dados);
         if self.batch.rows.len() >= self.importer.batch_rows {
             self.send_batch()?;
         }

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
-use itau_codigo::{CodigoConta, DadosRegistro, RegistroCliente};
+use itau_codigo::{CodigoConta, DadosRegistro};
 use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OpenFlags, TransactionBehavior, params};
@@ -413,15 +413,18 @@ struct SqliteImport<'c> {
 }
 
 impl ImportSession for SqliteImport<'_> {
-    fn upsert(&mut self, registro: &RegistroCliente) -> Result<(), StoreError> {
-        let dados = serde_json::to_string(&registro.data)
-            .map_err(|e| StoreError::corrupt(&registro.codigo_conta, &e))?;
+    fn upsert(&mut self, codigo_conta: CodigoConta, record: Vec<u8>) -> Result<(), StoreError> {
+        let dados = String::from_utf8(record).map_err(|_| StoreError::Corrupt {
+            codigo: codigo_conta.masked().to_string(),
+            line: 0,
+            column: 0,
+        })?;
         self.transaction
             .prepare_cached(
                 "INSERT INTO clientes (codigo_conta, dados) VALUES (?1, ?2)
                  ON CONFLICT (codigo_conta) DO UPDATE SET dados = excluded.dados",
             )?
-            .execute(params![key(&registro.codigo_conta), dados])?;
+            .execute(params![key(&codigo_conta), dados])?;
         Ok(())
     }
 
