@@ -1,4 +1,4 @@
-//! What only a shared PostgreSQL store does: migrations raced by replicas, several
+//! What only a shared PostgreSQL store does: migrations raced by imports, several
 //! replicas on one database, a database that goes away and comes back, TLS, imports in
 //! batches. (The contract itself runs against both stores in the other modules.)
 
@@ -40,6 +40,11 @@ fn open_postgres(url: &str) -> Result<std::sync::Arc<dyn store::Store>, StoreErr
     store::open(&DbLocation::parse(url).unwrap(), 1)
 }
 
+/// Migrates the database at `url`, as `itau-codigo migrate` (and every import) does.
+fn migrate_postgres(url: &str) -> Result<(i64, i64), StoreError> {
+    store::migrate(&DbLocation::parse(url).unwrap())
+}
+
 fn demo_lines() -> &'static str {
     include_str!("../../demo/clientes.jsonl")
 }
@@ -65,7 +70,7 @@ fn record(agencia: &str, conta: &str, marker: &str) -> (String, String) {
 }
 
 #[test]
-fn migrations_run_once_when_replicas_start_together() {
+fn migrations_run_once_when_migrations_start_together() {
     if !postgres_available() {
         return;
     }
@@ -77,7 +82,7 @@ fn migrations_run_once_when_replicas_start_together() {
             let (url, barrier) = (database.url.clone(), Arc::clone(&barrier));
             std::thread::spawn(move || {
                 barrier.wait();
-                open_postgres(&url).map(drop)
+                migrate_postgres(&url).map(drop)
             })
         })
         .collect();
@@ -103,7 +108,7 @@ fn migrations_run_once_when_replicas_start_together() {
 }
 
 #[test]
-fn a_replica_waits_for_the_migration_lock_before_touching_the_schema() {
+fn a_migration_waits_for_the_migration_lock_before_touching_the_schema() {
     if !postgres_available() {
         return;
     }
@@ -118,7 +123,7 @@ fn a_replica_waits_for_the_migration_lock_before_touching_the_schema() {
             .await
             .unwrap();
         let replica_url = url.clone();
-        let replica = std::thread::spawn(move || open_postgres(&replica_url).map(drop));
+        let replica = std::thread::spawn(move || migrate_postgres(&replica_url).map(drop));
         tokio::time::sleep(Duration::from_millis(500)).await;
         assert!(
             !replica.is_finished(),
@@ -147,7 +152,7 @@ fn a_database_with_a_newer_schema_is_refused_with_advice_to_upgrade() {
         return;
     }
     let database = PgDatabase::create(&admin_url());
-    open_postgres(&database.url).unwrap();
+    migrate_postgres(&database.url).unwrap();
     pg_execute(
         &database.url,
         "INSERT INTO itau_codigo_migrations (version) VALUES (999)",
@@ -192,6 +197,7 @@ fn a_stopped_database_is_500_and_not_ready_until_it_returns_without_a_restart() 
         return;
     };
     let url = server.url("postgres");
+    migrate_postgres(&url).unwrap();
     let app = TestApp::builder().db(TestDb::empty_on(&url)).spawn();
     app.store.import(demo_lines());
     let before = app.consulta(TRES_GERENTES);
@@ -320,6 +326,7 @@ fn the_store_speaks_verified_tls_when_the_url_asks_for_it() {
     };
     let url = server.url("postgres");
     let verified = format!("{url}?sslmode=verify-full&sslrootcert={fixtures}/ca.pem");
+    migrate_postgres(&verified).unwrap();
     let store = open_postgres(&verified).unwrap();
     pg_block_on(store.ping()).unwrap();
 
