@@ -2,8 +2,9 @@
 //!
 //! `cargo run --release -p itau-codigo-server --example import_rate -- FILE DB_URL`
 //!
-//! Parses and validates every line of FILE first (timed on its own), then stores the
-//! parsed records into DB_URL in one import transaction (timed on its own), so the
+//! Parses, validates and encodes (`store::encode_record`, which an import runs beside
+//! validation) every line of FILE first (timed on its own), then stores the encoded
+//! records into DB_URL in one import transaction (timed on its own), so the
 //! store's rate is not hidden behind the validation's. `itau-codigo import` does both
 //! at once; its rate is at most the lower of the two.
 
@@ -23,23 +24,28 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let records = text
         .lines()
         .filter(|line| !line.trim().is_empty())
-        .map(|line| RegistroCliente::from_json_line(line).map_err(|e| format!("{e:?}")))
+        .map(|line| {
+            RegistroCliente::from_json_line(line)
+                .map(|registro| (registro.codigo_conta, store::encode_record(&registro)))
+                .map_err(|e| format!("{e:?}"))
+        })
         .collect::<Result<Vec<_>, _>>()?;
     let validating = started.elapsed();
 
     let mut importer = store::open_importer(&DbLocation::parse(db)?)?;
     let started = Instant::now();
     let mut session = importer.begin(false)?;
-    for registro in &records {
-        session.upsert(registro)?;
+    let count = records.len();
+    for (codigo_conta, record) in records {
+        session.upsert(codigo_conta, record)?;
     }
     session.commit()?;
     let storing = started.elapsed();
 
-    let rate = |seconds: f64| records.len() as f64 / seconds;
+    let rate = |seconds: f64| count as f64 / seconds;
     println!(
         "{} records: validating {:.2} s ({:.0} records/s), storing {:.2} s ({:.0} records/s)",
-        records.len(),
+        count,
         validating.as_secs_f64(),
         rate(validating.as_secs_f64()),
         storing.as_secs_f64(),

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use indicatif::ProgressBar;
 use itau_codigo::{FieldError, FieldErrorCode, MAX_LINE_BYTES, RegistroCliente};
 
-use crate::store::{Importer, StoreError};
+use crate::store::{Importer, StoreError, encode_record};
 
 /// How many error lines are printed before only a count is given.
 pub const MAX_REPORTED_ERRORS: usize = 100;
@@ -121,7 +121,7 @@ pub fn import<R: BufRead>(
             for (number, line) in parsed.lines {
                 match line {
                     Ok(registro) if outcome.bad_lines == 0 => {
-                        session.upsert(&registro)?;
+                        session.upsert(registro.codigo_conta, encode_record(&registro))?;
                         outcome.records += 1;
                     }
                     Ok(_) => {}
@@ -334,6 +334,8 @@ fn decode(bytes: &[u8], first_line: bool) -> Result<&str, FieldError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use itau_codigo::CodigoConta;
+
     use crate::store::ImportSession;
 
     fn lines(input: &[u8]) -> Vec<(String, bool)> {
@@ -402,11 +404,9 @@ mod tests {
     }
 
     impl ImportSession for RecordingSession<'_> {
-        fn upsert(&mut self, registro: &RegistroCliente) -> Result<(), StoreError> {
-            let nome = registro.data.nome_completo.clone().unwrap_or_default();
-            self.0
-                .upserts
-                .push(format!("{}={nome}", registro.codigo_conta));
+        fn upsert(&mut self, codigo_conta: CodigoConta, record: Vec<u8>) -> Result<(), StoreError> {
+            let record = String::from_utf8_lossy(&record);
+            self.0.upserts.push(format!("{codigo_conta}={record}"));
             Ok(())
         }
 
@@ -446,9 +446,9 @@ mod tests {
         let outcome = result.unwrap();
         assert_eq!((outcome.records, outcome.lines), (count + 1, count + 2));
         assert!(recorder.committed && report.is_empty());
-        assert!(recorder.upserts[3].ends_with("=n3"));
+        assert!(recorder.upserts[3].contains(r#""nome_completo":"n3""#));
         assert!(
-            recorder.upserts[count].ends_with("=later"),
+            recorder.upserts[count].contains(r#""nome_completo":"later""#),
             "the later line is written last"
         );
         assert_eq!(recorder.upserts.len(), count + 1);
@@ -492,7 +492,7 @@ mod tests {
     }
 
     impl ImportSession for FailingSession<'_> {
-        fn upsert(&mut self, _registro: &RegistroCliente) -> Result<(), StoreError> {
+        fn upsert(&mut self, _: CodigoConta, _: Vec<u8>) -> Result<(), StoreError> {
             *self.0 -= 1;
             if *self.0 == 0 {
                 return Err(StoreError::Task("disk full".into()));

@@ -1,9 +1,10 @@
-//! The command line: `itau-codigo serve | import | conta | schema`, one module per
+//! The command line: `itau-codigo serve | import | migrate | conta | schema`, one module per
 //! command. Every option but the `--demo` and `--replace` flags also reads
 //! `ITAU_CODIGO_<NAME>`.
 
 mod conta;
 mod import;
+mod migrate;
 mod schema;
 mod serve;
 
@@ -13,6 +14,7 @@ use clap::{Parser, Subcommand};
 
 pub use conta::ContaCommand;
 pub use import::ImportArgs;
+pub use migrate::MigrateArgs;
 pub use schema::SchemaArgs;
 pub use serve::{Seconds, ServeArgs};
 
@@ -44,6 +46,11 @@ pub enum Command {
     /// Each line is {"codigo_conta": "<18 digits>", "data": {...}}; see OPERATIONS.md for
     /// the fields. Bad lines are reported on stderr as `line N: path: code: message`.
     Import(ImportArgs),
+    /// Bring a store to this binary's schema (serve never migrates; import does first).
+    ///
+    /// Re-renders the stored records when the stored format changed. One transaction:
+    /// readers see the old store until it commits.
+    Migrate(MigrateArgs),
     /// Check or build account codes (codigo_conta).
     #[command(subcommand)]
     Conta(ContaCommand),
@@ -56,6 +63,7 @@ pub fn run(cli: Cli) -> ExitCode {
     match cli.command {
         Command::Serve(args) => serve::run(args),
         Command::Import(args) => import::run(&args),
+        Command::Migrate(args) => migrate::run(&args),
         Command::Conta(command) => conta::run(command),
         Command::Schema(args) => schema::run(&args),
     }

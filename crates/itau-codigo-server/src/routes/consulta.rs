@@ -6,7 +6,7 @@ use std::panic::AssertUnwindSafe;
 use actix_web::http::header::{self, HeaderMap};
 use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
 use futures_util::FutureExt;
-use itau_codigo::{ConsultaClienteRequest, ConsultaClienteResponse, ProblemType, RequestError};
+use itau_codigo::{ConsultaClienteRequest, ProblemType, RequestError};
 
 use crate::auth::Refusal;
 use crate::config::MAX_BODY_BYTES;
@@ -53,17 +53,18 @@ async fn answer(
         conta: consulta.codigo_conta.masked().to_string(),
         servico_digital: consulta.servico_digital.clone(),
     });
-    let mut dados = state
+    // The store renders the answer from bytes stored ready to send (`store::format`).
+    let body = state
         .store
-        .find(consulta.codigo_conta)
+        .answer(&consulta)
         .await?
         .ok_or(ConsultaError::AccountNotFound)?;
-    let gerentes = dados.gerentes.take().unwrap_or_default();
-    let gerente = consulta.select_gerente(&gerentes).cloned();
-    let response = ConsultaClienteResponse {
-        data: Some(dados.into_dados_cliente(gerente)),
-    };
-    Ok(HttpResponse::Ok().json(response))
+    Ok(HttpResponse::Ok()
+        .insert_header((
+            header::CONTENT_TYPE,
+            header::HeaderValue::from_static("application/json"),
+        ))
+        .body(body))
 }
 
 /// Why a consulta got no customer.

@@ -1,6 +1,7 @@
 //! Where customers are stored: a small trait, so that the handlers do not know (or
 //! care) whether SQLite or PostgreSQL answers.
 
+mod format;
 mod pg_tls;
 mod postgres;
 mod sqlite;
@@ -11,19 +12,22 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use itau_codigo::{CodigoConta, DadosRegistro, RegistroCliente};
+use itau_codigo::{CodigoConta, ConsultaClienteRequest};
 
+pub use format::{CorruptRecord, encode_dados, encode_record, render_answer};
 pub use postgres::{
     IMPORT_BATCH_ROWS, IMPORT_LOCK, MIGRATION_LOCK, PostgresImporter, PostgresStore, QUERY_TIMEOUT,
 };
-pub use sqlite::{SqliteImporter, SqliteStore};
+pub use sqlite::{FILE_CHECK_INTERVAL, SqliteImporter, SqliteStore};
 
 /// Opens the store at `location` for serving, with up to `pool_size` connections.
+/// Serving never writes: the store is opened read-only and never migrated.
 ///
 /// # Errors
 ///
 /// As the store's own open: a missing SQLite file (only `import` creates one), an
-/// unreachable PostgreSQL, a failed migration, a schema newer than this binary.
+/// unreachable PostgreSQL, a schema older than this binary's (run [`migrate`]: the
+/// error names the command) or newer.
 pub fn open(location: &DbLocation, pool_size: u32) -> Result<Arc<dyn Store>, StoreError> {
     Ok(match location {
         DbLocation::SqliteFile(path) => Arc::new(SqliteStore::open_existing(path, pool_size)?),
@@ -46,13 +50,38 @@ pub fn open_importer(location: &DbLocation) -> Result<Box<dyn Importer>, StoreEr
     })
 }
 
+/// Brings the store at `location` to this binary's schema (`itau-codigo migrate`; an
+/// import does the same first), re-rendering stored records into the current format.
+/// Returns the schema versions before and after.
+///
+/// # Errors
+///
+/// No such SQLite file, PostgreSQL unreachable, a migration failed (nothing of it is
+/// kept), or the schema is newer than this binary.
+pub fn migrate(location: &DbLocation) -> Result<(i64, i64), StoreError> {
+    match location {
+        DbLocation::SqliteFile(path) => sqlite::migrate_file(path),
+        DbLocation::Postgres(url) => postgres::migrate_database(url),
+    }
+}
+
+/// The command that brings the store at `location` to this binary's schema.
+fn migrate_command(location: &DbLocation) -> String {
+    format!("itau-codigo migrate --db {location}")
+}
+
 /// A boxed future, so that `dyn Store` works with async methods.
 pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'a>>;
 
 /// Read side, used by the service.
 pub trait Store: Send + Sync + 'static {
-    /// The stored data of `codigo_conta`, or `None` when there is no such account.
-    fn find(&self, codigo_conta: CodigoConta) -> StoreFuture<'_, Option<DadosRegistro>>;
+    /// The body of the 200 that answers `consulta` (`{"data":{...}}`, with the manager
+    /// the request selects), or `None` when there is no such account. Rendered by
+    /// [`render_answer`] from the stored record, without decoding it.
+    fn answer<'a>(
+        &'a self,
+        consulta: &'a ConsultaClienteRequest,
+    ) -> StoreFuture<'a, Option<Vec<u8>>>;
 
     /// Succeeds when the store answers a trivial query (readiness).
     fn ping(&self) -> StoreFuture<'_, ()>;
@@ -75,8 +104,9 @@ pub trait Importer {
 
 /// An open import transaction. Dropping it without `commit` rolls everything back.
 pub trait ImportSession {
-    /// Inserts or replaces one account (the later of two lines for one account wins).
-    fn upsert(&mut self, registro: &RegistroCliente) -> Result<(), StoreError>;
+    /// Inserts or replaces one account with `record`, what [`encode_record`] made of it
+    /// (the later of two upserts for one account wins).
+    fn upsert(&mut self, codigo_conta: CodigoConta, record: Vec<u8>) -> Result<(), StoreError>;
 
     /// Makes every upsert visible at once.
     fn commit(self: Box<Self>) -> Result<(), StoreError>;
@@ -109,6 +139,24 @@ pub enum StoreError {
         line: usize,
         /// Where the JSON went wrong.
         column: usize,
+    },
+    /// A stored record is not in the format this binary reads (a bug or a tampered store).
+    #[error("stored data for {codigo} is not in the expected format")]
+    BadRecord {
+        /// The masked account code.
+        codigo: String,
+    },
+    /// The store's schema is older than this binary's: `serve` does not migrate.
+    #[error(
+        "the store's schema version {found} is older than this binary's {supported}: upgrade it with `{command}` (or re-import into it)"
+    )]
+    SchemaTooOld {
+        /// The store's version.
+        found: i64,
+        /// The version this binary reads.
+        supported: i64,
+        /// The command that upgrades it.
+        command: String,
     },
     /// The store was written by a newer version of this program.
     #[error(
@@ -182,6 +230,13 @@ fn key(codigo_conta: &CodigoConta) -> i64 {
 }
 
 impl StoreError {
+    /// A [`StoreError::BadRecord`] for `codigo`.
+    pub fn bad_record(codigo: &CodigoConta) -> Self {
+        Self::BadRecord {
+            codigo: codigo.masked().to_string(),
+        }
+    }
+
     /// A [`StoreError::Corrupt`] for `codigo` that keeps only where `error` happened.
     pub fn corrupt(codigo: &CodigoConta, error: &serde_json::Error) -> Self {
         Self::Corrupt {

@@ -14,24 +14,42 @@ use std::time::Duration;
 use bytes::{BufMut, Bytes, BytesMut};
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use futures_util::SinkExt;
-use itau_codigo::{CodigoConta, DadosRegistro, RegistroCliente};
+use itau_codigo::{CodigoConta, ConsultaClienteRequest, DadosRegistro};
 use tokio_postgres::{Client, Config, Statement};
 use tokio_postgres_rustls::MakeRustlsConnect;
 
 use super::pg_tls::Tls;
-use super::{ImportSession, Importer, Store, StoreError, StoreFuture, key, redacted_url};
+use super::{
+    DbLocation, ImportSession, Importer, Store, StoreError, StoreFuture, encode_dados, key,
+    migrate_command, redacted_url, render_answer,
+};
 
-/// Schema migrations, applied in order at start; `itau_codigo_migrations` records the
-/// ones applied. Append only: never edit a released entry.
-const MIGRATIONS: &[&str] = &[
-    // The 18-digit code fits a bigint (at most 999 999 999 999 999 999): one B-tree
-    // probe per lookup. `dados` is the record's data as JSON text, managers in order,
-    // exactly as SQLite stores it (cast to jsonb to query it by hand).
-    "CREATE TABLE clientes (
-        codigo_conta bigint PRIMARY KEY,
-        dados text NOT NULL
-    )",
+/// A step of the schema.
+enum Migration {
+    Sql(&'static str),
+    /// Schema 2, which needs Rust to re-render the stored records.
+    AnswersStoredReadyToSend,
+}
+
+/// Schema migrations, applied in order by `import` and `migrate` (never by `serve`);
+/// `itau_codigo_migrations` records the ones applied. Append only: never edit a
+/// released entry.
+const MIGRATIONS: &[Migration] = &[
+    // 1. The 18-digit code fits a bigint (at most 999 999 999 999 999 999): one B-tree
+    // probe per lookup. `dados` is the record's data as JSON text, managers in order.
+    Migration::Sql(
+        "CREATE TABLE clientes (
+            codigo_conta bigint PRIMARY KEY,
+            dados text NOT NULL
+        )",
+    ),
+    // 2. Answers stored ready to send: `resposta` is `store::format`'s record, as in
+    // SQLite.
+    Migration::AnswersStoredReadyToSend,
 ];
+
+/// Rows re-rendered per round trip by migration 2.
+const MIGRATION_BATCH_ROWS: i64 = 5_000;
 
 /// The advisory lock (`pg_advisory_xact_lock`) a replica holds while it migrates, the
 /// same in every replica (the ASCII of "itaumigr"): hold it to keep replicas from
@@ -48,7 +66,7 @@ pub const QUERY_TIMEOUT: Duration = Duration::from_secs(5);
 /// most (one being filled while the server stores the other).
 pub const IMPORT_BATCH_ROWS: usize = 5_000;
 
-const FIND: &str = "SELECT dados FROM clientes WHERE codigo_conta = $1";
+const FIND: &str = "SELECT resposta FROM clientes WHERE codigo_conta = $1";
 const PING: &str = "SELECT 1 FROM clientes LIMIT 1";
 
 /// A PostgreSQL store with a pool of connections.
@@ -66,24 +84,40 @@ impl fmt::Debug for PostgresStore {
 }
 
 impl PostgresStore {
-    /// Connects to `url`, applies pending migrations (one replica at a time, under an
-    /// advisory lock) and makes a pool of up to `pool_size` connections, opened as
-    /// needed: a replica started while the database is down refuses to start, one
-    /// that loses it answers 500 (and `/readyz` 503) until it is back.
+    /// Connects to `url`, checks the schema version (serving never migrates: that is
+    /// `import`'s and `migrate`'s job) and makes a pool of up to `pool_size`
+    /// connections, opened as needed: a replica started while the database is down
+    /// refuses to start, one that loses it answers 500 (and `/readyz` 503) until it is
+    /// back.
     ///
     /// Callable from inside an async runtime: the start-up work runs on a thread of its own.
     ///
     /// # Errors
     ///
-    /// A bad URL or CA file, no connection, a failed migration, or a database whose
-    /// schema is newer than this binary.
+    /// A bad URL or CA file, no connection, or a database whose schema is older (the
+    /// error names the command that upgrades it) or newer than this binary's.
     pub fn open(url: &str, pool_size: u32) -> Result<Self, StoreError> {
         let target = Target::parse(url)?;
         let (config, tls) = (target.config.clone(), target.tls.clone());
         let location = target.location.clone();
         on_own_runtime(async move {
             let client = target.connect().await?;
-            migrate(&client).await.map_err(|e| target.open_error(e))
+            let found = schema_version(&client)
+                .await
+                .map_err(|e| target.open_error(e))?;
+            let supported = supported_version();
+            match found.cmp(&supported) {
+                std::cmp::Ordering::Equal => Ok(()),
+                std::cmp::Ordering::Greater => Err(target.open_error(StoreError::SchemaTooNew {
+                    found: found.into(),
+                    supported: supported.into(),
+                })),
+                std::cmp::Ordering::Less => Err(target.open_error(StoreError::SchemaTooOld {
+                    found: found.into(),
+                    supported: supported.into(),
+                    command: migrate_command(&DbLocation::Postgres(url.to_owned())),
+                })),
+            }
         })?;
         let manager = Manager::from_config(
             config,
@@ -110,16 +144,19 @@ impl PostgresStore {
         })
     }
 
-    async fn find_now(
+    async fn answer_now(
         &self,
-        codigo_conta: CodigoConta,
-    ) -> Result<Option<DadosRegistro>, StoreError> {
+        consulta: &ConsultaClienteRequest,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
         let client = self.pool.get().await?;
         let statement = client.prepare_cached(FIND).await?;
-        let row = client.query_opt(&statement, &[&key(&codigo_conta)]).await?;
+        let row = client
+            .query_opt(&statement, &[&key(&consulta.codigo_conta)])
+            .await?;
         row.map(|row| {
-            let text: &str = row.try_get(0)?;
-            serde_json::from_str(text).map_err(|e| StoreError::corrupt(&codigo_conta, &e))
+            let record: &[u8] = row.try_get(0)?;
+            render_answer(record, consulta)
+                .map_err(|_| StoreError::bad_record(&consulta.codigo_conta))
         })
         .transpose()
     }
@@ -134,8 +171,11 @@ impl PostgresStore {
 }
 
 impl Store for PostgresStore {
-    fn find(&self, codigo_conta: CodigoConta) -> StoreFuture<'_, Option<DadosRegistro>> {
-        Box::pin(within_timeout("lookup", self.find_now(codigo_conta)))
+    fn answer<'a>(
+        &'a self,
+        consulta: &'a ConsultaClienteRequest,
+    ) -> StoreFuture<'a, Option<Vec<u8>>> {
+        Box::pin(within_timeout("lookup", self.answer_now(consulta)))
     }
 
     fn ping(&self) -> StoreFuture<'_, ()> {
@@ -233,16 +273,16 @@ impl Importer for PostgresImporter {
                 .batch_execute(&format!(
                     "CREATE TEMPORARY TABLE itau_codigo_import (
                          codigo_conta bigint NOT NULL,
-                         dados text NOT NULL
+                         resposta bytea NOT NULL
                      ) ON COMMIT DROP;
                      {replace}"
                 ))
                 .await?;
             Ok(client
                 .prepare(
-                    "INSERT INTO clientes (codigo_conta, dados)
-                     SELECT codigo_conta, dados FROM itau_codigo_import
-                     ON CONFLICT (codigo_conta) DO UPDATE SET dados = excluded.dados",
+                    "INSERT INTO clientes (codigo_conta, resposta)
+                     SELECT codigo_conta, resposta FROM itau_codigo_import
+                     ON CONFLICT (codigo_conta) DO UPDATE SET resposta = excluded.resposta",
                 )
                 .await?)
         })?;
@@ -261,12 +301,12 @@ impl Importer for PostgresImporter {
 /// the later batch's upsert wins.
 #[derive(Default)]
 struct Batch {
-    rows: Vec<(i64, String)>,
+    rows: Vec<(i64, Vec<u8>)>,
     index: HashMap<i64, usize>,
 }
 
 impl Batch {
-    fn push(&mut self, key: i64, dados: String) {
+    fn push(&mut self, key: i64, dados: Vec<u8>) {
         match self.index.entry(key) {
             Entry::Occupied(slot) => self.rows[*slot.get()].1 = dados,
             Entry::Vacant(slot) => {
@@ -289,7 +329,7 @@ impl Batch {
             out.put_i64(key);
             // A record line is at most 64 KiB, far below i32::MAX.
             out.put_i32(i32::try_from(dados.len()).unwrap_or(i32::MAX));
-            out.put_slice(dados.as_bytes());
+            out.put_slice(&dados);
         }
         out.put_i16(-1);
         self.index.clear();
@@ -333,7 +373,9 @@ impl PostgresImport<'_> {
         let upsert = self.upsert.clone();
         self.in_flight = Some(self.importer.runtime.spawn(async move {
             let sink = client
-                .copy_in("COPY itau_codigo_import (codigo_conta, dados) FROM STDIN (FORMAT binary)")
+                .copy_in(
+                    "COPY itau_codigo_import (codigo_conta, resposta) FROM STDIN (FORMAT binary)",
+                )
                 .await?;
             futures_util::pin_mut!(sink);
             sink.send(data).await?;
@@ -346,10 +388,8 @@ impl PostgresImport<'_> {
 }
 
 impl ImportSession for PostgresImport<'_> {
-    fn upsert(&mut self, registro: &RegistroCliente) -> Result<(), StoreError> {
-        let dados = serde_json::to_string(&registro.data)
-            .map_err(|e| StoreError::corrupt(&registro.codigo_conta, &e))?;
-        self.batch.push(key(&registro.codigo_conta), dados);
+    fn upsert(&mut self, codigo_conta: CodigoConta, record: Vec<u8>) -> Result<(), StoreError> {
+        self.batch.push(key(&codigo_conta), record);
         if self.batch.rows.len() >= self.importer.batch_rows {
             self.send_batch()?;
         }
@@ -384,8 +424,47 @@ impl Drop for PostgresImport<'_> {
     }
 }
 
-/// Applies pending migrations; replicas starting together take turns on an advisory
-/// lock, and the later ones find nothing left to do.
+/// The newest schema version this binary knows (and the only one it serves).
+fn supported_version() -> i32 {
+    i32::try_from(MIGRATIONS.len()).unwrap_or(i32::MAX)
+}
+
+/// The schema version of the database (0: never migrated). Plain reads: no lock.
+async fn schema_version(client: &Client) -> Result<i32, StoreError> {
+    let migrated: bool = client
+        .query_one(
+            "SELECT to_regclass('itau_codigo_migrations') IS NOT NULL",
+            &[],
+        )
+        .await?
+        .get(0);
+    if !migrated {
+        return Ok(0);
+    }
+    Ok(client
+        .query_one(
+            "SELECT coalesce(max(version), 0) FROM itau_codigo_migrations",
+            &[],
+        )
+        .await?
+        .get(0))
+}
+
+/// `itau-codigo migrate` on PostgreSQL: the schema versions before and after.
+pub(super) fn migrate_database(url: &str) -> Result<(i64, i64), StoreError> {
+    let target = Target::parse(url)?;
+    on_own_runtime(async move {
+        let client = target.connect().await?;
+        let before = schema_version(&client)
+            .await
+            .map_err(|e| target.open_error(e))?;
+        migrate(&client).await.map_err(|e| target.open_error(e))?;
+        Ok((before.into(), supported_version().into()))
+    })
+}
+
+/// Applies pending migrations; imports (and `migrate` commands) starting together take
+/// turns on an advisory lock, and the later ones find nothing left to do.
 async fn migrate(client: &Client) -> Result<(), StoreError> {
     client
         .batch_execute(&format!(
@@ -405,7 +484,7 @@ async fn migrate(client: &Client) -> Result<(), StoreError> {
             )
             .await?
             .get(0);
-        let supported = i32::try_from(MIGRATIONS.len()).unwrap_or(i32::MAX);
+        let supported = supported_version();
         if applied > supported {
             return Err(StoreError::SchemaTooNew {
                 found: applied.into(),
@@ -416,7 +495,10 @@ async fn migrate(client: &Client) -> Result<(), StoreError> {
             .zip(MIGRATIONS)
             .skip(usize::try_from(applied).unwrap_or(0))
         {
-            client.batch_execute(migration).await?;
+            match migration {
+                Migration::Sql(sql) => client.batch_execute(sql).await?,
+                Migration::AnswersStoredReadyToSend => answers_stored_ready_to_send(client).await?,
+            }
             client
                 .execute(
                     "INSERT INTO itau_codigo_migrations (version) VALUES ($1)",
@@ -432,6 +514,64 @@ async fn migrate(client: &Client) -> Result<(), StoreError> {
         let _ = client.batch_execute("ROLLBACK").await;
     }
     result
+}
+
+/// Schema 2: `clientes(codigo_conta, resposta bytea)`, every record re-rendered from
+/// its JSON, in key order, a batch per round trip (inside the migration's transaction).
+async fn answers_stored_ready_to_send(client: &Client) -> Result<(), StoreError> {
+    client
+        .batch_execute(
+            "CREATE TABLE clientes_v2 (
+                 codigo_conta bigint PRIMARY KEY,
+                 resposta bytea NOT NULL
+             )",
+        )
+        .await?;
+    let read = client
+        .prepare(
+            "SELECT codigo_conta, dados FROM clientes WHERE codigo_conta > $1
+             ORDER BY codigo_conta LIMIT $2",
+        )
+        .await?;
+    let write = client
+        .prepare(
+            "INSERT INTO clientes_v2 (codigo_conta, resposta)
+             SELECT * FROM unnest($1::bigint[], $2::bytea[])",
+        )
+        .await?;
+    let mut after = -1i64;
+    loop {
+        let rows = client
+            .query(&read, &[&after, &MIGRATION_BATCH_ROWS])
+            .await?;
+        let Some(last) = rows.last() else {
+            break;
+        };
+        after = last.try_get(0)?;
+        let mut keys = Vec::with_capacity(rows.len());
+        let mut records = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let codigo: i64 = row.try_get(0)?;
+            let json: &str = row.try_get(1)?;
+            let dados: DadosRegistro =
+                serde_json::from_str(json).map_err(|e| StoreError::Corrupt {
+                    codigo: format!("row {codigo}"),
+                    line: e.line(),
+                    column: e.column(),
+                })?;
+            keys.push(codigo);
+            records.push(encode_dados(&dados));
+        }
+        client.execute(&write, &[&keys, &records]).await?;
+    }
+    client
+        .batch_execute(
+            "DROP TABLE clientes;
+             ALTER TABLE clientes_v2 RENAME TO clientes;
+             ALTER INDEX clientes_v2_pkey RENAME TO clientes_pkey;",
+        )
+        .await?;
+    Ok(())
 }
 
 /// A parsed `--db` URL: the connection settings, the TLS connector, and the location
@@ -628,10 +768,10 @@ mod tests {
     #[test]
     fn a_batch_keeps_the_last_data_of_an_account_in_its_first_place() {
         let mut batch = Batch::default();
-        batch.push(1, "a".into());
-        batch.push(2, "b".into());
-        batch.push(1, "c".into());
-        assert_eq!(batch.rows, [(1, "c".to_owned()), (2, "b".to_owned())]);
+        batch.push(1, b"a".to_vec());
+        batch.push(2, b"b".to_vec());
+        batch.push(1, b"c".to_vec());
+        assert_eq!(batch.rows, [(1, b"c".to_vec()), (2, b"b".to_vec())]);
         let data = batch.take_copy_data();
         assert!(batch.rows.is_empty() && batch.index.is_empty());
         // Header (19 bytes), two rows of 2 + 4 + 8 + 4 + 1 bytes, trailer (2 bytes).

@@ -4,25 +4,87 @@
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use itau_codigo::{CodigoConta, DadosRegistro, RegistroCliente};
+use itau_codigo::{CodigoConta, ConsultaClienteRequest, DadosRegistro};
 use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::types::ValueRef;
-use rusqlite::{Connection, OpenFlags, TransactionBehavior, params};
+use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior, params};
 
-use super::{ImportSession, Importer, Store, StoreError, StoreFuture, key};
+use super::{
+    DbLocation, ImportSession, Importer, Store, StoreError, StoreFuture, encode_dados, key,
+    migrate_command, render_answer,
+};
 
-/// Schema migrations, applied in order at open; `PRAGMA user_version` counts the ones
-/// applied. Append only: never edit a released entry.
-const MIGRATIONS: &[&str] = &[
-    // The 18-digit code fits an i64, and an INTEGER PRIMARY KEY is the rowid itself:
+/// A step of the schema: SQL, or SQL and Rust (re-rendering stored records).
+enum Migration {
+    Sql(&'static str),
+    Code(fn(&Transaction<'_>) -> Result<(), StoreError>),
+}
+
+/// Schema migrations, applied in order by `import` and `migrate` (never by `serve`);
+/// `PRAGMA user_version` counts the ones applied. Append only: never edit a released
+/// entry.
+const MIGRATIONS: &[Migration] = &[
+    // 1. The 18-digit code fits an i64, and an INTEGER PRIMARY KEY is the rowid itself:
     // one B-tree probe per lookup. `dados` is the record's data as JSON, managers in order.
-    "CREATE TABLE clientes (
-        codigo_conta INTEGER PRIMARY KEY,
-        dados TEXT NOT NULL
-    ) STRICT;",
+    Migration::Sql(
+        "CREATE TABLE clientes (
+            codigo_conta INTEGER PRIMARY KEY,
+            dados TEXT NOT NULL
+        ) STRICT;",
+    ),
+    // 2. Answers stored ready to send: `resposta` is `store::format`'s record.
+    Migration::Code(answers_stored_ready_to_send),
 ];
+
+/// Schema 2: `clientes(codigo_conta, resposta BLOB)`, every record re-rendered from its
+/// JSON.
+fn answers_stored_ready_to_send(transaction: &Transaction<'_>) -> Result<(), StoreError> {
+    transaction.execute_batch(
+        "CREATE TABLE clientes_v2 (
+            codigo_conta INTEGER PRIMARY KEY,
+            resposta BLOB NOT NULL
+        ) STRICT;",
+    )?;
+    {
+        let mut read = transaction.prepare("SELECT codigo_conta, dados FROM clientes")?;
+        let mut write = transaction
+            .prepare("INSERT INTO clientes_v2 (codigo_conta, resposta) VALUES (?1, ?2)")?;
+        let mut rows = read.query([])?;
+        while let Some(row) = rows.next()? {
+            let codigo: i64 = row.get(0)?;
+            let dados: DadosRegistro = match row.get_ref(1)? {
+                ValueRef::Text(json) => {
+                    serde_json::from_slice(json).map_err(|e| StoreError::Corrupt {
+                        codigo: format!("row {codigo}"),
+                        line: e.line(),
+                        column: e.column(),
+                    })?
+                }
+                other => {
+                    return Err(rusqlite::Error::InvalidColumnType(
+                        1,
+                        "dados".into(),
+                        other.data_type(),
+                    )
+                    .into());
+                }
+            };
+            write.execute(params![codigo, encode_dados(&dados)])?;
+        }
+    }
+    transaction.execute_batch(
+        "DROP TABLE clientes;
+         ALTER TABLE clientes_v2 RENAME TO clientes;",
+    )?;
+    Ok(())
+}
+
+/// How often a serving store looks at its file (one `stat`) to notice that it was
+/// replaced, removed or written: at most once per interval, not per query. A change
+/// is seen within this long.
+pub const FILE_CHECK_INTERVAL: Duration = Duration::from_millis(100);
 
 /// Per-connection settings. WAL lets readers go on while an import writes, and see the
 /// old data until it commits; the page cache is sized per connection (RSS matters).
@@ -67,19 +129,36 @@ type Pool = r2d2::Pool<SqliteConnectionManager>;
 /// deleted would go on answering from a ghost, and one whose file was swapped for
 /// another would never see it; and a connection trusts its page cache while the WAL
 /// index says nothing changed, so a file overwritten in place could go on answering
-/// from memory. Before each query the path is looked up again (one `stat`, about a
-/// microsecond):
+/// from memory. So the path is looked up again (one `stat`), at most once per
+/// [`FILE_CHECK_INTERVAL`] (a query between two looks only reads the clock):
 /// - a missing file is a store failure;
-/// - another file (another inode) is opened afresh, migrations included, so an atomic
-///   `mv new.db itau-codigo.db` is picked up and a removed file put back recovers
-///   without a restart;
+/// - another file (another inode) is opened afresh (its schema version checked: serving
+///   never migrates), so an atomic `mv new.db itau-codigo.db` is picked up and a removed
+///   file put back recovers without a restart;
 /// - the same file with another size or modification time (written in place, also by
 ///   an import's checkpoint) gets new connections, with empty caches.
+///
+/// A failed look is remembered until the next one: every query in between fails too,
+/// instead of answering from a ghost.
 #[derive(Debug)]
 struct WatchedFile {
     path: PathBuf,
     pool_size: u32,
-    current: RwLock<(FileState, Pool)>,
+    current: RwLock<Watched>,
+    /// When this value was made: the clock the next look is timed on.
+    epoch: Instant,
+    /// Nanoseconds after `epoch` when the next look is due.
+    next_look: AtomicU64,
+}
+
+/// What the last look at the file found.
+#[derive(Debug)]
+struct Watched {
+    /// The file the pool reads (kept while a look fails: a later look compares to it).
+    state: FileState,
+    pool: Pool,
+    /// Why the last look failed; `None` when it succeeded.
+    failure: Option<String>,
 }
 
 /// What a `stat` tells about the file at the path.
@@ -104,42 +183,152 @@ fn file_state(path: &Path) -> std::io::Result<FileState> {
 }
 
 impl WatchedFile {
-    /// The pool for the file now at `path`, reconnecting when the file was replaced or
-    /// written.
+    fn new(path: &Path, pool_size: u32, state: FileState, pool: Pool) -> Self {
+        let epoch = Instant::now();
+        Self {
+            path: path.to_owned(),
+            pool_size,
+            current: RwLock::new(Watched {
+                state,
+                pool,
+                failure: None,
+            }),
+            epoch,
+            next_look: AtomicU64::new(nanos_since(epoch) + interval_nanos()),
+        }
+    }
+
+    /// The pool for the file at `path`, after a look at the file if one is due.
     fn pool(&self) -> Result<Pool, StoreError> {
-        let state = file_state(&self.path).map_err(|error| StoreError::Open {
-            location: format!("sqlite:{}", self.path.display()),
-            reason: format!("the database file is gone: {error}"),
-        })?;
+        let now = nanos_since(self.epoch);
+        let due = self.next_look.load(Ordering::Relaxed);
+        // One caller per interval looks; the others go on with what it found last.
+        if now >= due
+            && self
+                .next_look
+                .compare_exchange(
+                    due,
+                    now + interval_nanos(),
+                    Ordering::Relaxed,
+                    Ordering::Relaxed,
+                )
+                .is_ok()
         {
-            let current = self.current.read().unwrap_or_else(PoisonError::into_inner);
-            if current.0 == state {
-                return Ok(current.1.clone());
+            self.look();
+        }
+        let current = self.current.read().unwrap_or_else(PoisonError::into_inner);
+        match &current.failure {
+            None => Ok(current.pool.clone()),
+            Some(reason) => Err(StoreError::Open {
+                location: format!("sqlite:{}", self.path.display()),
+                reason: reason.clone(),
+            }),
+        }
+    }
+
+    /// Looks at the file and reconnects when it was replaced or written; remembers a
+    /// failure.
+    fn look(&self) {
+        let location = || format!("sqlite:{}", self.path.display());
+        let mut current = self.current.write().unwrap_or_else(PoisonError::into_inner);
+        let state = match file_state(&self.path) {
+            Ok(state) => state,
+            Err(error) => {
+                current.failure = Some(format!("the database file is gone: {error}"));
+                return;
+            }
+        };
+        if current.state == state && current.failure.is_none() {
+            return;
+        }
+        let replaced = current.state.id != state.id;
+        match connect(&self.path, self.pool_size) {
+            Ok(pool) => {
+                if replaced {
+                    tracing::warn!(store = %location(), "the database file was replaced; reopened it");
+                } else {
+                    tracing::debug!(store = %location(), "the database file was written; reconnected");
+                }
+                *current = Watched {
+                    state,
+                    pool,
+                    failure: None,
+                };
+            }
+            Err(error) => {
+                // Compared again at the next look, so that a file put back is retried.
+                current.state = state;
+                current.failure = Some(match error {
+                    StoreError::Open { reason, .. } => reason,
+                    other => other.to_string(),
+                });
             }
         }
-        let mut current = self.current.write().unwrap_or_else(PoisonError::into_inner);
-        if current.0.id != state.id {
-            let (opened, pool) = open_file_pool(&self.path, self.pool_size)?;
-            tracing::warn!(
-                store = %format!("sqlite:{}", self.path.display()),
-                "the database file was replaced; reopened it"
-            );
-            *current = (opened, pool);
-        } else if current.0 != state {
-            let pool = connect(&self.path, self.pool_size)?;
-            tracing::debug!(
-                store = %format!("sqlite:{}", self.path.display()),
-                "the database file was written; reconnected"
-            );
-            *current = (state, pool);
-        }
-        Ok(current.1.clone())
     }
 }
 
-/// Opens (and migrates) the file at `path` and a pool on it; returns the state of the
-/// file the pool reads.
+fn nanos_since(epoch: Instant) -> u64 {
+    u64::try_from(epoch.elapsed().as_nanos()).unwrap_or(u64::MAX)
+}
+
+fn interval_nanos() -> u64 {
+    u64::try_from(FILE_CHECK_INTERVAL.as_nanos()).unwrap_or(u64::MAX)
+}
+
+/// Opens the file at `path` for serving: read-only connections, the schema version
+/// checked (never migrated); returns the state of the file the pool reads.
 fn open_file_pool(path: &Path, pool_size: u32) -> Result<(FileState, Pool), StoreError> {
+    if !path.is_file() {
+        return Err(StoreError::Open {
+            location: format!("sqlite:{}", path.display()),
+            reason: "no such file (create it with `itau-codigo import FILE --db sqlite:PATH`)"
+                .into(),
+        });
+    }
+    let state = file_state(path).map_err(|e| StoreError::Open {
+        location: format!("sqlite:{}", path.display()),
+        reason: e.to_string(),
+    })?;
+    Ok((state, connect(path, pool_size)?))
+}
+
+/// Serving connections: read-only, so that serving can never take the write lock (nor
+/// wait for an import's).
+const READ_ONLY: OpenFlags =
+    OpenFlags::SQLITE_OPEN_READ_ONLY.union(OpenFlags::SQLITE_OPEN_NO_MUTEX);
+
+/// A pool of new read-only connections on `path`, once one connection has read its
+/// schema version: the pool itself would retry a file that is no database for its
+/// whole connection timeout.
+fn connect(path: &Path, pool_size: u32) -> Result<Pool, StoreError> {
+    let probe = Connection::open_with_flags(path, READ_ONLY).map_err(|e| open_error(path, &e))?;
+    let found: i64 = probe
+        .pragma_query_value(None, "user_version", |row| row.get(0))
+        .map_err(|e| open_error(path, &e))?;
+    check_version(found, path)?;
+    drop(probe);
+    let manager = SqliteConnectionManager::file(path)
+        .with_flags(READ_ONLY)
+        .with_init(|c| c.execute_batch(CONNECTION_PRAGMAS));
+    pool(manager, pool_size)
+}
+
+/// Serving reads only the schema this binary writes.
+fn check_version(found: i64, path: &Path) -> Result<(), StoreError> {
+    let supported = MIGRATIONS.len() as i64;
+    match found.cmp(&supported) {
+        std::cmp::Ordering::Equal => Ok(()),
+        std::cmp::Ordering::Greater => Err(StoreError::SchemaTooNew { found, supported }),
+        std::cmp::Ordering::Less => Err(StoreError::SchemaTooOld {
+            found,
+            supported,
+            command: migrate_command(&DbLocation::SqliteFile(path.to_owned())),
+        }),
+    }
+}
+
+/// `itau-codigo migrate` on a SQLite file: the file must exist.
+pub(super) fn migrate_file(path: &Path) -> Result<(i64, i64), StoreError> {
     if !path.is_file() {
         return Err(StoreError::Open {
             location: format!("sqlite:{}", path.display()),
@@ -152,49 +341,26 @@ fn open_file_pool(path: &Path, pool_size: u32) -> Result<(FileState, Pool), Stor
         OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )
     .map_err(|e| open_error(path, &e))?;
-    prepare_file(&mut connection, path)?;
-    drop(connection);
-    // After the migrations, which may have written the file.
-    let state = file_state(path).map_err(|e| StoreError::Open {
-        location: format!("sqlite:{}", path.display()),
-        reason: e.to_string(),
-    })?;
-    Ok((state, connect(path, pool_size)?))
-}
-
-/// A pool of new connections on `path`, once one connection has read its schema: the
-/// pool itself would retry a file that is no database for its whole connection timeout.
-fn connect(path: &Path, pool_size: u32) -> Result<Pool, StoreError> {
-    let probe = Connection::open_with_flags(
-        path,
-        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )
-    .map_err(|e| open_error(path, &e))?;
-    probe
-        .query_row("SELECT count(*) FROM sqlite_schema", [], |_| Ok(()))
+    let before: i64 = connection
+        .pragma_query_value(None, "user_version", |row| row.get(0))
         .map_err(|e| open_error(path, &e))?;
-    drop(probe);
-    let manager = SqliteConnectionManager::file(path)
-        .with_flags(OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)
-        .with_init(|c| c.execute_batch(CONNECTION_PRAGMAS));
-    pool(manager, pool_size)
+    prepare_file(&mut connection, path)?;
+    Ok((before, MIGRATIONS.len() as i64))
 }
 
 impl SqliteStore {
-    /// Opens an existing SQLite file for serving, applying pending migrations.
+    /// Opens an existing SQLite file for serving, read-only: it never writes, never
+    /// migrates, never waits for an import.
     ///
     /// # Errors
     ///
     /// The file does not exist (only `import` creates one), is not a database, or its
-    /// schema is newer than this binary.
+    /// schema is older (the error names the command that upgrades it) or newer than
+    /// this binary's.
     pub fn open_existing(path: &Path, pool_size: u32) -> Result<Self, StoreError> {
         let (state, pool) = open_file_pool(path, pool_size)?;
         Ok(Self {
-            source: Arc::new(Source::File(WatchedFile {
-                path: path.to_owned(),
-                pool_size,
-                current: RwLock::new((state, pool)),
-            })),
+            source: Arc::new(Source::File(WatchedFile::new(path, pool_size, state, pool))),
             location: format!("sqlite:{}", path.display()),
             _keep_alive: None,
         })
@@ -253,14 +419,13 @@ impl SqliteStore {
     /// multiplied the memory. A lookup is one B-tree probe of a few pages that the OS
     /// keeps cached; a store much larger than RAM would change this, and the answer then
     /// is more workers, not a thread hop per request.
-    fn blocking<T, F>(&self, query: F) -> StoreFuture<'_, T>
+    fn blocking<'a, T, F>(&'a self, query: F) -> StoreFuture<'a, T>
     where
-        T: Send + 'static,
-        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+        T: Send + 'a,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'a,
     {
-        let source = Arc::clone(&self.source);
         Box::pin(async move {
-            let connection = source.pool()?.get()?;
+            let connection = self.source.pool()?.get()?;
             query(&connection)
         })
     }
@@ -276,29 +441,33 @@ impl Source {
 }
 
 impl Store for SqliteStore {
-    fn find(&self, codigo_conta: CodigoConta) -> StoreFuture<'_, Option<DadosRegistro>> {
+    fn answer<'a>(
+        &'a self,
+        consulta: &'a ConsultaClienteRequest,
+    ) -> StoreFuture<'a, Option<Vec<u8>>> {
         self.blocking(move |connection| {
-            let mut statement =
-                connection.prepare_cached("SELECT dados FROM clientes WHERE codigo_conta = ?1")?;
-            let mut rows = statement.query([key(&codigo_conta)])?;
+            // Prepared once per connection (rusqlite's per-connection cache).
+            let mut statement = connection
+                .prepare_cached("SELECT resposta FROM clientes WHERE codigo_conta = ?1")?;
+            let mut rows = statement.query([key(&consulta.codigo_conta)])?;
             let Some(row) = rows.next()? else {
                 return Ok(None);
             };
-            // Parsed from SQLite's own buffer: no copy into a String first.
-            let dados = match row.get_ref(0)? {
-                ValueRef::Text(json) => json,
+            // Rendered from SQLite's own buffer: no copy of the record first.
+            let record = match row.get_ref(0)? {
+                ValueRef::Blob(record) => record,
                 other => {
                     return Err(rusqlite::Error::InvalidColumnType(
                         0,
-                        "dados".into(),
+                        "resposta".into(),
                         other.data_type(),
                     )
                     .into());
                 }
             };
-            serde_json::from_slice(dados)
+            render_answer(record, consulta)
                 .map(Some)
-                .map_err(|e| StoreError::corrupt(&codigo_conta, &e))
+                .map_err(|_| StoreError::bad_record(&consulta.codigo_conta))
         })
     }
 
@@ -413,15 +582,13 @@ struct SqliteImport<'c> {
 }
 
 impl ImportSession for SqliteImport<'_> {
-    fn upsert(&mut self, registro: &RegistroCliente) -> Result<(), StoreError> {
-        let dados = serde_json::to_string(&registro.data)
-            .map_err(|e| StoreError::corrupt(&registro.codigo_conta, &e))?;
+    fn upsert(&mut self, codigo_conta: CodigoConta, record: Vec<u8>) -> Result<(), StoreError> {
         self.transaction
             .prepare_cached(
-                "INSERT INTO clientes (codigo_conta, dados) VALUES (?1, ?2)
-                 ON CONFLICT (codigo_conta) DO UPDATE SET dados = excluded.dados",
+                "INSERT INTO clientes (codigo_conta, resposta) VALUES (?1, ?2)
+                 ON CONFLICT (codigo_conta) DO UPDATE SET resposta = excluded.resposta",
             )?
-            .execute(params![key(&registro.codigo_conta), dados])?;
+            .execute(params![key(&codigo_conta), record])?;
         Ok(())
     }
 
@@ -481,7 +648,10 @@ fn migrate(connection: &mut Connection) -> Result<(), StoreError> {
         .iter()
         .skip(usize::try_from(applied).unwrap_or(0))
     {
-        transaction.execute_batch(migration)?;
+        match migration {
+            Migration::Sql(sql) => transaction.execute_batch(sql)?,
+            Migration::Code(step) => step(&transaction)?,
+        }
     }
     transaction.pragma_update(None, "user_version", supported)?;
     transaction.commit()?;

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use itau_codigo::{CodigoConta, DadosRegistro};
+use itau_codigo::ConsultaClienteRequest;
 use itau_codigo_server::store::{Store, StoreError, StoreFuture};
 use serde_json::json;
 
@@ -259,7 +259,7 @@ fn a_body_that_does_not_arrive_in_time_is_408(store: TestStore) {
 struct PanickingStore;
 
 impl Store for PanickingStore {
-    fn find(&self, _: CodigoConta) -> StoreFuture<'_, Option<DadosRegistro>> {
+    fn answer<'a>(&'a self, _: &'a ConsultaClienteRequest) -> StoreFuture<'a, Option<Vec<u8>>> {
         Box::pin(async { panic!("a bug in the store") })
     }
 
@@ -293,7 +293,7 @@ fn a_panic_is_500_internal_and_the_service_goes_on() {
 struct FailingStore;
 
 impl Store for FailingStore {
-    fn find(&self, _: CodigoConta) -> StoreFuture<'_, Option<DadosRegistro>> {
+    fn answer<'a>(&'a self, _: &'a ConsultaClienteRequest) -> StoreFuture<'a, Option<Vec<u8>>> {
         Box::pin(async {
             Err(StoreError::Task(
                 "disk I/O error at /var/lib/itau/itau-codigo.db: SELECT dados FROM clientes".into(),

@@ -4,8 +4,12 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use itau_codigo::{CodigoConta, DadosRegistro};
-use itau_codigo_server::store::{self, DbLocation, Store, StoreError, StoreFuture};
+use std::time::{Duration, Instant};
+
+use itau_codigo::ConsultaClienteRequest;
+use itau_codigo_server::store::{
+    self, DbLocation, FILE_CHECK_INTERVAL, Store, StoreError, StoreFuture,
+};
 
 use crate::helpers::*;
 
@@ -22,11 +26,14 @@ impl SwitchableFaults {
 }
 
 impl Store for SwitchableFaults {
-    fn find(&self, codigo_conta: CodigoConta) -> StoreFuture<'_, Option<DadosRegistro>> {
+    fn answer<'a>(
+        &'a self,
+        consulta: &'a ConsultaClienteRequest,
+    ) -> StoreFuture<'a, Option<Vec<u8>>> {
         if self.failing.load(Ordering::SeqCst) {
             return Box::pin(async { Err(Self::fault()) });
         }
-        self.inner.find(codigo_conta)
+        self.inner.answer(consulta)
     }
 
     fn ping(&self) -> StoreFuture<'_, ()> {
@@ -38,6 +45,21 @@ impl Store for SwitchableFaults {
 
     fn describe(&self) -> String {
         format!("faulty {}", self.inner.describe())
+    }
+}
+
+/// Waits until the app answers `status` for the known account: a change to the file is
+/// seen within [`FILE_CHECK_INTERVAL`] (the bound here only keeps a broken build from
+/// hanging), then holds.
+fn await_status(app: &TestApp, status: u16, when: &str) {
+    let started = Instant::now();
+    while app.consulta(TRES_GERENTES).status != status {
+        assert!(
+            started.elapsed() < FILE_CHECK_INTERVAL * 20,
+            "{when}: no {status} within {:?}",
+            FILE_CHECK_INTERVAL * 20
+        );
+        std::thread::sleep(Duration::from_millis(10));
     }
 }
 
@@ -98,8 +120,10 @@ fn the_sqlite_file_overwritten_with_garbage_answers_500_and_recovers_once_restor
     let good = checkpointed_copy(app.sqlite_file());
 
     overwrite_in_place(app.sqlite_file(), &garbage(good.len()));
+    await_status(&app, 500, "garbage in place");
     assert_store_unavailable(&app, "garbage in place");
     overwrite_in_place(app.sqlite_file(), &good);
+    await_status(&app, 200, "restored in place");
     assert_serving(&app, &expected, "restored in place");
 }
 
@@ -110,8 +134,10 @@ fn the_sqlite_file_swapped_for_garbage_answers_500_and_recovers_once_swapped_bac
     let good = checkpointed_copy(app.sqlite_file());
 
     replace_by_rename(app.sqlite_file(), &garbage(good.len()));
+    await_status(&app, 500, "garbage renamed over the file");
     assert_store_unavailable(&app, "garbage renamed over the file");
     replace_by_rename(app.sqlite_file(), &good);
+    await_status(&app, 200, "good file renamed back");
     assert_serving(&app, &expected, "good file renamed back");
 }
 
@@ -122,8 +148,10 @@ fn the_sqlite_file_removed_answers_500_and_recovers_once_put_back() {
     let good = checkpointed_copy(app.sqlite_file());
 
     std::fs::remove_file(app.sqlite_file()).unwrap();
+    await_status(&app, 500, "file removed");
     assert_store_unavailable(&app, "file removed");
     replace_by_rename(app.sqlite_file(), &good);
+    await_status(&app, 200, "file put back");
     assert_serving(&app, &expected, "file put back");
 }
 

@@ -175,11 +175,11 @@ fn count_rows(db: &std::path::Path) -> i64 {
         .unwrap()
 }
 
-fn stored(db: &std::path::Path, codigo: i64) -> String {
+fn stored(db: &std::path::Path, codigo: i64) -> Vec<u8> {
     let connection = rusqlite::Connection::open(db).unwrap();
     connection
         .query_row(
-            "SELECT dados FROM clientes WHERE codigo_conta = ?1",
+            "SELECT resposta FROM clientes WHERE codigo_conta = ?1",
             [codigo],
             |row| row.get(0),
         )

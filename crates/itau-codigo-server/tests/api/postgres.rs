@@ -1,4 +1,4 @@
-//! What only a shared PostgreSQL store does: migrations raced by replicas, several
+//! What only a shared PostgreSQL store does: migrations raced by imports, several
 //! replicas on one database, a database that goes away and comes back, TLS, imports in
 //! batches. (The contract itself runs against both stores in the other modules.)
 
@@ -40,6 +40,11 @@ fn open_postgres(url: &str) -> Result<std::sync::Arc<dyn store::Store>, StoreErr
     store::open(&DbLocation::parse(url).unwrap(), 1)
 }
 
+/// Migrates the database at `url`, as `itau-codigo migrate` (and every import) does.
+fn migrate_postgres(url: &str) -> Result<(i64, i64), StoreError> {
+    store::migrate(&DbLocation::parse(url).unwrap())
+}
+
 fn demo_lines() -> &'static str {
     include_str!("../../demo/clientes.jsonl")
 }
@@ -65,7 +70,7 @@ fn record(agencia: &str, conta: &str, marker: &str) -> (String, String) {
 }
 
 #[test]
-fn migrations_run_once_when_replicas_start_together() {
+fn migrations_run_once_when_migrations_start_together() {
     if !postgres_available() {
         return;
     }
@@ -77,7 +82,7 @@ fn migrations_run_once_when_replicas_start_together() {
             let (url, barrier) = (database.url.clone(), Arc::clone(&barrier));
             std::thread::spawn(move || {
                 barrier.wait();
-                open_postgres(&url).map(drop)
+                migrate_postgres(&url).map(drop)
             })
         })
         .collect();
@@ -103,7 +108,7 @@ fn migrations_run_once_when_replicas_start_together() {
 }
 
 #[test]
-fn a_replica_waits_for_the_migration_lock_before_touching_the_schema() {
+fn a_migration_waits_for_the_migration_lock_before_touching_the_schema() {
     if !postgres_available() {
         return;
     }
@@ -118,7 +123,7 @@ fn a_replica_waits_for_the_migration_lock_before_touching_the_schema() {
             .await
             .unwrap();
         let replica_url = url.clone();
-        let replica = std::thread::spawn(move || open_postgres(&replica_url).map(drop));
+        let replica = std::thread::spawn(move || migrate_postgres(&replica_url).map(drop));
         tokio::time::sleep(Duration::from_millis(500)).await;
         assert!(
             !replica.is_finished(),
@@ -147,7 +152,7 @@ fn a_database_with_a_newer_schema_is_refused_with_advice_to_upgrade() {
         return;
     }
     let database = PgDatabase::create(&admin_url());
-    open_postgres(&database.url).unwrap();
+    migrate_postgres(&database.url).unwrap();
     pg_execute(
         &database.url,
         "INSERT INTO itau_codigo_migrations (version) VALUES (999)",
@@ -192,6 +197,7 @@ fn a_stopped_database_is_500_and_not_ready_until_it_returns_without_a_restart() 
         return;
     };
     let url = server.url("postgres");
+    migrate_postgres(&url).unwrap();
     let app = TestApp::builder().db(TestDb::empty_on(&url)).spawn();
     app.store.import(demo_lines());
     let before = app.consulta(TRES_GERENTES);
@@ -225,7 +231,9 @@ fn readers_see_the_old_data_until_the_import_commits(store: TestStore) {
     let mut importer = app.store.importer();
     let mut session = importer.begin(true).unwrap();
     let registro = itau_codigo::RegistroCliente::from_json_line(line.trim()).unwrap();
-    session.upsert(&registro).unwrap();
+    session
+        .upsert(registro.codigo_conta, store::encode_record(&registro))
+        .unwrap();
 
     assert_eq!(app.consulta(TRES_GERENTES).status, 200, "old data, in time");
     assert_eq!(app.consulta(&novo).status, 404);
@@ -305,16 +313,20 @@ fn a_bad_line_after_several_batches_writes_nothing() {
 
 /// A dedicated server with the fixtures' certificate (a test CA's, for `localhost` and
 /// 127.0.0.1) that accepts TLS and plain connections, like Debian's default cluster.
+/// A dedicated server speaking TLS (and plain), its `postgres` database migrated so that
+/// stores open on it as `serve` opens them.
 fn tls_server() -> Option<PrivateServer> {
     let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/pg-tls");
-    dedicated_server(&Options {
+    let server = dedicated_server(&Options {
         tls: Some((
             format!("{fixtures}/server.pem").into(),
             format!("{fixtures}/server.key").into(),
         )),
         plain_too: true,
         ..Options::default()
-    })
+    })?;
+    migrate_postgres(&format!("{}?sslmode=disable", server.url("postgres"))).unwrap();
+    Some(server)
 }
 
 /// Opens a store at `server`'s URL with `query` (and an `application_name` of its

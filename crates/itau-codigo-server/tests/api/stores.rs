@@ -195,28 +195,31 @@ impl TestDb {
         }
     }
 
-    /// The stored data (JSON text) of an account.
+    /// The stored record of an account (`store::format`: its JSON parts are readable
+    /// in this lossy text).
     pub(crate) fn stored_data(&self, codigo_conta: &str) -> Option<String> {
         let key: i64 = codigo_conta.parse().unwrap();
         match self.store {
             TestStore::Sqlite => {
                 let connection = rusqlite::Connection::open(self.sqlite_path().unwrap()).unwrap();
                 let mut statement = connection
-                    .prepare("SELECT dados FROM clientes WHERE codigo_conta = ?1")
+                    .prepare("SELECT resposta FROM clientes WHERE codigo_conta = ?1")
                     .unwrap();
                 let mut rows = statement.query([key]).unwrap();
-                rows.next().unwrap().map(|row| row.get(0).unwrap())
+                rows.next().unwrap().map(|row| {
+                    String::from_utf8_lossy(&row.get::<_, Vec<u8>>(0).unwrap()).into_owned()
+                })
             }
             TestStore::Postgres => pg_block_on(async {
                 pg_connect(&self.url)
                     .await
                     .query_opt(
-                        "SELECT dados FROM clientes WHERE codigo_conta = $1",
+                        "SELECT resposta FROM clientes WHERE codigo_conta = $1",
                         &[&key],
                     )
                     .await
                     .unwrap()
-                    .map(|row| row.get(0))
+                    .map(|row| String::from_utf8_lossy(row.get::<_, &[u8]>(0)).into_owned())
             }),
         }
     }

@@ -272,14 +272,31 @@ impl ConsultaClienteRequest {
     /// # Ok::<(), itau_codigo::CodigoContaError>(())
     /// ```
     pub fn select_gerente<'a>(&self, gerentes: &'a [Gerente]) -> Option<&'a Gerente> {
-        let selects = |wanted: &Option<String>, field: &Option<String>| match wanted {
+        gerentes
+            .iter()
+            .find(|g| self.selects(g.tipo_estrutura.as_deref(), g.segmento.as_deref()))
+    }
+
+    /// Whether a manager with these `tipo_estrutura` and `segmento` matches every selector
+    /// the request gives (each ASCII case-insensitively; an absent field matches only
+    /// when the request does not select on it): the rule of [`Self::select_gerente`],
+    /// for callers that keep a manager's selectors apart from the manager.
+    ///
+    /// ```
+    /// use itau_codigo::ConsultaClienteRequest;
+    ///
+    /// let mut request = ConsultaClienteRequest::new("001341150100098790".parse()?);
+    /// assert!(request.selects(None, None));
+    /// request.tipo_estrutura = Some("op".into());
+    /// assert!(request.selects(Some("OP"), None));
+    /// assert!(!request.selects(None, Some("OP")));
+    /// # Ok::<(), itau_codigo::CodigoContaError>(())
+    /// ```
+    pub fn selects(&self, tipo_estrutura: Option<&str>, segmento: Option<&str>) -> bool {
+        let selects = |wanted: &Option<String>, field: Option<&str>| match wanted {
             None => true,
-            Some(wanted) => field
-                .as_deref()
-                .is_some_and(|f| f.eq_ignore_ascii_case(wanted)),
+            Some(wanted) => field.is_some_and(|f| f.eq_ignore_ascii_case(wanted)),
         };
-        gerentes.iter().find(|g| {
-            selects(&self.tipo_estrutura, &g.tipo_estrutura) && selects(&self.segmento, &g.segmento)
-        })
+        selects(&self.tipo_estrutura, tipo_estrutura) && selects(&self.segmento, segmento)
     }
 }

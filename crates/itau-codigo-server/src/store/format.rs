@@ -1,0 +1,483 @@
+//! How both stores keep a record: the answer already rendered, so that a consulta
+//! splices bytes instead of decoding the record and encoding the answer again.
+//!
+//! This module is the one place that knows the format: [`encode_record`] writes it (at
+//! import, and when a migration re-renders an older store), [`render_answer`] reads it
+//! (per request). Pure functions: no I/O, no store. The format is versioned by the
+//! stores' migrations (schema version 2 in both); changing it means a new migration.
+//!
+//! # The format
+//!
+//! All integers little-endian:
+//!
+//! ```text
+//! u32  data length D
+//! u32  gerentes_at: where in data the selected manager goes
+//! u16  manager count N
+//! N ×  u16 tipo_estrutura length (0xFFFF: absent), its bytes,
+//!      u16 segmento length (0xFFFF: absent), its bytes,
+//!      u32 manager JSON length, its bytes
+//! D    data: the record's `data` object as the answer renders it, without `gerentes`
+//! ```
+//!
+//! `data` and every manager's JSON are exactly what `serde_json` writes for
+//! [`DadosCliente`](itau_codigo::DadosCliente) and [`Gerente`](itau_codigo::Gerente), so
+//! a 200's body is `{"data":` + data with `"gerentes":` + the selected manager spliced in
+//! at `gerentes_at` + `}`: byte for byte what serialising
+//! [`ConsultaClienteResponse`](itau_codigo::ConsultaClienteResponse) gives (the tests
+//! below compare the two on generated records).
+
+use itau_codigo::{ConsultaClienteRequest, DadosRegistro, RegistroCliente};
+
+/// Where a selector is absent (a real one is at most `MAX_CHARS` characters).
+const ABSENT: u16 = u16::MAX;
+
+/// The stored form of `registro`: see the [module documentation](self).
+pub fn encode_record(registro: &RegistroCliente) -> Vec<u8> {
+    encode_dados(&registro.data)
+}
+
+/// The stored form of a record's data: see the [module documentation](self).
+pub fn encode_dados(dados: &DadosRegistro) -> Vec<u8> {
+    // One serialisation of the whole record, then cut: the `gerentes` member out of the
+    // object, and each manager out of its array. The cuts read serde_json's own compact
+    // output, never an input.
+    let json = serde_json::to_vec(dados).unwrap_or_default();
+    let gerentes = dados.gerentes.as_deref().unwrap_or_default();
+    // What to cut out of `json`, and where the selected manager goes back in.
+    let (cut, gerentes_at, managers) = match find_member(&json, b"\"gerentes\"") {
+        // No manager is ever spliced in: any place will do.
+        None => (1..1, 1, Vec::new()),
+        Some(member) => {
+            let managers = elements(&json, member.value.clone());
+            // `"a":1,"gerentes":[..]` loses the comma before; a first member, the one after.
+            let cut = if json[member.start - 1] == b',' {
+                member.start - 1..member.value.end
+            } else if json[member.value.end] == b',' {
+                member.start..member.value.end + 1
+            } else {
+                member.start..member.value.end
+            };
+            (cut.clone(), cut.start, managers)
+        }
+    };
+    assert_eq!(
+        managers.len(),
+        gerentes.len(),
+        "serde_json writes one array element per manager"
+    );
+    let data_len = json.len() - cut.len();
+    let selectors: usize = gerentes
+        .iter()
+        .map(|g| selector_len(g.tipo_estrutura.as_deref()) + selector_len(g.segmento.as_deref()))
+        .sum();
+    let manager_bytes: usize = managers.iter().map(|m| 4 + m.len()).sum();
+    let mut out = Vec::with_capacity(10 + selectors + manager_bytes + data_len);
+    put_u32(&mut out, data_len);
+    put_u32(&mut out, gerentes_at);
+    out.extend_from_slice(
+        &u16::try_from(gerentes.len())
+            .unwrap_or(u16::MAX)
+            .to_le_bytes(),
+    );
+    for (gerente, manager) in gerentes.iter().zip(&managers) {
+        put_selector(&mut out, gerente.tipo_estrutura.as_deref());
+        put_selector(&mut out, gerente.segmento.as_deref());
+        put_u32(&mut out, manager.len());
+        out.extend_from_slice(&json[manager.clone()]);
+    }
+    out.extend_from_slice(&json[..cut.start]);
+    out.extend_from_slice(&json[cut.end..]);
+    out
+}
+
+/// The body of a 200 for `consulta` from a stored `record`: `{"data":{...}}` with the
+/// manager [`ConsultaClienteRequest::select_gerente`] would choose (none: no
+/// `gerentes`). One allocation, of the body's exact size.
+///
+/// # Errors
+///
+/// The record is not in this format (truncated or tampered with).
+pub fn render_answer(
+    record: &[u8],
+    consulta: &ConsultaClienteRequest,
+) -> Result<Vec<u8>, CorruptRecord> {
+    let mut reader = Reader(record);
+    let data_len = reader.u32()?;
+    let gerentes_at = reader.u32()?;
+    let count = reader.u16()?;
+    let mut selected = None;
+    for _ in 0..count {
+        let tipo_estrutura = reader.selector()?;
+        let segmento = reader.selector()?;
+        let len = reader.u32()?;
+        let manager = reader.take(len)?;
+        if selected.is_none() && consulta.selects(tipo_estrutura, segmento) {
+            selected = Some(manager);
+        }
+    }
+    let data = reader.take(data_len)?;
+    if !reader.0.is_empty()
+        || gerentes_at == 0
+        || gerentes_at >= data.len()
+        || data.first() != Some(&b'{')
+        || data.last() != Some(&b'}')
+    {
+        return Err(CorruptRecord);
+    }
+    const OPEN: &[u8] = b"{\"data\":";
+    const KEY: &[u8] = b"\"gerentes\":";
+    let Some(manager) = selected else {
+        let mut body = Vec::with_capacity(OPEN.len() + data.len() + 1);
+        body.extend_from_slice(OPEN);
+        body.extend_from_slice(data);
+        body.push(b'}');
+        return Ok(body);
+    };
+    let (head, tail) = data.split_at(gerentes_at);
+    // A comma before the manager unless it comes first, or after it when it comes
+    // first and others follow; none when it is alone.
+    let comma_before = head != b"{";
+    let comma_after = !comma_before && tail != b"}";
+    let commas = usize::from(comma_before) + usize::from(comma_after);
+    let mut body =
+        Vec::with_capacity(OPEN.len() + data.len() + KEY.len() + manager.len() + commas + 1);
+    body.extend_from_slice(OPEN);
+    body.extend_from_slice(head);
+    if comma_before {
+        body.push(b',');
+    }
+    body.extend_from_slice(KEY);
+    body.extend_from_slice(manager);
+    if comma_after {
+        body.push(b',');
+    }
+    body.extend_from_slice(tail);
+    body.push(b'}');
+    Ok(body)
+}
+
+/// A stored record that is not in the format [`render_answer`] reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the stored record is not in the expected format")]
+pub struct CorruptRecord;
+
+/// A member of serde_json's compact output of an object: where it starts (its key's
+/// opening quote) and where its value is.
+struct Member {
+    start: usize,
+    value: std::ops::Range<usize>,
+}
+
+/// The top-level member of the object `json` whose key is `key` (quotes included).
+fn find_member(json: &[u8], key: &[u8]) -> Option<Member> {
+    let mut at = 1;
+    while json.get(at).is_some_and(|&b| b != b'}') {
+        let key_end = value_end(json, at);
+        let value = key_end + 1..value_end(json, key_end + 1);
+        if &json[at..key_end] == key {
+            return Some(Member { start: at, value });
+        }
+        at = value.end + usize::from(json.get(value.end) == Some(&b','));
+    }
+    None
+}
+
+/// The elements of the array at `array` in `json`.
+fn elements(json: &[u8], array: std::ops::Range<usize>) -> Vec<std::ops::Range<usize>> {
+    let mut found = Vec::new();
+    let mut at = array.start + 1;
+    while at < array.end - 1 {
+        let end = value_end(json, at);
+        found.push(at..end);
+        at = end + 1;
+    }
+    found
+}
+
+/// Where the JSON value starting at `start` ends (exclusive), in compact JSON.
+fn value_end(json: &[u8], start: usize) -> usize {
+    let mut depth = 0usize;
+    let mut in_string = false;
+    let mut at = start;
+    while let Some(&byte) = json.get(at) {
+        at += 1;
+        if in_string {
+            match byte {
+                b'\\' => at += 1,
+                b'"' => {
+                    in_string = false;
+                    if depth == 0 {
+                        return at;
+                    }
+                }
+                _ => {}
+            }
+            continue;
+        }
+        match byte {
+            b'"' => in_string = true,
+            b'{' | b'[' => depth += 1,
+            b'}' | b']' if depth <= 1 => return if depth == 1 { at } else { at - 1 },
+            b'}' | b']' => depth -= 1,
+            b',' | b':' if depth == 0 => return at - 1,
+            _ => {}
+        }
+    }
+    at
+}
+
+fn selector_len(selector: Option<&str>) -> usize {
+    2 + selector.map_or(0, str::len)
+}
+
+fn put_selector(out: &mut Vec<u8>, selector: Option<&str>) {
+    match selector {
+        // A field is at most MAX_CHARS (256) characters, far below ABSENT bytes.
+        Some(text) => {
+            out.extend_from_slice(
+                &u16::try_from(text.len())
+                    .unwrap_or(ABSENT - 1)
+                    .to_le_bytes(),
+            );
+            out.extend_from_slice(text.as_bytes());
+        }
+        None => out.extend_from_slice(&ABSENT.to_le_bytes()),
+    }
+}
+
+fn put_u32(out: &mut Vec<u8>, value: usize) {
+    // A record comes from a line of at most 64 KiB.
+    out.extend_from_slice(&u32::try_from(value).unwrap_or(u32::MAX).to_le_bytes());
+}
+
+/// Reads a stored record from the front.
+struct Reader<'a>(&'a [u8]);
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, len: usize) -> Result<&'a [u8], CorruptRecord> {
+        if self.0.len() < len {
+            return Err(CorruptRecord);
+        }
+        let (taken, rest) = self.0.split_at(len);
+        self.0 = rest;
+        Ok(taken)
+    }
+
+    fn u16(&mut self) -> Result<u16, CorruptRecord> {
+        let bytes = self.take(2)?;
+        Ok(u16::from_le_bytes([bytes[0], bytes[1]]))
+    }
+
+    fn u32(&mut self) -> Result<usize, CorruptRecord> {
+        let bytes = self.take(4)?;
+        Ok(u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]) as usize)
+    }
+
+    fn selector(&mut self) -> Result<Option<&'a str>, CorruptRecord> {
+        match self.u16()? {
+            ABSENT => Ok(None),
+            len => std::str::from_utf8(self.take(usize::from(len))?)
+                .map(Some)
+                .map_err(|_| CorruptRecord),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use itau_codigo::{ConsultaClienteResponse, Gerente};
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// Today's answer, the reference: the record decoded, the manager selected, the
+    /// response serialised.
+    fn reference(dados: &DadosRegistro, consulta: &ConsultaClienteRequest) -> Vec<u8> {
+        let mut dados = dados.clone();
+        let gerentes = dados.gerentes.take().unwrap_or_default();
+        let gerente = consulta.select_gerente(&gerentes).cloned();
+        serde_json::to_vec(&ConsultaClienteResponse {
+            data: Some(dados.into_dados_cliente(gerente)),
+        })
+        .unwrap()
+    }
+
+    fn consulta(tipo_estrutura: Option<&str>, segmento: Option<&str>) -> ConsultaClienteRequest {
+        let mut consulta = ConsultaClienteRequest::new("001341150100098790".parse().unwrap());
+        consulta.tipo_estrutura = tipo_estrutura.map(str::to_owned);
+        consulta.segmento = segmento.map(str::to_owned);
+        consulta
+    }
+
+    /// Every selector combination worth asking of `dados`: none, each manager's own
+    /// values (as stored, and in other cases), both together, and values that match
+    /// nothing.
+    fn consultas(dados: &DadosRegistro) -> Vec<ConsultaClienteRequest> {
+        let mut wanted: Vec<Option<String>> = vec![None, Some("nada".into()), Some(String::new())];
+        for gerente in dados.gerentes.iter().flatten() {
+            for value in [&gerente.tipo_estrutura, &gerente.segmento]
+                .into_iter()
+                .flatten()
+            {
+                wanted.push(Some(value.clone()));
+                wanted.push(Some(value.to_ascii_lowercase()));
+                wanted.push(Some(value.to_ascii_uppercase()));
+            }
+        }
+        let mut all = Vec::new();
+        for tipo in &wanted {
+            for segmento in &wanted {
+                all.push(consulta(tipo.as_deref(), segmento.as_deref()));
+            }
+        }
+        all
+    }
+
+    fn assert_renders_as_today(dados: &DadosRegistro) {
+        let stored = encode_dados(dados);
+        for consulta in consultas(dados) {
+            let rendered = render_answer(&stored, &consulta).unwrap();
+            let expected = reference(dados, &consulta);
+            assert_eq!(
+                String::from_utf8_lossy(&rendered),
+                String::from_utf8_lossy(&expected),
+                "tipo_estrutura {:?}, segmento {:?}",
+                consulta.tipo_estrutura,
+                consulta.segmento
+            );
+            assert_eq!(rendered.capacity(), rendered.len(), "one exact allocation");
+        }
+    }
+
+    /// `dados` with the fields whose bit is clear in `mask` left out (gerentes is bit 7).
+    fn without_fields(dados: &DadosRegistro, mask: u16) -> DadosRegistro {
+        let mut d = dados.clone();
+        let keep = |bit: u32| mask & (1 << bit) != 0;
+        macro_rules! drop_unless {
+            ($($bit:literal $field:ident),*) => {$( if !keep($bit) { d.$field = None; } )*};
+        }
+        drop_unless!(0 id_cliente, 1 emails, 2 data_abertura_conta, 3 nome_completo,
+            4 nome_fantasia_apelido, 5 tipo_pessoa, 6 data_nascimento_fundacao, 7 gerentes,
+            8 telefones, 9 identificado, 10 cpf_cnpj, 11 nome_social, 12 agencia,
+            13 conta_corrente);
+        d
+    }
+
+    #[test]
+    fn the_demo_data_renders_byte_for_byte_as_the_serialised_response() {
+        for line in crate::demo::DATA.lines().filter(|l| !l.trim().is_empty()) {
+            let registro = RegistroCliente::from_json_line(line).unwrap();
+            assert_renders_as_today(&registro.data);
+        }
+    }
+
+    #[test]
+    fn generated_records_render_byte_for_byte_as_the_serialised_response() {
+        let options = dados_sinteticos::Options::default();
+        for i in 0..300 {
+            assert_renders_as_today(&dados_sinteticos::registro(i * 7919, &options).data);
+        }
+    }
+
+    #[test]
+    fn every_field_left_out_in_turn_and_in_blocks_renders_as_today() {
+        let options = dados_sinteticos::Options::default();
+        let full = dados_sinteticos::registro(42, &options).data;
+        // Alone, all but one, the head or the tail of `gerentes` empty, nothing at all.
+        let mut masks = vec![0u16, 0x3fff, 0x0080, 0x3f80, 0x00ff, 0x3f7f, 0x007f, 0x3f00];
+        for bit in 0..14 {
+            masks.push(1 << bit);
+            masks.push(0x3fff & !(1 << bit));
+            masks.push((1 << bit) | 0x0080);
+        }
+        for mask in masks {
+            assert_renders_as_today(&without_fields(&full, mask));
+        }
+        let mut no_managers = full.clone();
+        no_managers.gerentes = Some(Vec::new());
+        assert_renders_as_today(&no_managers);
+        no_managers.telefones = Some(Vec::new());
+        no_managers.emails = Some(Vec::new());
+        no_managers.nome_social = Some(String::new());
+        assert_renders_as_today(&no_managers);
+    }
+
+    #[test]
+    fn a_truncated_or_padded_record_is_refused_not_misread() {
+        let options = dados_sinteticos::Options::default();
+        let stored = encode_dados(&dados_sinteticos::registro(7, &options).data);
+        let any = consulta(None, None);
+        for cut in [0, 3, 9, 10, 40, stored.len() - 1] {
+            assert_eq!(
+                render_answer(&stored[..cut], &any),
+                Err(CorruptRecord),
+                "{cut}"
+            );
+        }
+        let mut padded = stored.clone();
+        padded.push(b' ');
+        assert_eq!(render_answer(&padded, &any), Err(CorruptRecord));
+        // Today's format (version 1, the record's JSON) is no record of this one.
+        let json = serde_json::to_vec(&dados_sinteticos::registro(7, &options).data).unwrap();
+        assert!(render_answer(&json, &any).is_err());
+    }
+
+    fn text() -> impl Strategy<Value = String> {
+        // Quotes, backslashes, control characters, non-ASCII and separators: what the
+        // cuts must step over inside strings.
+        proptest::string::string_regex("[a-zA-Z\"\\\\,:{}\\[\\]\u{0}-\u{1f}é€😀 ]{0,12}").unwrap()
+    }
+
+    fn gerente() -> impl Strategy<Value = Gerente> {
+        (
+            proptest::option::of(text()),
+            proptest::option::of(prop_oneof![
+                Just("AP".to_owned()),
+                Just("op".to_owned()),
+                text()
+            ]),
+            proptest::option::of(prop_oneof![Just("Uniclass".to_owned()), text()]),
+            proptest::option::of(text()),
+        )
+            .prop_map(|(email, tipo, segmento, cargo)| Gerente {
+                email_gerente: email,
+                tipo_estrutura: tipo,
+                segmento,
+                codigo_cargo: cargo,
+                ..Gerente::default()
+            })
+    }
+
+    proptest! {
+        #[test]
+        fn arbitrary_records_render_byte_for_byte_as_the_serialised_response(
+            seed in 0u64..1_000_000,
+            mask in 0u16..0x4000,
+            nome in proptest::option::of(text()),
+            agencia in proptest::option::of(text()),
+            gerentes in proptest::option::of(proptest::collection::vec(gerente(), 0..4)),
+            tipo in proptest::option::of(prop_oneof![Just("ap".to_owned()), Just("OP".to_owned()), text()]),
+            segmento in proptest::option::of(prop_oneof![Just("UNICLASS".to_owned()), text()]),
+        ) {
+            let mut dados = without_fields(
+                &dados_sinteticos::registro(seed, &dados_sinteticos::Options::default()).data,
+                mask,
+            );
+            dados.nome_completo = nome;
+            dados.agencia = agencia;
+            if mask & 0x80 != 0 {
+                dados.gerentes = gerentes;
+            }
+            let stored = encode_dados(&dados);
+            for consulta in [
+                consulta(tipo.as_deref(), segmento.as_deref()),
+                consulta(tipo.as_deref(), None),
+                consulta(None, segmento.as_deref()),
+            ] {
+                let rendered = render_answer(&stored, &consulta).unwrap();
+                prop_assert_eq!(rendered, reference(&dados, &consulta));
+            }
+        }
+    }
+}

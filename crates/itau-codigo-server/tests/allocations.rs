@@ -1,0 +1,178 @@
+//! How many heap allocations a consulta costs, counted by a global allocator of this
+//! test binary's own. It counts every thread, so the client below allocates nothing per
+//! request and the tests run one at a time. The bounds are stated here and in
+//! BENCHMARKS.md ("Method"); a change that needs more raises them in both places.
+
+use std::alloc::System;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use itau_codigo::ConsultaClienteRequest;
+use itau_codigo_server::auth::Credentials;
+use itau_codigo_server::config::{ServeConfig, StoreConfig};
+use itau_codigo_server::import::{ImportOptions, import};
+use itau_codigo_server::startup::Application;
+use itau_codigo_server::store::{self, DbLocation};
+use secrecy::SecretString;
+use stats_alloc::{INSTRUMENTED_SYSTEM, StatsAlloc};
+
+/// At most this many allocations for the SQLite store to find an account and render
+/// its answer (`Store::answer`): the boxed future, the body, and one inside the
+/// connection pool's check-out.
+const MAX_STORE_ALLOCATIONS: f64 = 3.0;
+/// At most this many allocations per consulta through the whole service over
+/// keep-alive HTTP/1.1: actix-web's request and response, the middleware (IDs, span,
+/// access log, metrics), authentication, parsing the body, the store, the answer.
+const MAX_REQUEST_ALLOCATIONS: f64 = 45.0;
+
+#[global_allocator]
+static ALLOCATOR: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
+
+/// The counter is global: the tests of this binary run one at a time.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+/// Allocations so far, reallocations included (each may move the block).
+fn allocations() -> u64 {
+    let stats = ALLOCATOR.stats();
+    (stats.allocations + stats.reallocations) as u64
+}
+
+const PATH: &str = "/apiaccess/rest/ccmessaging/v1/itau/codigo";
+const USERNAME: &str = "chat_itau_oiap";
+const PASSWORD: &str = "s3nh4-de-teste";
+/// A person with three managers; the request selects the second.
+const BODY: &str = r#"{"codigo_conta":"001341150100098790","tipo_estrutura":"OP"}"#;
+
+fn demo_store(dir: &tempfile::TempDir) -> DbLocation {
+    let location = DbLocation::SqliteFile(dir.path().join("itau-codigo.db"));
+    let mut importer = store::open_importer(&location).unwrap();
+    import(
+        include_str!("../demo/clientes.jsonl").as_bytes(),
+        importer.as_mut(),
+        &ImportOptions::default(),
+        &mut Vec::new(),
+    )
+    .unwrap();
+    location
+}
+
+#[test]
+fn the_store_finds_and_renders_an_answer_in_at_most_the_stated_allocations() {
+    let _alone = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let store = store::open(&demo_store(&dir), 2).unwrap();
+    let mut consulta = ConsultaClienteRequest::new("001341150100098790".parse().unwrap());
+    consulta.tipo_estrutura = Some("OP".into());
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    const ROUNDS: u64 = 10_000;
+    let per_answer = runtime.block_on(async {
+        let mut lengths = Vec::with_capacity(2 * ROUNDS as usize);
+        let mut per_answer = 0.0;
+        // The first pass warms the pool and the statement cache.
+        for pass in 0..2 {
+            let before = allocations();
+            for _ in 0..ROUNDS {
+                lengths.push(store.answer(&consulta).await.unwrap().unwrap().len());
+            }
+            if pass == 1 {
+                per_answer = (allocations() - before) as f64 / ROUNDS as f64;
+            }
+        }
+        assert!(lengths.iter().all(|&len| len == lengths[0]));
+        per_answer
+    });
+    eprintln!("Store::answer on SQLite: {per_answer:.2} allocations per answer");
+    assert!(
+        per_answer <= MAX_STORE_ALLOCATIONS,
+        "{per_answer:.2} allocations per answer, more than {MAX_STORE_ALLOCATIONS}"
+    );
+}
+
+#[test]
+fn a_consulta_over_http_costs_at_most_the_stated_allocations() {
+    let _alone = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let location = demo_store(&dir);
+    let credentials = Credentials::new(USERNAME, &SecretString::from(PASSWORD)).unwrap();
+    let mut config = ServeConfig::for_tests(StoreConfig::Db(location), credentials);
+    config.workers = Some(1);
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        actix_web::rt::System::new().block_on(async move {
+            let application = Application::build(&config).unwrap();
+            sender
+                .send((application.port(), application.handle()))
+                .unwrap();
+            application.run_until_stopped().await.unwrap();
+        });
+    });
+    let (port, handle) = receiver.recv_timeout(Duration::from_secs(30)).unwrap();
+
+    let request = format!(
+        "POST {PATH} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nuserName: {USERNAME}\r\npassword: {PASSWORD}\r\nContent-Length: {}\r\n\r\n{BODY}",
+        BODY.len()
+    )
+    .into_bytes();
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream.set_nodelay(true).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let mut buffer = [0u8; 8192];
+    let mut consulta = || {
+        stream.write_all(&request).unwrap();
+        let read = read_one_response(&mut stream, &mut buffer);
+        assert!(buffer[..read].starts_with(b"HTTP/1.1 200"), "{read}");
+    };
+    const ROUNDS: u64 = 2_000;
+    for _ in 0..ROUNDS / 10 {
+        consulta();
+    }
+    let before = allocations();
+    for _ in 0..ROUNDS {
+        consulta();
+    }
+    let per_request = (allocations() - before) as f64 / ROUNDS as f64;
+    drop(handle.stop(false));
+    eprintln!("consulta over HTTP: {per_request:.2} allocations per request");
+    assert!(
+        per_request <= MAX_REQUEST_ALLOCATIONS,
+        "{per_request:.2} allocations per consulta, more than {MAX_REQUEST_ALLOCATIONS}"
+    );
+}
+
+/// Reads one response (head, then `content-length` bytes) into `buffer` without
+/// allocating; returns its length.
+fn read_one_response(stream: &mut TcpStream, buffer: &mut [u8]) -> usize {
+    let mut filled = 0;
+    loop {
+        let read = stream.read(&mut buffer[filled..]).unwrap();
+        assert!(read > 0, "the connection closed");
+        filled += read;
+        let Some(end) = buffer[..filled].windows(4).position(|w| w == b"\r\n\r\n") else {
+            continue;
+        };
+        let length = buffer[..end]
+            .split(|&b| b == b'\n')
+            .find_map(|line| {
+                let line = line.strip_suffix(b"\r").unwrap_or(line);
+                let colon = line.iter().position(|&b| b == b':')?;
+                let (name, value) = line.split_at(colon);
+                name.eq_ignore_ascii_case(b"content-length").then(|| {
+                    std::str::from_utf8(&value[1..])
+                        .unwrap()
+                        .trim()
+                        .parse::<usize>()
+                        .unwrap()
+                })
+            })
+            .unwrap_or(0);
+        if filled >= end + 4 + length {
+            return filled;
+        }
+    }
+}
