@@ -426,7 +426,14 @@ impl SqliteStore {
     {
         Box::pin(async move {
             let connection = self.source.pool()?.get()?;
-            query(&connection)
+            let result = query(&connection);
+            if result.is_err() {
+                // A failed query may be the first sign of a file written under us; the
+                // next query looks at the file at once instead of at the next interval,
+                // so that it does not answer from pages another connection cached.
+                self.source.look_next_time();
+            }
+            result
         })
     }
 }
@@ -436,6 +443,12 @@ impl Source {
         match self {
             Self::Memory(pool) => Ok(pool.clone()),
             Self::File(file) => file.pool(),
+        }
+    }
+
+    fn look_next_time(&self) {
+        if let Self::File(file) = self {
+            file.next_look.store(0, Ordering::Relaxed);
         }
     }
 }
