@@ -3,6 +3,7 @@
 mod bench;
 mod generate;
 mod lint_openapi;
+mod man;
 mod pg;
 mod schemas;
 
@@ -15,6 +16,8 @@ Usage: cargo xtask <task>
 Tasks:
   schemas [--check]   write schemas/*.json from the code; with --check, fail (naming the
                       file) when a committed file differs from what the code generates
+  man [--check]       write docs/man/*.1, one man page per command; with --check, fail
+                      (naming the file) when a committed page differs from the CLI
   test [ARGS]         cargo test --workspace ARGS, with a private PostgreSQL server
                       started for the run (both stores tested) and stopped after it
   pg start [--fsync] [--dir DIR]
@@ -31,6 +34,8 @@ fn main() -> ExitCode {
     let result = match args.as_slice() {
         ["schemas"] => schemas::run(&workspace_root(), schemas::Mode::Write),
         ["schemas", "--check"] => schemas::run(&workspace_root(), schemas::Mode::Check),
+        ["man"] => man::run(&workspace_root(), schemas::Mode::Write),
+        ["man", "--check"] => man::run(&workspace_root(), schemas::Mode::Check),
         ["test", rest @ ..] => pg::test(&workspace_root(), rest),
         ["pg", "start", rest @ ..] => pg::start(&workspace_root(), rest),
         ["pg", "url", rest @ ..] => pg::url(&workspace_root(), rest),
