@@ -2,6 +2,7 @@
 
 mod bench;
 mod generate;
+mod image;
 mod lint_openapi;
 mod man;
 mod pg;
@@ -42,21 +43,24 @@ fn main() -> ExitCode {
         ["pg", "stop", rest @ ..] => pg::stop(&workspace_root(), rest),
         ["bench", rest @ ..] => bench::run(&workspace_root(), rest),
         ["gen", rest @ ..] => generate::run(rest),
+        ["image", rest @ ..] => image::run(&workspace_root(), rest),
         ["lint-openapi", rest @ ..] => lint_openapi::run(&workspace_root(), rest),
         ["help" | "--help" | "-h"] | [] => {
             print!(
-                "{HELP}{}{}{}",
+                "{HELP}{}{}{}{}",
                 generate::HELP,
                 lint_openapi::HELP,
+                image::HELP,
                 bench::HELP
             );
             Ok(())
         }
         _ => {
             eprint!(
-                "unknown task {args:?}\n\n{HELP}{}{}{}",
+                "unknown task {args:?}\n\n{HELP}{}{}{}{}",
                 generate::HELP,
                 lint_openapi::HELP,
+                image::HELP,
                 bench::HELP
             );
             return ExitCode::from(2);
