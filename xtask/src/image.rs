@@ -44,7 +44,18 @@ pub(crate) fn run(root: &Path, args: &[&str]) -> anyhow::Result<()> {
     let revision = revision(&binary)?;
     let context = prepare_context(root, &binary)?;
     let started = Instant::now();
+    let previous = engine.output(&["image", "inspect", "--format", "{{.Id}}", IMAGE]);
     engine.build(root, &context, &revision)?;
+    // The image this one replaced is left untagged: remove it (only it; others'
+    // images on a shared machine are none of our business).
+    if let Ok(previous) = previous
+        && engine
+            .output(&["image", "inspect", "--format", "{{.Id}}", IMAGE])
+            .ok()
+            != Some(previous.clone())
+    {
+        let _ = engine.output(&["rmi", &previous]);
+    }
     let size = engine.image_size()?;
     eprintln!(
         "image: {IMAGE} built with {} in {:.0} s, {:.1} MB (commit {revision})",
@@ -117,8 +128,15 @@ impl Engine {
         let mut command = self.command();
         command.arg("build");
         if self.is_podman() {
-            // The OCI format has no HEALTHCHECK; chroot isolation works here (STACK.md).
-            command.args(["--format", "docker", "--isolation", "chroot"]);
+            // The OCI format has no HEALTHCHECK; chroot isolation works here (STACK.md);
+            // without layers no intermediate image is left behind.
+            command.args([
+                "--format",
+                "docker",
+                "--isolation",
+                "chroot",
+                "--layers=false",
+            ]);
         }
         command
             .arg("-f")
@@ -281,6 +299,18 @@ fn prepare_context(root: &Path, binary: &Path) -> anyhow::Result<PathBuf> {
         Ok(())
     };
     copy(binary, "itau-codigo", 0o755)?;
+    // The release profile keeps line tables for backtraces (some 50 MB of this binary);
+    // the image keeps the symbols, which name the functions, and drops the rest.
+    let binary_in_context = context.join("itau-codigo");
+    if !succeeds(
+        Command::new("strip")
+            .arg("--strip-debug")
+            .arg(&binary_in_context),
+    ) {
+        eprintln!(
+            "image: `strip --strip-debug` failed (binutils missing?): the image keeps the debug info"
+        );
+    }
     copy(&root.join("tools/containers/passwd"), "passwd", 0o644)?;
     copy(&root.join("tools/containers/group"), "group", 0o644)?;
     fs::set_permissions(context.join("data"), fs::Permissions::from_mode(0o700))?;
