@@ -2,7 +2,9 @@
 
 mod bench;
 mod generate;
+mod image;
 mod lint_openapi;
+mod man;
 mod pg;
 mod schemas;
 
@@ -15,6 +17,8 @@ Usage: cargo xtask <task>
 Tasks:
   schemas [--check]   write schemas/*.json from the code; with --check, fail (naming the
                       file) when a committed file differs from what the code generates
+  man [--check]       write docs/man/*.1, one man page per command; with --check, fail
+                      (naming the file) when a committed page differs from the CLI
   test [ARGS]         cargo test --workspace ARGS, with a private PostgreSQL server
                       started for the run (both stores tested) and stopped after it
   pg start [--fsync] [--dir DIR]
@@ -31,27 +35,32 @@ fn main() -> ExitCode {
     let result = match args.as_slice() {
         ["schemas"] => schemas::run(&workspace_root(), schemas::Mode::Write),
         ["schemas", "--check"] => schemas::run(&workspace_root(), schemas::Mode::Check),
+        ["man"] => man::run(&workspace_root(), schemas::Mode::Write),
+        ["man", "--check"] => man::run(&workspace_root(), schemas::Mode::Check),
         ["test", rest @ ..] => pg::test(&workspace_root(), rest),
         ["pg", "start", rest @ ..] => pg::start(&workspace_root(), rest),
         ["pg", "url", rest @ ..] => pg::url(&workspace_root(), rest),
         ["pg", "stop", rest @ ..] => pg::stop(&workspace_root(), rest),
         ["bench", rest @ ..] => bench::run(&workspace_root(), rest),
         ["gen", rest @ ..] => generate::run(rest),
+        ["image", rest @ ..] => image::run(&workspace_root(), rest),
         ["lint-openapi", rest @ ..] => lint_openapi::run(&workspace_root(), rest),
         ["help" | "--help" | "-h"] | [] => {
             print!(
-                "{HELP}{}{}{}",
+                "{HELP}{}{}{}{}",
                 generate::HELP,
                 lint_openapi::HELP,
+                image::HELP,
                 bench::HELP
             );
             Ok(())
         }
         _ => {
             eprint!(
-                "unknown task {args:?}\n\n{HELP}{}{}{}",
+                "unknown task {args:?}\n\n{HELP}{}{}{}{}",
                 generate::HELP,
                 lint_openapi::HELP,
+                image::HELP,
                 bench::HELP
             );
             return ExitCode::from(2);

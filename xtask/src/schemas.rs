@@ -48,7 +48,7 @@ pub(crate) fn run(root: &Path, mode: Mode) -> anyhow::Result<()> {
 }
 
 /// A short pointer to the first line that differs.
-fn first_difference(committed: Option<&str>, generated: &str) -> String {
+pub(crate) fn first_difference(committed: Option<&str>, generated: &str) -> String {
     let Some(committed) = committed else {
         return " (missing)".to_owned();
     };

@@ -1,8 +1,10 @@
-//! The command line: `itau-codigo serve | import | migrate | conta | schema`, one module per
-//! command. Every option but the `--demo` and `--replace` flags also reads
-//! `ITAU_CODIGO_<NAME>`.
+//! The command line: `itau-codigo serve | import | migrate | conta | schema | completions |
+//! health`, one module per command. Every option but the `--demo` and `--replace` flags
+//! also reads `ITAU_CODIGO_<NAME>`.
 
+mod completions;
 mod conta;
+mod health;
 mod import;
 mod migrate;
 mod schema;
@@ -12,15 +14,30 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+pub use completions::CompletionsArgs;
 pub use conta::ContaCommand;
+pub use health::{HealthArgs, HttpUrl};
 pub use import::ImportArgs;
 pub use migrate::MigrateArgs;
 pub use schema::SchemaArgs;
 pub use serve::{Seconds, ServeArgs};
 
+/// The package version, which the man pages carry (they must not change with every
+/// commit).
+pub const PACKAGE_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// What `--version` prints after the name: the package version and the commit the
+/// binary was built from (`build.rs`), e.g. `0.1.0 (commit 1a2b3c4d5e6f)`.
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("ITAU_CODIGO_COMMIT"),
+    ")"
+);
+
 /// Query customer information by account (chat_itau_codigo): the service and its tools.
 #[derive(Debug, Parser)]
-#[command(name = "itau-codigo", version, propagate_version = true)]
+#[command(name = "itau-codigo", version = VERSION, propagate_version = true)]
 #[command(
     after_help = "Exit status: 0 success, 1 invalid input (a bad code, bad data), 2 usage or environment error."
 )]
@@ -56,6 +73,13 @@ pub enum Command {
     Conta(ContaCommand),
     /// Write the JSON Schemas and openapi.json.
     Schema(SchemaArgs),
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish) on stdout.
+    Completions(CompletionsArgs),
+    /// Check a running service over HTTP: exit 0 when the URL answers 200, 1 otherwise.
+    ///
+    /// Made for container health checks (a FROM scratch image has no curl). Plain HTTP
+    /// only; it sends no credentials.
+    Health(HealthArgs),
 }
 
 /// Runs a parsed command line and says how it ended.
@@ -66,6 +90,8 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Migrate(args) => migrate::run(&args),
         Command::Conta(command) => conta::run(command),
         Command::Schema(args) => schema::run(&args),
+        Command::Completions(args) => completions::run(&args),
+        Command::Health(args) => health::run(&args),
     }
 }
 

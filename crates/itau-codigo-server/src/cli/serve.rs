@@ -98,7 +98,7 @@ pub struct ServeArgs {
 pub struct Seconds(pub Duration);
 
 impl Seconds {
-    fn parse(value: &str) -> Result<Self, String> {
+    pub(crate) fn parse(value: &str) -> Result<Self, String> {
         let seconds: f64 = value
             .parse()
             .map_err(|_| format!("expected a number of seconds, found {value:?}"))?;

@@ -2,6 +2,7 @@
 //! database), over real HTTP.
 
 mod cli;
+mod cli_conventions;
 mod consulta;
 mod docs;
 mod errors;
