@@ -31,7 +31,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let started = Instant::now();
     let mut session = importer.begin(false)?;
     for registro in &records {
-        session.upsert(registro)?;
+        session.upsert_registro(registro)?;
     }
     session.commit()?;
     let storing = started.elapsed();

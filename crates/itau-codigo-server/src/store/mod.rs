@@ -73,12 +73,33 @@ pub trait Importer {
 }
 
 /// An open import transaction. Dropping it without `commit` rolls everything back.
+///
+/// [`crate::import::import`] hands it each account once, in ascending key order, as
+/// the account code as a number and [`encode_record`] made them; a session must also accept keys in
+/// any order and an account more than once (the later call wins), as tests and tools
+/// use it.
 pub trait ImportSession {
-    /// Inserts or replaces one account (the later of two lines for one account wins).
-    fn upsert(&mut self, registro: &RegistroCliente) -> Result<(), StoreError>;
+    /// Inserts or replaces the account `key` with its stored bytes `encoded`.
+    fn upsert(&mut self, key: i64, encoded: &[u8]) -> Result<(), StoreError>;
 
     /// Makes every upsert visible at once.
     fn commit(self: Box<Self>) -> Result<(), StoreError>;
+
+    /// Inserts or replaces one record: [`Self::upsert`] of its key and encoding.
+    ///
+    /// # Errors
+    ///
+    /// As [`Self::upsert`].
+    fn upsert_registro(&mut self, registro: &RegistroCliente) -> Result<(), StoreError> {
+        self.upsert(key(&registro.codigo_conta), &encode_record(registro))
+    }
+}
+
+/// What both stores keep of a record, as the import's parsing threads render it: the
+/// record's `data` as JSON text (UTF-8), managers in order.
+pub fn encode_record(registro: &RegistroCliente) -> Vec<u8> {
+    // Strings, lists and objects with string keys: serde_json cannot fail on them.
+    serde_json::to_vec(&registro.data).expect("a record serialises to JSON")
 }
 
 /// A store failure. Its text is for logs and operators, never for a response body.
@@ -172,8 +193,8 @@ fn error_chain(error: &dyn std::error::Error) -> String {
 }
 
 /// The table key of both stores: 18 digits always fit an i64 (at most
-/// 999 999 999 999 999 999).
-fn key(codigo_conta: &CodigoConta) -> i64 {
+/// 999 999 999 999 999 999), and the numbers sort as the codes do.
+pub(crate) fn key(codigo_conta: &CodigoConta) -> i64 {
     codigo_conta
         .as_str()
         .bytes()

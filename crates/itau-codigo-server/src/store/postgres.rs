@@ -15,7 +15,7 @@ use std::time::Duration;
 use bytes::{BufMut, Bytes, BytesMut};
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use futures_util::SinkExt;
-use itau_codigo::{CodigoConta, DadosRegistro, RegistroCliente};
+use itau_codigo::{CodigoConta, DadosRegistro};
 use tokio_postgres::{Client, Config, Statement};
 use tokio_postgres_rustls::MakeRustlsConnect;
 
@@ -261,17 +261,17 @@ impl Importer for PostgresImporter {
 /// the later batch's upsert wins.
 #[derive(Default)]
 struct Batch {
-    rows: Vec<(i64, String)>,
+    rows: Vec<(i64, Vec<u8>)>,
     index: HashMap<i64, usize>,
 }
 
 impl Batch {
-    fn push(&mut self, key: i64, dados: String) {
+    fn push(&mut self, key: i64, dados: &[u8]) {
         match self.index.entry(key) {
-            Entry::Occupied(slot) => self.rows[*slot.get()].1 = dados,
+            Entry::Occupied(slot) => dados.clone_into(&mut self.rows[*slot.get()].1),
             Entry::Vacant(slot) => {
                 slot.insert(self.rows.len());
-                self.rows.push((key, dados));
+                self.rows.push((key, dados.to_vec()));
             }
         }
     }
@@ -289,7 +289,7 @@ impl Batch {
             out.put_i64(key);
             // A record line is at most 64 KiB, far below i32::MAX.
             out.put_i32(i32::try_from(dados.len()).unwrap_or(i32::MAX));
-            out.put_slice(dados.as_bytes());
+            out.put_slice(&dados);
         }
         out.put_i16(-1);
         self.index.clear();
@@ -346,10 +346,8 @@ impl PostgresImport<'_> {
 }
 
 impl ImportSession for PostgresImport<'_> {
-    fn upsert(&mut self, registro: &RegistroCliente) -> Result<(), StoreError> {
-        let dados = serde_json::to_string(&registro.data)
-            .map_err(|e| StoreError::corrupt(&registro.codigo_conta, &e))?;
-        self.batch.push(key(&registro.codigo_conta), dados);
+    fn upsert(&mut self, key: i64, encoded: &[u8]) -> Result<(), StoreError> {
+        self.batch.push(key, encoded);
         if self.batch.rows.len() >= self.importer.batch_rows {
             self.send_batch()?;
         }
@@ -656,10 +654,10 @@ mod tests {
     #[test]
     fn a_batch_keeps_the_last_data_of_an_account_in_its_first_place() {
         let mut batch = Batch::default();
-        batch.push(1, "a".into());
-        batch.push(2, "b".into());
-        batch.push(1, "c".into());
-        assert_eq!(batch.rows, [(1, "c".to_owned()), (2, "b".to_owned())]);
+        batch.push(1, b"a");
+        batch.push(2, b"b");
+        batch.push(1, b"c");
+        assert_eq!(batch.rows, [(1, b"c".to_vec()), (2, b"b".to_vec())]);
         let data = batch.take_copy_data();
         assert!(batch.rows.is_empty() && batch.index.is_empty());
         // Header (19 bytes), two rows of 2 + 4 + 8 + 4 + 1 bytes, trailer (2 bytes).

@@ -6,9 +6,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
-use itau_codigo::{CodigoConta, DadosRegistro, RegistroCliente};
+use itau_codigo::{CodigoConta, DadosRegistro};
 use r2d2_sqlite::SqliteConnectionManager;
-use rusqlite::types::ValueRef;
+use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{Connection, OpenFlags, TransactionBehavior, params};
 
 use super::{ImportSession, Importer, Store, StoreError, StoreFuture, key};
@@ -33,11 +33,12 @@ const CONNECTION_PRAGMAS: &str = "
     PRAGMA temp_store = MEMORY;
 ";
 
-/// Page cache of the importing connection, in KiB: the import is a batch job that may
-/// use memory the service may not (see `begin`), and a larger cache imports faster
-/// (BENCHMARKS.md has the figures). SQLite only takes what the tree needs, so small
+/// Page cache of the importing connection, in KiB. Records arrive in key order (see
+/// `crate::import`), so each leaf is filled once and the cache only needs the tree's
+/// interior pages and the leaves being written; it counts in the import's memory
+/// budget (`crate::import::sort`). SQLite only takes what the tree needs, so small
 /// imports stay small.
-const IMPORT_CACHE_KIB: i64 = 256 * 1024;
+const IMPORT_CACHE_KIB: i64 = 64 * 1024;
 
 /// A SQLite store with a pool of read connections.
 #[derive(Debug)]
@@ -390,9 +391,7 @@ impl Importer for SqliteImporter {
             ImportConnection::File(connection) => connection,
             ImportConnection::Pooled(connection) => &mut **connection,
         };
-        // Records arrive in file order, not key order, so each lands on a random leaf of
-        // the B-tree; with the serving cache SQLite spills dirty pages to the WAL and
-        // reads them back over and over. See IMPORT_CACHE_KIB.
+        // Larger than the serving cache: see IMPORT_CACHE_KIB.
         connection.pragma_update(None, "cache_size", -IMPORT_CACHE_KIB)?;
         // IMMEDIATE takes the write lock now, so a concurrent import fails early (after
         // busy_timeout) instead of after validating a whole file.
@@ -413,15 +412,16 @@ struct SqliteImport<'c> {
 }
 
 impl ImportSession for SqliteImport<'_> {
-    fn upsert(&mut self, registro: &RegistroCliente) -> Result<(), StoreError> {
-        let dados = serde_json::to_string(&registro.data)
-            .map_err(|e| StoreError::corrupt(&registro.codigo_conta, &e))?;
+    fn upsert(&mut self, key: i64, encoded: &[u8]) -> Result<(), StoreError> {
+        // Bound as TEXT (the column is STRICT TEXT) without a copy or a UTF-8 check:
+        // `encode_record` wrote it from Rust strings.
+        let dados = ToSqlOutput::Borrowed(ValueRef::Text(encoded));
         self.transaction
             .prepare_cached(
                 "INSERT INTO clientes (codigo_conta, dados) VALUES (?1, ?2)
                  ON CONFLICT (codigo_conta) DO UPDATE SET dados = excluded.dados",
             )?
-            .execute(params![key(&registro.codigo_conta), dados])?;
+            .execute(params![key, dados])?;
         Ok(())
     }
 
