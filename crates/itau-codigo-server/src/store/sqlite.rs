@@ -190,6 +190,7 @@ impl SqliteStore {
     /// schema is newer than this binary.
     pub fn open_existing(path: &Path, pool_size: u32) -> Result<Self, StoreError> {
         let (state, pool) = open_file_pool(path, pool_size)?;
+        warn_if_not_private(path);
         Ok(Self {
             source: Arc::new(Source::File(WatchedFile {
                 path: path.to_owned(),
@@ -366,10 +367,18 @@ impl SqliteImporter {
     ///
     /// The file cannot be created or opened, is not a database, or has a newer schema.
     pub fn create_or_open(path: &Path) -> Result<Self, StoreError> {
-        let created = (!path.exists()).then(|| CreatedFile {
-            path: path.to_owned(),
-            committed: false,
-        });
+        let created = if path.exists() {
+            None
+        } else {
+            create_private(path).map_err(|e| StoreError::Open {
+                location: format!("sqlite:{}", path.display()),
+                reason: e.to_string(),
+            })?;
+            Some(CreatedFile {
+                path: path.to_owned(),
+                committed: false,
+            })
+        };
         let mut connection = Connection::open_with_flags(
             path,
             OpenFlags::SQLITE_OPEN_READ_WRITE
@@ -382,6 +391,39 @@ impl SqliteImporter {
             connection: ImportConnection::File(connection),
             created,
         })
+    }
+}
+
+/// Creates `path` empty and readable by its owner only, whatever the umask, for SQLite
+/// to make a database of. SQLite creates the `-wal`, `-shm` (and any `-journal`) with
+/// the database file's permissions, so they are private too (a test checks it under
+/// umask 022).
+fn create_private(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
+    // The mode given to open() is masked by the umask; a chmod is not.
+    file.set_permissions(std::fs::Permissions::from_mode(0o600))
+}
+
+/// Logs a warning when the store file at `path` is readable or writable by its group
+/// or by others: it holds personal data. Names the file and its mode, nothing else.
+fn warn_if_not_private(path: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    let Ok(metadata) = std::fs::metadata(path) else {
+        return;
+    };
+    let mode = metadata.permissions().mode() & 0o777;
+    if mode & 0o077 != 0 {
+        tracing::warn!(
+            store = %format!("sqlite:{}", path.display()),
+            mode = %format!("{mode:04o}"),
+            "the store file holds personal data and is open to other users; \
+             run `chmod 600` on it (and its -wal and -shm)"
+        );
     }
 }
 

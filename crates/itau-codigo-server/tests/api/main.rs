@@ -11,6 +11,7 @@ mod hostile;
 mod lifecycle;
 mod operations;
 mod postgres;
+mod private_files;
 mod process;
 mod security;
 mod stores;
