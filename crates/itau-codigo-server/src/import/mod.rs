@@ -257,8 +257,11 @@ struct Batch {
 /// lines are left out.
 struct Parsed {
     sequence: usize,
-    lines: Vec<(usize, Result<(i64, Vec<u8>), Vec<FieldError>>)>,
+    lines: Vec<(usize, Result<Encoded, Vec<FieldError>>)>,
 }
+
+/// A record's key, and its bytes as the store keeps them.
+type Encoded = (i64, Vec<u8>);
 
 fn read_batch<R: BufRead>(
     input: &mut R,
@@ -307,7 +310,7 @@ fn parse_batches(batches: &Mutex<mpsc::Receiver<Batch>>, to_writer: &mpsc::SyncS
 }
 
 /// A record's key, and its bytes as the store keeps them.
-fn encode(registro: &RegistroCliente) -> (i64, Vec<u8>) {
+fn encode(registro: &RegistroCliente) -> Encoded {
     (
         store::key(&registro.codigo_conta),
         store::encode_record(registro),
@@ -583,7 +586,11 @@ mod tests {
             assert!(!recorder.committed && recorder.upserts.is_empty());
         }
         let (result, recorder, _) = run("");
-        assert_eq!(result.unwrap().records, 0, "without --replace, nothing to do");
+        assert_eq!(
+            result.unwrap().records,
+            0,
+            "without --replace, nothing to do"
+        );
         assert!(recorder.committed);
     }
 

@@ -96,7 +96,9 @@ impl Sorter {
         if self.buffer.capacity() - self.buffer.len() < bytes.len() {
             // Doubling, but never past the budget: a `Vec`'s own growth could reserve
             // twice what the budget allows.
-            let limit = self.budget.saturating_sub(self.index.capacity() * ENTRY_BYTES);
+            let limit = self
+                .budget
+                .saturating_sub(self.index.capacity() * ENTRY_BYTES);
             let wanted = (self.buffer.capacity() * 2)
                 .max(64 * 1024)
                 .min(limit)
@@ -350,7 +352,11 @@ mod tests {
     }
 
     /// Pushes `records` and returns what the merge writes and how many files spilled.
-    fn sort(budget: usize, max_runs: usize, records: &[(i64, String)]) -> (Vec<(i64, String)>, usize) {
+    fn sort(
+        budget: usize,
+        max_runs: usize,
+        records: &[(i64, String)],
+    ) -> (Vec<(i64, String)>, usize) {
         let dir = tempfile::tempdir().unwrap();
         let mut sorter = Sorter::new(budget, dir.path().to_owned());
         sorter.max_runs = max_runs;
