@@ -26,7 +26,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .filter(|line| !line.trim().is_empty())
         .map(|line| {
             RegistroCliente::from_json_line(line)
-                .map(|registro| (registro.codigo_conta, store::encode_record(&registro)))
+                .map(|registro| {
+                    let key = store::key(&registro.codigo_conta);
+                    (key, store::encode_record(&registro))
+                })
                 .map_err(|e| format!("{e:?}"))
         })
         .collect::<Result<Vec<_>, _>>()?;
@@ -36,8 +39,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let started = Instant::now();
     let mut session = importer.begin(false)?;
     let count = records.len();
-    for (codigo_conta, record) in records {
-        session.upsert(codigo_conta, record)?;
+    for (key, encoded) in &records {
+        session.upsert(*key, encoded)?;
     }
     session.commit()?;
     let storing = started.elapsed();

@@ -10,7 +10,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::config::DEFAULT_DB;
 use crate::exit::{EXIT_INVALID, EXIT_USAGE, fail};
-use crate::import::{ImportError, ImportOptions, import};
+use crate::import::{DEFAULT_SORT_MEMORY, ImportOptions, import};
 use crate::store::{self, DbLocation};
 
 /// `import` options.
@@ -22,10 +22,24 @@ pub struct ImportArgs {
     #[arg(long, env = "ITAU_CODIGO_DB", default_value = DEFAULT_DB)]
     pub db: String,
     /// Empty the store first (in the same transaction: readers see the old data until
-    /// the import commits).
+    /// the import commits). An input with no records is refused.
     #[arg(long)]
     pub replace: bool,
+    /// Refuse the input (exit 1, nothing written) unless it holds exactly N records.
+    #[arg(long, env = "ITAU_CODIGO_EXPECT_RECORDS", value_name = "N")]
+    pub expect_records: Option<u64>,
+    /// Memory for sorting the records by account, in MiB; beyond it, sorted runs go
+    /// to temporary files.
+    #[arg(long, env = "ITAU_CODIGO_SORT_MEMORY", value_name = "MIB", default_value_t = DEFAULT_SORT_MEMORY_MIB, value_parser = clap::value_parser!(u64).range(1..=65_536))]
+    pub sort_memory: u64,
+    /// Directory for the sort's temporary files [default: the SQLite file's directory;
+    /// for PostgreSQL, the system's temporary directory].
+    #[arg(long, env = "ITAU_CODIGO_TEMP_DIR", value_name = "DIR")]
+    pub temp_dir: Option<PathBuf>,
 }
+
+/// `--sort-memory`'s default, in MiB.
+const DEFAULT_SORT_MEMORY_MIB: u64 = (DEFAULT_SORT_MEMORY / (1024 * 1024)) as u64;
 
 pub(super) fn run(args: &ImportArgs) -> ExitCode {
     let location = match DbLocation::parse(&args.db) {
@@ -52,8 +66,19 @@ pub(super) fn run(args: &ImportArgs) -> ExitCode {
         Ok(importer) => importer,
         Err(error) => return fail(EXIT_USAGE, error),
     };
+    let spill_dir = args.temp_dir.clone().or_else(|| match &location {
+        // Beside the store: the disk that holds the store has room for its data.
+        DbLocation::SqliteFile(path) => Some(match path.parent() {
+            Some(parent) if !parent.as_os_str().is_empty() => parent.to_owned(),
+            _ => PathBuf::from("."),
+        }),
+        DbLocation::Postgres(_) => None,
+    });
     let options = ImportOptions {
         replace: args.replace,
+        expect_records: args.expect_records,
+        sort_memory: usize::try_from(args.sort_memory * 1024 * 1024).unwrap_or(usize::MAX),
+        spill_dir,
         progress: progress_bar(size),
     };
     let result = import(input, importer.as_mut(), &options, &mut io::stderr());
@@ -71,7 +96,7 @@ pub(super) fn run(args: &ImportArgs) -> ExitCode {
             );
             ExitCode::SUCCESS
         }
-        Err(error @ ImportError::BadData(_)) => fail(EXIT_INVALID, error),
+        Err(error) if error.is_bad_input() => fail(EXIT_INVALID, error),
         Err(error) => fail(EXIT_USAGE, error),
     }
 }
@@ -84,7 +109,7 @@ fn progress_bar(size: Option<u64>) -> ProgressBar {
         Some(size) => {
             let bar = ProgressBar::new(size);
             if let Ok(style) = ProgressStyle::with_template(
-                "{bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+                "{bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta} {msg}",
             ) {
                 bar.set_style(style);
             }

@@ -12,7 +12,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use itau_codigo::{CodigoConta, ConsultaClienteRequest};
+use itau_codigo::{CodigoConta, ConsultaClienteRequest, RegistroCliente};
 
 pub use format::{CorruptRecord, encode_dados, encode_record, render_answer};
 pub use postgres::{
@@ -103,13 +103,26 @@ pub trait Importer {
 }
 
 /// An open import transaction. Dropping it without `commit` rolls everything back.
+///
+/// [`crate::import::import`] hands it each account once, in ascending key order: the
+/// account code as a number, and the bytes [`encode_record`] made of the record. A
+/// session also accepts keys in any order and an account more than once (the later
+/// call wins), as tests and tools use it.
 pub trait ImportSession {
-    /// Inserts or replaces one account with `record`, what [`encode_record`] made of it
-    /// (the later of two upserts for one account wins).
-    fn upsert(&mut self, codigo_conta: CodigoConta, record: Vec<u8>) -> Result<(), StoreError>;
+    /// Inserts or replaces the account `key` with its stored bytes `encoded`.
+    fn upsert(&mut self, key: i64, encoded: &[u8]) -> Result<(), StoreError>;
 
     /// Makes every upsert visible at once.
     fn commit(self: Box<Self>) -> Result<(), StoreError>;
+
+    /// Inserts or replaces one record: [`Self::upsert`] of its key and encoding.
+    ///
+    /// # Errors
+    ///
+    /// As [`Self::upsert`].
+    fn upsert_registro(&mut self, registro: &RegistroCliente) -> Result<(), StoreError> {
+        self.upsert(key(&registro.codigo_conta), &encode_record(registro))
+    }
 }
 
 /// A store failure. Its text is for logs and operators, never for a response body.
@@ -221,8 +234,8 @@ fn error_chain(error: &dyn std::error::Error) -> String {
 }
 
 /// The table key of both stores: 18 digits always fit an i64 (at most
-/// 999 999 999 999 999 999).
-fn key(codigo_conta: &CodigoConta) -> i64 {
+/// 999 999 999 999 999 999), and the numbers sort as the codes do.
+pub fn key(codigo_conta: &CodigoConta) -> i64 {
     codigo_conta
         .as_str()
         .bytes()

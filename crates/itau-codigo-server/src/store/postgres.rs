@@ -14,7 +14,7 @@ use std::time::Duration;
 use bytes::{BufMut, Bytes, BytesMut};
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use futures_util::SinkExt;
-use itau_codigo::{CodigoConta, ConsultaClienteRequest, DadosRegistro};
+use itau_codigo::{ConsultaClienteRequest, DadosRegistro};
 use tokio_postgres::{Client, Config, Statement};
 use tokio_postgres_rustls::MakeRustlsConnect;
 
@@ -306,12 +306,12 @@ struct Batch {
 }
 
 impl Batch {
-    fn push(&mut self, key: i64, dados: Vec<u8>) {
+    fn push(&mut self, key: i64, dados: &[u8]) {
         match self.index.entry(key) {
-            Entry::Occupied(slot) => self.rows[*slot.get()].1 = dados,
+            Entry::Occupied(slot) => dados.clone_into(&mut self.rows[*slot.get()].1),
             Entry::Vacant(slot) => {
                 slot.insert(self.rows.len());
-                self.rows.push((key, dados));
+                self.rows.push((key, dados.to_vec()));
             }
         }
     }
@@ -388,8 +388,8 @@ impl PostgresImport<'_> {
 }
 
 impl ImportSession for PostgresImport<'_> {
-    fn upsert(&mut self, codigo_conta: CodigoConta, record: Vec<u8>) -> Result<(), StoreError> {
-        self.batch.push(key(&codigo_conta), record);
+    fn upsert(&mut self, key: i64, encoded: &[u8]) -> Result<(), StoreError> {
+        self.batch.push(key, encoded);
         if self.batch.rows.len() >= self.importer.batch_rows {
             self.send_batch()?;
         }
@@ -768,9 +768,9 @@ mod tests {
     #[test]
     fn a_batch_keeps_the_last_data_of_an_account_in_its_first_place() {
         let mut batch = Batch::default();
-        batch.push(1, b"a".to_vec());
-        batch.push(2, b"b".to_vec());
-        batch.push(1, b"c".to_vec());
+        batch.push(1, b"a");
+        batch.push(2, b"b");
+        batch.push(1, b"c");
         assert_eq!(batch.rows, [(1, b"c".to_vec()), (2, b"b".to_vec())]);
         let data = batch.take_copy_data();
         assert!(batch.rows.is_empty() && batch.index.is_empty());

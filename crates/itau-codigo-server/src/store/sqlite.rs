@@ -6,9 +6,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
-use itau_codigo::{CodigoConta, ConsultaClienteRequest, DadosRegistro};
+use itau_codigo::{ConsultaClienteRequest, DadosRegistro};
 use r2d2_sqlite::SqliteConnectionManager;
-use rusqlite::types::ValueRef;
+use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior, params};
 
 use super::{
@@ -95,11 +95,12 @@ const CONNECTION_PRAGMAS: &str = "
     PRAGMA temp_store = MEMORY;
 ";
 
-/// Page cache of the importing connection, in KiB: the import is a batch job that may
-/// use memory the service may not (see `begin`), and a larger cache imports faster
-/// (BENCHMARKS.md has the figures). SQLite only takes what the tree needs, so small
+/// Page cache of the importing connection, in KiB. Records arrive in key order (see
+/// `crate::import`), so each leaf is filled once and the cache only needs the tree's
+/// interior pages and the leaves being written; it counts in the import's memory
+/// budget (`crate::import::sort`). SQLite only takes what the tree needs, so small
 /// imports stay small.
-const IMPORT_CACHE_KIB: i64 = 256 * 1024;
+const IMPORT_CACHE_KIB: i64 = 64 * 1024;
 
 /// A SQLite store with a pool of read connections.
 #[derive(Debug)]
@@ -359,6 +360,7 @@ impl SqliteStore {
     /// this binary's.
     pub fn open_existing(path: &Path, pool_size: u32) -> Result<Self, StoreError> {
         let (state, pool) = open_file_pool(path, pool_size)?;
+        warn_if_not_private(path);
         Ok(Self {
             source: Arc::new(Source::File(WatchedFile::new(path, pool_size, state, pool))),
             location: format!("sqlite:{}", path.display()),
@@ -547,10 +549,18 @@ impl SqliteImporter {
     ///
     /// The file cannot be created or opened, is not a database, or has a newer schema.
     pub fn create_or_open(path: &Path) -> Result<Self, StoreError> {
-        let created = (!path.exists()).then(|| CreatedFile {
-            path: path.to_owned(),
-            committed: false,
-        });
+        let created = if path.exists() {
+            None
+        } else {
+            create_private(path).map_err(|e| StoreError::Open {
+                location: format!("sqlite:{}", path.display()),
+                reason: e.to_string(),
+            })?;
+            Some(CreatedFile {
+                path: path.to_owned(),
+                committed: false,
+            })
+        };
         let mut connection = Connection::open_with_flags(
             path,
             OpenFlags::SQLITE_OPEN_READ_WRITE
@@ -566,15 +576,46 @@ impl SqliteImporter {
     }
 }
 
+/// Creates `path` empty and readable by its owner only, whatever the umask, for SQLite
+/// to make a database of. SQLite creates the `-wal`, `-shm` (and any `-journal`) with
+/// the database file's permissions, so they are private too (a test checks it under
+/// umask 022).
+fn create_private(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
+    // The mode given to open() is masked by the umask; a chmod is not.
+    file.set_permissions(std::fs::Permissions::from_mode(0o600))
+}
+
+/// Logs a warning when the store file at `path` is readable or writable by its group
+/// or by others: it holds personal data. Names the file and its mode, nothing else.
+fn warn_if_not_private(path: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    let Ok(metadata) = std::fs::metadata(path) else {
+        return;
+    };
+    let mode = metadata.permissions().mode() & 0o777;
+    if mode & 0o077 != 0 {
+        tracing::warn!(
+            store = %format!("sqlite:{}", path.display()),
+            mode = %format!("{mode:04o}"),
+            "the store file holds personal data and is open to other users; \
+             run `chmod 600` on it (and its -wal and -shm)"
+        );
+    }
+}
+
 impl Importer for SqliteImporter {
     fn begin(&mut self, replace: bool) -> Result<Box<dyn ImportSession + '_>, StoreError> {
         let connection = match &mut self.connection {
             ImportConnection::File(connection) => connection,
             ImportConnection::Pooled(connection) => &mut **connection,
         };
-        // Records arrive in file order, not key order, so each lands on a random leaf of
-        // the B-tree; with the serving cache SQLite spills dirty pages to the WAL and
-        // reads them back over and over. See IMPORT_CACHE_KIB.
+        // Larger than the serving cache: see IMPORT_CACHE_KIB.
         connection.pragma_update(None, "cache_size", -IMPORT_CACHE_KIB)?;
         // IMMEDIATE takes the write lock now, so a concurrent import fails early (after
         // busy_timeout) instead of after validating a whole file.
@@ -595,13 +636,15 @@ struct SqliteImport<'c> {
 }
 
 impl ImportSession for SqliteImport<'_> {
-    fn upsert(&mut self, codigo_conta: CodigoConta, record: Vec<u8>) -> Result<(), StoreError> {
+    fn upsert(&mut self, key: i64, encoded: &[u8]) -> Result<(), StoreError> {
+        // Bound without a copy.
+        let resposta = ToSqlOutput::Borrowed(ValueRef::Blob(encoded));
         self.transaction
             .prepare_cached(
                 "INSERT INTO clientes (codigo_conta, resposta) VALUES (?1, ?2)
                  ON CONFLICT (codigo_conta) DO UPDATE SET resposta = excluded.resposta",
             )?
-            .execute(params![key(&codigo_conta), record])?;
+            .execute(params![key, resposta])?;
         Ok(())
     }
 

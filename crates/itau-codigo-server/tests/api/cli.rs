@@ -315,6 +315,78 @@ fn replace_empties_the_store_first(store: TestStore) {
     assert_eq!(db.count_rows(), 1);
 }
 
+fn replace_refuses_an_input_without_records_and_keeps_the_store(store: TestStore) {
+    let db = TestDb::empty(store);
+    let db_arg = db.url();
+    // A first import into a store that does not exist yet leaves none behind.
+    let refused = run(
+        itau_codigo().args(["import", "-", "--db", db_arg, "--replace"]),
+        b"",
+    );
+    assert_eq!(refused.status, 1, "{}", refused.stderr);
+    refused.assert_stderr_has("holds no records");
+    if let Some(path) = db.sqlite_path() {
+        assert!(!path.exists(), "a refused first import left a store behind");
+    }
+    let stored = run(
+        itau_codigo().args(["import", "-", "--db", db_arg]),
+        generated_records(5, "7777").as_bytes(),
+    );
+    assert_eq!(stored.status, 0, "{}", stored.stderr);
+    for empty in ["", "\n", "\r\n\n  \n"] {
+        let refused = run(
+            itau_codigo().args(["import", "-", "--db", db_arg, "--replace"]),
+            empty.as_bytes(),
+        );
+        assert_eq!(refused.status, 1, "{empty:?}: {}", refused.stderr);
+        refused.assert_stderr_has(
+            "the input holds no records and --replace would empty the store; nothing was written",
+        );
+        assert_eq!(db.count_rows(), 5, "{empty:?}");
+    }
+    // Without --replace an empty input changes nothing and is no error.
+    let nothing = run(itau_codigo().args(["import", "-", "--db", db_arg]), b"");
+    assert_eq!(nothing.status, 0, "{}", nothing.stderr);
+    assert_eq!(db.count_rows(), 5);
+}
+
+fn expect_records_refuses_any_other_count_and_writes_nothing(store: TestStore) {
+    let db = TestDb::empty(store);
+    let db_arg = db.url();
+    let stored = run(
+        itau_codigo().args(["import", "-", "--db", db_arg]),
+        generated_records(2, "6666").as_bytes(),
+    );
+    assert_eq!(stored.status, 0, "{}", stored.stderr);
+    let ten = generated_records(10, "7777");
+    for (flag, replace) in [("9", false), ("11", false), ("0", true)] {
+        let mut command = itau_codigo();
+        command.args(["import", "-", "--db", db_arg, "--expect-records", flag]);
+        if replace {
+            command.arg("--replace");
+        }
+        let refused = run(&mut command, ten.as_bytes());
+        assert_eq!(refused.status, 1, "{flag}: {}", refused.stderr);
+        refused.assert_stderr_has(&format!(
+            "expected {flag} records, the input holds 10; nothing was written"
+        ));
+        assert_eq!(db.count_rows(), 2, "{flag}");
+    }
+    // From the environment, and counting records, not lines or accounts: a blank line
+    // does not count, an account given twice counts twice.
+    let first = ten.lines().next().unwrap();
+    let input = format!("{ten}\n{first}\n");
+    let accepted = run(
+        itau_codigo()
+            .args(["import", "-", "--db", db_arg])
+            .env("ITAU_CODIGO_EXPECT_RECORDS", "11"),
+        input.as_bytes(),
+    );
+    assert_eq!(accepted.status, 0, "{}", accepted.stderr);
+    accepted.assert_stderr_has("imported 11 records from 12 lines");
+    assert_eq!(db.count_rows(), 12);
+}
+
 #[test]
 fn import_of_a_missing_file_exits_2() {
     let output = run(
@@ -582,4 +654,6 @@ on_both_stores!(
     import_accepts_a_bom_crlf_and_blank_lines,
     reimporting_an_account_replaces_it_and_the_later_line_wins,
     replace_empties_the_store_first,
+    replace_refuses_an_input_without_records_and_keeps_the_store,
+    expect_records_refuses_any_other_count_and_writes_nothing,
 );

@@ -12,6 +12,7 @@ mod hostile;
 mod lifecycle;
 mod operations;
 mod postgres;
+mod private_files;
 mod process;
 mod readonly;
 mod security;

@@ -231,9 +231,7 @@ fn readers_see_the_old_data_until_the_import_commits(store: TestStore) {
     let mut importer = app.store.importer();
     let mut session = importer.begin(true).unwrap();
     let registro = itau_codigo::RegistroCliente::from_json_line(line.trim()).unwrap();
-    session
-        .upsert(registro.codigo_conta, store::encode_record(&registro))
-        .unwrap();
+    session.upsert_registro(&registro).unwrap();
 
     assert_eq!(app.consulta(TRES_GERENTES).status, 200, "old data, in time");
     assert_eq!(app.consulta(&novo).status, 404);

@@ -22,6 +22,22 @@ pub(crate) fn itau_codigo() -> Command {
     command
 }
 
+/// The binary run by `sh` under `umask`, so that a test sees the modes of the files it
+/// creates under an ordinary umask whatever the test runner's; arguments and
+/// environment are given to the returned command as to [`itau_codigo`]'s.
+pub(crate) fn itau_codigo_under_umask(umask: u32) -> Command {
+    let binary = itau_codigo().get_program().to_owned();
+    let mut command = Command::new("sh");
+    command
+        .arg("-c")
+        .arg(format!("umask {umask:03o} && exec \"$0\" \"$@\""))
+        .arg(binary);
+    for (name, _) in std::env::vars().filter(|(name, _)| name.starts_with("ITAU_CODIGO_")) {
+        command.env_remove(name);
+    }
+    command
+}
+
 /// How a command that ended went.
 #[derive(Debug)]
 pub(crate) struct Output {
@@ -73,7 +89,11 @@ impl ServeProcess {
     /// Starts `itau-codigo serve ARGS` on a free loopback port with JSON logs and the
     /// given environment (nothing inherited from ours), and waits until it serves.
     pub(crate) fn start(args: &[&str], env: &[(&str, &str)]) -> Self {
-        let mut command = itau_codigo();
+        Self::start_command(itau_codigo(), args, env)
+    }
+
+    /// [`Self::start`] with `command` as the binary (e.g. [`itau_codigo_under_umask`]).
+    pub(crate) fn start_command(mut command: Command, args: &[&str], env: &[(&str, &str)]) -> Self {
         command
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())

@@ -1,19 +1,26 @@
-//! `itau-codigo import`: JSON Lines in, all or nothing out.
+//! `itau-codigo import`: JSON Lines in, all or nothing out, written in key order.
 //!
-//! Lines are validated and upserted inside one transaction as they stream in, so memory
-//! stays flat however large the file (a few batches of lines are in flight); after the
-//! first bad line nothing more is written but every line is still checked, and the
-//! transaction is rolled back at the end.
+//! Lines stream in and are validated on one thread per core, which also render each
+//! record as the store keeps it ([`store::encode_record`]); the records are then sorted
+//! by account key with bounded memory ([`sort`]) and written in key order inside one
+//! transaction, so that each page of the store's B-tree is written once however large
+//! the file. After the first bad line nothing more is kept but every line is still
+//! checked, and the transaction is rolled back at the end.
+
+mod sort;
 
 use std::collections::BTreeMap;
 use std::io::{self, BufRead, Write};
+use std::path::PathBuf;
 use std::sync::{Mutex, mpsc};
 use std::time::{Duration, Instant};
 
 use indicatif::ProgressBar;
 use itau_codigo::{FieldError, FieldErrorCode, MAX_LINE_BYTES, RegistroCliente};
 
-use crate::store::{Importer, StoreError, encode_record};
+pub use sort::{DEFAULT_SORT_MEMORY, SpillError};
+
+use crate::store::{self, Importer, StoreError};
 
 /// How many error lines are printed before only a count is given.
 pub const MAX_REPORTED_ERRORS: usize = 100;
@@ -23,8 +30,10 @@ pub const MAX_REPORTED_ERRORS: usize = 100;
 pub struct ImportReport {
     /// Lines read, blank ones included.
     pub lines: usize,
-    /// Records upserted (a repeated account counts each time).
+    /// Records read (a repeated account counts each time).
     pub records: usize,
+    /// Accounts written: each account once, however often the file gives it.
+    pub accounts: u64,
     /// Lines with at least one error.
     pub bad_lines: usize,
     /// Errors found, over all lines.
@@ -46,28 +55,64 @@ pub enum ImportError {
     /// At least one line is bad (exit status 1).
     #[error("{} of {} lines are invalid; nothing was written", .0.bad_lines, .0.lines)]
     BadData(ImportReport),
+    /// `--replace` with an input that holds no record, which would empty the store
+    /// (exit status 1).
+    #[error("the input holds no records and --replace would empty the store; nothing was written")]
+    EmptyReplace,
+    /// `--expect-records N`, and the input held another number of records (exit status 1).
+    #[error("expected {expected} records, the input holds {found}; nothing was written")]
+    UnexpectedCount {
+        /// What `--expect-records` said.
+        expected: u64,
+        /// Records read.
+        found: u64,
+    },
     /// The input could not be read (exit status 2).
     #[error("cannot read the input: {0}")]
     Io(#[from] io::Error),
+    /// The sort's temporary files could not be written or read (exit status 2).
+    #[error(transparent)]
+    Spill(#[from] SpillError),
     /// The store failed (exit status 2).
     #[error(transparent)]
     Store(#[from] StoreError),
 }
 
+impl ImportError {
+    /// Whether the input is at fault (exit status 1) rather than the environment (2).
+    pub fn is_bad_input(&self) -> bool {
+        matches!(
+            self,
+            Self::BadData(_) | Self::EmptyReplace | Self::UnexpectedCount { .. }
+        )
+    }
+}
+
 /// How to import: what `itau-codigo import`'s flags say, and how progress is shown.
 #[derive(Debug, Clone)]
 pub struct ImportOptions {
-    /// Empty the store first, inside the import's transaction (`--replace`).
+    /// Empty the store first, inside the import's transaction (`--replace`). An input
+    /// with no record is then refused.
     pub replace: bool,
+    /// Refuse the input unless it holds exactly this many records (`--expect-records`).
+    pub expect_records: Option<u64>,
+    /// Bytes of records the sort holds in memory before it spills to a file.
+    pub sort_memory: usize,
+    /// Where spill files go (`None`: the system's temporary directory).
+    pub spill_dir: Option<PathBuf>,
     /// Advanced by the bytes read; hidden unless the caller shows it.
     pub progress: ProgressBar,
 }
 
 impl Default for ImportOptions {
-    /// Upsert into what is stored, with no progress shown.
+    /// Upsert into what is stored, sorting in [`DEFAULT_SORT_MEMORY`], with no
+    /// progress shown.
     fn default() -> Self {
         Self {
             replace: false,
+            expect_records: None,
+            sort_memory: DEFAULT_SORT_MEMORY,
+            spill_dir: None,
             progress: ProgressBar::hidden(),
         }
     }
@@ -80,15 +125,18 @@ const BATCH_LINES: usize = 256;
 /// Imports JSON Lines from `input`. Each error is written to `report` as
 /// `line N: path: code: message` (the first [`MAX_REPORTED_ERRORS`], then a count).
 ///
-/// The calling thread reads the lines and writes the store; parsing and validating,
-/// which is most of the CPU, runs on one thread per core, a batch of lines at a time,
-/// and the results come back in line order, so that the later of two lines for one
-/// account still wins and errors are reported in order.
+/// The calling thread reads the lines, sorts and writes the store; parsing,
+/// validating and encoding, which is most of the CPU, runs on one thread per core, a
+/// batch of lines at a time, and the results come back in line order, so that errors
+/// are reported in order and the sort can let the later of two lines for one account
+/// win. Nothing is written before the whole input is read and valid.
 ///
 /// # Errors
 ///
-/// [`ImportError::BadData`] when any line is invalid (the transaction is rolled back),
-/// otherwise an I/O or store failure.
+/// [`ImportError::BadData`] when any line is invalid, [`ImportError::EmptyReplace`] and
+/// [`ImportError::UnexpectedCount`] when the input does not hold what the options
+/// require (the transaction is rolled back in each case), otherwise an I/O or store
+/// failure.
 pub fn import<R: BufRead>(
     mut input: R,
     importer: &mut dyn Importer,
@@ -99,6 +147,8 @@ pub fn import<R: BufRead>(
     let progress = &options.progress;
     let mut outcome = ImportReport::default();
     let mut session = importer.begin(options.replace)?;
+    let spill_dir = options.spill_dir.clone().unwrap_or_else(std::env::temp_dir);
+    let mut sorter = sort::Sorter::new(options.sort_memory, spill_dir);
     let parsers = std::thread::available_parallelism().map_or(2, |n| n.get());
     let (to_parsers, batches) = mpsc::sync_channel::<Batch>(parsers * 2);
     let batches = Mutex::new(batches);
@@ -120,8 +170,8 @@ pub fn import<R: BufRead>(
         let mut write = |parsed: Parsed, outcome: &mut ImportReport| -> Result<(), ImportError> {
             for (number, line) in parsed.lines {
                 match line {
-                    Ok(registro) if outcome.bad_lines == 0 => {
-                        session.upsert(registro.codigo_conta, encode_record(&registro))?;
+                    Ok((key, encoded)) if outcome.bad_lines == 0 => {
+                        sorter.push(key, &encoded)?;
                         outcome.records += 1;
                     }
                     Ok(_) => {}
@@ -180,6 +230,18 @@ pub fn import<R: BufRead>(
         outcome.elapsed = started.elapsed();
         return Err(ImportError::BadData(outcome));
     }
+    let found = outcome.records as u64;
+    if options.replace && found == 0 {
+        return Err(ImportError::EmptyReplace);
+    }
+    if let Some(expected) = options.expect_records.filter(|&n| n != found) {
+        return Err(ImportError::UnexpectedCount { expected, found });
+    }
+    progress.set_message("writing in key order");
+    outcome.accounts = sorter.merge(|key, encoded| {
+        session.upsert(key, encoded)?;
+        Ok::<_, ImportError>(())
+    })?;
     session.commit()?;
     outcome.elapsed = started.elapsed();
     Ok(outcome)
@@ -191,11 +253,15 @@ struct Batch {
     lines: Vec<(usize, Content, Vec<u8>)>,
 }
 
-/// The same lines parsed; blank lines are left out.
+/// The same lines parsed, each a record's key and stored bytes or its errors; blank
+/// lines are left out.
 struct Parsed {
     sequence: usize,
-    lines: Vec<(usize, Result<RegistroCliente, Vec<FieldError>>)>,
+    lines: Vec<(usize, Result<Encoded, Vec<FieldError>>)>,
 }
+
+/// A record's key, and its bytes as the store keeps them.
+type Encoded = (i64, Vec<u8>);
 
 fn read_batch<R: BufRead>(
     input: &mut R,
@@ -228,7 +294,10 @@ fn parse_batches(batches: &Mutex<mpsc::Receiver<Batch>>, to_writer: &mpsc::SyncS
         let lines = batch
             .lines
             .into_iter()
-            .filter_map(|(number, content, bytes)| Some((number, parse(number, &content, &bytes)?)))
+            .filter_map(|(number, content, bytes)| {
+                let parsed = parse(number, &content, &bytes)?;
+                Some((number, parsed.map(|registro| encode(&registro))))
+            })
             .collect();
         let parsed = Parsed {
             sequence: batch.sequence,
@@ -238,6 +307,14 @@ fn parse_batches(batches: &Mutex<mpsc::Receiver<Batch>>, to_writer: &mpsc::SyncS
             return;
         }
     }
+}
+
+/// A record's key, and its bytes as the store keeps them.
+fn encode(registro: &RegistroCliente) -> Encoded {
+    (
+        store::key(&registro.codigo_conta),
+        store::encode_record(registro),
+    )
 }
 
 /// One line's record or errors; `None` for a blank line.
@@ -334,7 +411,6 @@ fn decode(bytes: &[u8], first_line: bool) -> Result<&str, FieldError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use itau_codigo::CodigoConta;
 
     use crate::store::ImportSession;
 
@@ -404,9 +480,10 @@ mod tests {
     }
 
     impl ImportSession for RecordingSession<'_> {
-        fn upsert(&mut self, codigo_conta: CodigoConta, record: Vec<u8>) -> Result<(), StoreError> {
-            let record = String::from_utf8_lossy(&record);
-            self.0.upserts.push(format!("{codigo_conta}={record}"));
+        fn upsert(&mut self, key: i64, encoded: &[u8]) -> Result<(), StoreError> {
+            let data: serde_json::Value = serde_json::from_slice(encoded).unwrap();
+            let nome = data["nome_completo"].as_str().unwrap_or_default();
+            self.0.upserts.push(format!("{key}={nome}"));
             Ok(())
         }
 
@@ -417,41 +494,126 @@ mod tests {
     }
 
     fn line(conta: u32, nome: &str) -> String {
-        let codigo =
-            itau_codigo::CodigoConta::compose("001", "341", "1501", &conta.to_string()).unwrap();
+        let codigo = codigo(conta);
         format!("{{\"codigo_conta\": \"{codigo}\", \"data\": {{\"nome_completo\": \"{nome}\"}}}}\n")
     }
 
-    fn run(input: &str) -> (Result<ImportReport, ImportError>, Recorder, String) {
+    fn codigo(conta: u32) -> itau_codigo::CodigoConta {
+        itau_codigo::CodigoConta::compose("001", "341", "1501", &conta.to_string()).unwrap()
+    }
+
+    fn run_with(
+        input: &str,
+        options: &ImportOptions,
+    ) -> (Result<ImportReport, ImportError>, Recorder, String) {
         let mut recorder = Recorder::default();
         let mut report = Vec::new();
-        let result = import(
-            input.as_bytes(),
-            &mut recorder,
-            &ImportOptions::default(),
-            &mut report,
-        );
+        let result = import(input.as_bytes(), &mut recorder, options, &mut report);
         (result, recorder, String::from_utf8(report).unwrap())
     }
 
-    #[test]
-    fn records_are_written_in_file_order_across_batches() {
-        let count = BATCH_LINES * 5 + 3;
-        let mut input: String = (0..count)
-            .map(|i| line(i as u32, &format!("n{i}")))
+    fn run(input: &str) -> (Result<ImportReport, ImportError>, Recorder, String) {
+        run_with(input, &ImportOptions::default())
+    }
+
+    /// Accounts in an order that is not the key order, `count` lines over `count / 2`
+    /// accounts, each given twice; the later line says `late`.
+    fn scrambled(count: usize) -> String {
+        (0..count)
+            .map(|i| {
+                let conta = ((i * 7919) % (count / 2)) as u32;
+                let nome = if i >= count / 2 { "late" } else { "early" };
+                line(conta, &format!("{nome}{i}"))
+            })
+            .collect()
+    }
+
+    fn check_key_order_and_later_lines(recorder: &Recorder, count: usize) {
+        assert!(recorder.committed);
+        assert_eq!(recorder.upserts.len(), count / 2, "each account once");
+        let keys: Vec<i64> = recorder
+            .upserts
+            .iter()
+            .map(|u| u.split('=').next().unwrap().parse().unwrap())
             .collect();
+        assert!(keys.is_sorted(), "written in key order");
+        assert_eq!(keys[0], store::key(&codigo(0)));
+        assert!(
+            recorder.upserts.iter().all(|u| u.contains("=late")),
+            "the later line of each account wins"
+        );
+    }
+
+    #[test]
+    fn records_are_written_once_per_account_in_key_order_and_the_later_line_wins() {
+        let count = BATCH_LINES * 5 + 2;
+        let mut input = scrambled(count);
         input.push('\n');
-        input.push_str(&line(7, "later"));
         let (result, recorder, report) = run(&input);
         let outcome = result.unwrap();
-        assert_eq!((outcome.records, outcome.lines), (count + 1, count + 2));
-        assert!(recorder.committed && report.is_empty());
-        assert!(recorder.upserts[3].contains(r#""nome_completo":"n3""#));
-        assert!(
-            recorder.upserts[count].contains(r#""nome_completo":"later""#),
-            "the later line is written last"
+        assert!(report.is_empty(), "{report}");
+        assert_eq!((outcome.records, outcome.lines), (count, count + 1));
+        assert_eq!(outcome.accounts, count as u64 / 2);
+        check_key_order_and_later_lines(&recorder, count);
+    }
+
+    #[test]
+    fn a_sort_that_spills_to_files_writes_the_same() {
+        let count = BATCH_LINES * 20;
+        let dir = tempfile::tempdir().unwrap();
+        let options = ImportOptions {
+            sort_memory: 16 * 1024,
+            spill_dir: Some(dir.path().to_owned()),
+            ..ImportOptions::default()
+        };
+        let (result, recorder, _) = run_with(&scrambled(count), &options);
+        assert_eq!(result.unwrap().records, count);
+        check_key_order_and_later_lines(&recorder, count);
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn replace_refuses_an_input_without_records() {
+        let options = ImportOptions {
+            replace: true,
+            ..ImportOptions::default()
+        };
+        for input in ["", "\n\r\n  \n"] {
+            let (result, recorder, _) = run_with(input, &options);
+            assert!(
+                matches!(result, Err(ImportError::EmptyReplace)),
+                "{input:?}: {result:?}"
+            );
+            assert!(!recorder.committed && recorder.upserts.is_empty());
+        }
+        let (result, recorder, _) = run("");
+        assert_eq!(
+            result.unwrap().records,
+            0,
+            "without --replace, nothing to do"
         );
-        assert_eq!(recorder.upserts.len(), count + 1);
+        assert!(recorder.committed);
+    }
+
+    #[test]
+    fn expect_records_refuses_any_other_count() {
+        let input = [line(1, "a"), line(2, "b"), line(1, "c")].concat();
+        for (expected, accepted) in [(3, true), (2, false), (4, false), (0, false)] {
+            let options = ImportOptions {
+                expect_records: Some(expected),
+                ..ImportOptions::default()
+            };
+            let (result, recorder, _) = run_with(&input, &options);
+            assert_eq!(result.is_ok(), accepted, "{expected}: {result:?}");
+            assert_eq!(recorder.committed, accepted);
+            if !accepted {
+                assert!(matches!(
+                    result,
+                    Err(ImportError::UnexpectedCount { expected: e, found: 3 }) if e == expected
+                ));
+                assert!(recorder.upserts.is_empty());
+            }
+        }
     }
 
     #[test]
@@ -492,7 +654,7 @@ mod tests {
     }
 
     impl ImportSession for FailingSession<'_> {
-        fn upsert(&mut self, _: CodigoConta, _: Vec<u8>) -> Result<(), StoreError> {
+        fn upsert(&mut self, _key: i64, _encoded: &[u8]) -> Result<(), StoreError> {
             *self.0 -= 1;
             if *self.0 == 0 {
                 return Err(StoreError::Task("disk full".into()));
@@ -506,7 +668,7 @@ mod tests {
     }
 
     #[test]
-    fn a_store_failure_stops_the_parsers_and_is_returned() {
+    fn a_store_failure_is_returned() {
         let input: String = (0..BATCH_LINES * 20).map(|i| line(i as u32, "x")).collect();
         let result = import(
             input.as_bytes(),
