@@ -6,7 +6,9 @@
 //! `tools/browser-test`). Under `CI=true` or `ITAU_CODIGO_TEST_REQUIRE_BROWSER=1` a
 //! missing piece fails the test; elsewhere the test says loudly what it skipped.
 //!
-//! The first test rewrites `docs/img/docs-page.png`, the screenshot the docs show.
+//! The first test takes a screenshot into `target/browser/docs-page.png`; with
+//! `ITAU_CODIGO_UPDATE_SCREENSHOT=1` it writes `docs/img/docs-page.png`, the one the
+//! docs show, instead (so that a test run leaves the checkout as it found it).
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -178,8 +180,12 @@ fn the_docs_page_renders_the_operation_schemas_and_error_examples_in_chromium() 
     assert!(!dom.contains("docs-error"), "docs.js reported an error");
     assert!(!dom.contains("errors-wrapper"), "Swagger UI shows errors");
 
-    // The screenshot shown in the docs (committed): what a first-time reader sees.
-    let screenshot = workspace().join("docs/img/docs-page.png");
+    // What a first-time reader sees; the committed copy is shown in the docs.
+    let screenshot = if std::env::var_os("ITAU_CODIGO_UPDATE_SCREENSHOT").is_some() {
+        workspace().join("docs/img/docs-page.png")
+    } else {
+        workspace().join("target/browser/docs-page.png")
+    };
     std::fs::create_dir_all(screenshot.parent().unwrap()).unwrap();
     let (mut command, _profile) = headless(&chromium);
     let status = command
