@@ -5,6 +5,8 @@
 #
 #   scripts/schemathesis.sh            full run: 1000 examples per operation and run
 #   scripts/schemathesis.sh --quick    CI's short run: 100 examples
+#   scripts/schemathesis.sh --db URL   against another store (e.g. PostgreSQL): the demo
+#                                      data is imported into it (--replace) and served
 #
 # Environment: ITAU_CODIGO_BIN (default: $CARGO_TARGET_DIR or target, /debug/itau-codigo,
 # built if missing), SCHEMATHESIS_VENV (default: next to it), SCHEMATHESIS_SEED (default 1),
@@ -13,9 +15,15 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 examples=1000
-if [[ "${1:-}" == "--quick" ]]; then
-    examples=100
-fi
+db=""
+while [[ $# -gt 0 ]]; do
+    case "$1" in
+        --quick) examples=100 ;;
+        --db) db="$2"; shift ;;
+        *) echo "schemathesis.sh: unknown argument $1" >&2; exit 2 ;;
+    esac
+    shift
+done
 target="${CARGO_TARGET_DIR:-target}"
 bin="${ITAU_CODIGO_BIN:-$target/debug/itau-codigo}"
 venv="${SCHEMATHESIS_VENV:-$target/schemathesis-venv}"
@@ -35,12 +43,23 @@ fi
 # default 10 failures the address would be locked out and valid data refused with 401.
 # Throttling has its own tests (tests/api/security.rs).
 stdout="$(mktemp)"
-ITAU_CODIGO_LOGIN_MAX_FAILURES=0 "$bin" serve --demo --bind 127.0.0.1:0 --log error >"$stdout" &
+if [[ -z "$db" ]]; then
+    ITAU_CODIGO_LOGIN_MAX_FAILURES=0 "$bin" serve --demo --bind 127.0.0.1:0 --log error >"$stdout" &
+else
+    "$bin" import crates/itau-codigo-server/demo/clientes.jsonl --db "$db" --replace
+    # No demo banner to read the address from: the `serving` log line has it.
+    ITAU_CODIGO_USERNAME=demo ITAU_CODIGO_PASSWORD=demo ITAU_CODIGO_LOGIN_MAX_FAILURES=0 \
+        "$bin" serve --db "$db" --bind 127.0.0.1:0 --log info --log-format json 2>"$stdout" &
+fi
 server=$!
 trap 'kill "$server" 2>/dev/null || true; rm -f "$stdout"' EXIT
 url=""
 for _ in $(seq 1 100); do
     url="$(grep -o 'http://127\.0\.0\.1:[0-9]*' "$stdout" | head -n 1 || true)"
+    if [[ -z "$url" ]]; then
+        address="$(grep -o '"address":"127\.0\.0\.1:[0-9]*"' "$stdout" | head -n 1 | cut -d'"' -f4 || true)"
+        [[ -n "$address" ]] && url="http://$address"
+    fi
     [[ -n "$url" ]] && break
     sleep 0.1
 done
