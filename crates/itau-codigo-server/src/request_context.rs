@@ -2,7 +2,7 @@
 //! a span, one access-log line and its metrics.
 
 use std::future::{Ready, ready};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -94,11 +94,7 @@ pub async fn middleware(
     request.extensions_mut().insert(ids.clone());
     let method = request.method().clone();
     let state = request.app_data::<web::Data<AppState>>().cloned();
-    let span = tracing::info_span!(
-        "request",
-        correlation_id = %ids.correlation_id,
-        flow_id = ids.flow_id.as_deref().unwrap_or(""),
-    );
+    let span = request_span(&ids);
     let mut response = next.call(request).instrument(span.clone()).await?;
 
     let headers = response.headers_mut();
@@ -123,25 +119,72 @@ pub async fn middleware(
         .cloned();
     let (conta, servico_digital) =
         consulta.map_or((None, None), |c| (Some(c.conta), c.servico_digital));
-    span.in_scope(|| {
-        tracing::info!(
-            target: "itau_codigo::access",
-            method = %method,
+    log_access(
+        &span,
+        &AccessLine {
+            method: method.as_str(),
             route,
             status,
-            latency_ms = latency.as_secs_f64() * 1000.0,
-            correlation_id = %ids.correlation_id,
-            flow_id = ids.flow_id.as_deref().unwrap_or(""),
-            conta = conta.as_deref().unwrap_or(""),
-            servico_digital = servico_digital.as_deref().unwrap_or(""),
-            "request"
-        );
-    });
+            latency,
+            ids: &ids,
+            conta: conta.as_deref().unwrap_or(""),
+            servico_digital: servico_digital.as_deref().unwrap_or(""),
+        },
+    );
     if let Some(state) = state {
         state.metrics.observe(route, status, latency);
     }
     Ok(response)
 }
+
+/// The span every request runs in: its IDs reach each log line written meanwhile.
+pub fn request_span(ids: &RequestIds) -> tracing::Span {
+    tracing::info_span!(
+        "request",
+        correlation_id = %ids.correlation_id,
+        flow_id = ids.flow_id.as_deref().unwrap_or(""),
+    )
+}
+
+/// What one access-log line says.
+#[derive(Debug, Clone, Copy)]
+pub struct AccessLine<'a> {
+    /// The request method.
+    pub method: &'a str,
+    /// The matched route's label.
+    pub route: &'static str,
+    /// The response status.
+    pub status: u16,
+    /// From request head to response.
+    pub latency: Duration,
+    /// The request's IDs.
+    pub ids: &'a RequestIds,
+    /// The masked account code, or `""`.
+    pub conta: &'a str,
+    /// The request's `servico_digital`, or `""`.
+    pub servico_digital: &'a str,
+}
+
+/// Writes the access-log line of a request, inside its span.
+pub fn log_access(span: &tracing::Span, line: &AccessLine<'_>) {
+    span.in_scope(|| {
+        tracing::info!(
+            target: ACCESS_TARGET,
+            method = line.method,
+            route = line.route,
+            status = line.status,
+            latency_ms = line.latency.as_secs_f64() * 1000.0,
+            correlation_id = line.ids.correlation_id.as_str(),
+            flow_id = line.ids.flow_id.as_deref().unwrap_or(""),
+            conta = line.conta,
+            servico_digital = line.servico_digital,
+            "request"
+        );
+    });
+}
+
+/// The log target of access lines.
+pub const ACCESS_TARGET: &str = "itau_codigo::access";
 
 #[cfg(test)]
 mod tests {

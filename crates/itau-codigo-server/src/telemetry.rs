@@ -3,8 +3,10 @@
 
 use std::io::IsTerminal;
 
+use tracing::Subscriber;
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::fmt::format::FmtSpan;
+use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, fmt};
 
 /// How log lines look.
@@ -28,6 +30,25 @@ pub fn init<W>(format: LogFormat, filter: &str, writer: W) -> anyhow::Result<()>
 where
     W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
 {
+    subscriber(format, filter, writer)?
+        .try_init()
+        .map_err(|e| anyhow::anyhow!("cannot install the log subscriber: {e}"))
+}
+
+/// The subscriber [`init`] installs, for a caller that installs it itself (the log
+/// bench, a test scoping it to a thread).
+///
+/// # Errors
+///
+/// A bad filter.
+pub fn subscriber<W>(
+    format: LogFormat,
+    filter: &str,
+    writer: W,
+) -> anyhow::Result<Box<dyn Subscriber + Send + Sync>>
+where
+    W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
+{
     let filter = EnvFilter::try_new(filter)?;
     let json = match format {
         LogFormat::Json => true,
@@ -38,15 +59,16 @@ where
         .with_env_filter(filter)
         .with_writer(writer)
         .with_span_events(FmtSpan::NONE);
-    if json {
-        builder
-            .json()
-            .flatten_event(true)
-            .with_current_span(true)
-            .with_span_list(false)
-            .try_init()
+    Ok(if json {
+        Box::new(
+            builder
+                .json()
+                .flatten_event(true)
+                .with_current_span(true)
+                .with_span_list(false)
+                .finish(),
+        )
     } else {
-        builder.compact().try_init()
-    }
-    .map_err(|e| anyhow::anyhow!("cannot install the log subscriber: {e}"))
+        Box::new(builder.compact().finish())
+    })
 }
