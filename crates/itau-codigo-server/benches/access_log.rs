@@ -29,6 +29,7 @@ fn access_log(c: &mut Criterion) {
                         status: 200,
                         latency: Duration::from_micros(412),
                         ids: &ids,
+                        client: Some(std::net::IpAddr::from([203, 0, 113, 66])),
                         conta: "0013411501*",
                         servico_digital: "whatsapp",
                     },

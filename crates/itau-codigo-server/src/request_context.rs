@@ -2,6 +2,7 @@
 //! a span, one access-log line and its metrics.
 
 use std::future::{Ready, ready};
+use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 use actix_web::body::MessageBody;
@@ -72,6 +73,20 @@ impl FromRequest for RequestIds {
     }
 }
 
+/// Who the client of a request is, as the middleware worked it out from the peer, the
+/// trusted proxies and their forwarding headers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientAddress(pub IpAddr);
+
+/// The client the middleware attached (the TCP peer if it did not run).
+pub fn client_of(request: &HttpRequest) -> Option<IpAddr> {
+    request
+        .extensions()
+        .get::<ClientAddress>()
+        .map(|client| client.0)
+        .or_else(|| request.peer_addr().map(|peer| peer.ip()))
+}
+
 /// The IDs the middleware attached (a fresh UUID if it did not run, e.g. in unit tests).
 pub fn ids_of(request: &HttpRequest) -> RequestIds {
     request
@@ -94,6 +109,13 @@ pub async fn middleware(
     request.extensions_mut().insert(ids.clone());
     let method = request.method().clone();
     let state = request.app_data::<web::Data<AppState>>().cloned();
+    let client = request.peer_addr().map(|peer| match &state {
+        Some(state) => state.trusted_proxies.client(peer.ip(), request.headers()),
+        None => peer.ip(),
+    });
+    if let Some(client) = client {
+        request.extensions_mut().insert(ClientAddress(client));
+    }
     let span = request_span(&ids);
     let mut response = next.call(request).instrument(span.clone()).await?;
 
@@ -127,6 +149,7 @@ pub async fn middleware(
             status,
             latency,
             ids: &ids,
+            client,
             conta: conta.as_deref().unwrap_or(""),
             servico_digital: servico_digital.as_deref().unwrap_or(""),
         },
@@ -159,6 +182,8 @@ pub struct AccessLine<'a> {
     pub latency: Duration,
     /// The request's IDs.
     pub ids: &'a RequestIds,
+    /// Who the client is (see [`crate::client`]), when known.
+    pub client: Option<IpAddr>,
     /// The masked account code, or `""`.
     pub conta: &'a str,
     /// The request's `servico_digital`, or `""`.
@@ -176,6 +201,7 @@ pub fn log_access(span: &tracing::Span, line: &AccessLine<'_>) {
             latency_ms = line.latency.as_secs_f64() * 1000.0,
             correlation_id = line.ids.correlation_id.as_str(),
             flow_id = line.ids.flow_id.as_deref().unwrap_or(""),
+            client = line.client.map(tracing::field::display),
             conta = line.conta,
             servico_digital = line.servico_digital,
             "request"

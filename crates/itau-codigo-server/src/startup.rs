@@ -61,6 +61,7 @@ impl Application {
             store,
             auth: Gatekeeper::new(config.credentials.clone(), config.login_throttle),
             client_timeout: config.client_timeout,
+            trusted_proxies: config.trusted_proxies.clone(),
             metrics: Arc::new(Metrics::default()),
         });
         let app = move || {
