@@ -3,9 +3,11 @@
 
 use std::io::IsTerminal;
 
-use tracing::Subscriber;
+use tracing::{Level, Subscriber};
+use tracing_subscriber::filter::{LevelFilter, Targets};
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::fmt::format::FmtSpan;
+use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, fmt};
 
@@ -18,6 +20,26 @@ pub enum LogFormat {
     Json,
     /// Human-readable lines.
     Pretty,
+}
+
+/// Dependencies whose logs can carry what must never be logged, and the most verbose
+/// level let through from them, whatever `--log` says. tokio-postgres logs every bound
+/// parameter (account codes) and every statement at debug; postgres-protocol sits under
+/// it. The others were audited and log no request data: actix (connection states,
+/// malformed-request reasons), rustls (handshakes, certificates), r2d2 and deadpool
+/// (pool errors), rusqlite (no logging).
+pub const CAPPED_TARGETS: [(&str, Level); 3] = [
+    ("tokio_postgres", Level::INFO),
+    ("postgres_protocol", Level::INFO),
+    ("postgres_types", Level::INFO),
+];
+
+/// The filter that applies [`CAPPED_TARGETS`] after the operator's (a target prefix,
+/// so `tokio_postgres::query=trace` is capped too).
+fn dependency_caps() -> Targets {
+    Targets::new()
+        .with_default(LevelFilter::TRACE)
+        .with_targets(CAPPED_TARGETS)
 }
 
 /// Installs the global subscriber writing to `writer`; `filter` is an `EnvFilter`
@@ -66,9 +88,10 @@ where
                 .flatten_event(true)
                 .with_current_span(true)
                 .with_span_list(false)
-                .finish(),
+                .finish()
+                .with(dependency_caps()),
         )
     } else {
-        Box::new(builder.compact().finish())
+        Box::new(builder.compact().finish().with(dependency_caps()))
     })
 }

@@ -7,6 +7,7 @@ use serde_json::Value;
 
 use crate::helpers::*;
 use crate::process::ServeProcess;
+use crate::stores::{TestDb, TestStore, on_both_stores};
 
 fn credentials_headers(username: &str, password: &str) -> [String; 2] {
     [
@@ -404,3 +405,58 @@ fn a_trusted_proxy_that_is_not_an_address_block_is_a_usage_error() {
     assert_eq!(output.status, 2, "{}", output.stderr);
     output.assert_stderr_has("10.0.0.0/33");
 }
+
+/// Whatever `--log` lets through, dependencies that log query parameters or connection
+/// details (tokio-postgres at debug) stay capped: a customer served at `debug` and at
+/// `trace` leaves no account code, password or personal data in the logs.
+fn debug_and_trace_logs_hold_no_account_code_or_personal_data(store: TestStore) {
+    let db = TestDb::with_demo(store);
+    let db_password = db
+        .url()
+        .strip_prefix("postgres://")
+        .and_then(|rest| rest.split(['@', ':']).nth(1));
+    for filter in [
+        "debug",
+        "trace",
+        "tokio_postgres=trace,postgres_protocol=trace,tokio_postgres::query=trace,info",
+    ] {
+        let server = ServeProcess::start(
+            &["--db", db.url(), "--workers", "1", "--log", filter],
+            &[
+                ("ITAU_CODIGO_USERNAME", USERNAME),
+                ("ITAU_CODIGO_PASSWORD", PASSWORD),
+            ],
+        );
+        let http = server.http();
+        let found = http.consulta(TRES_GERENTES);
+        assert_eq!(found.status, 200, "--log {filter}");
+        let customer = found.json()["data"].clone();
+        assert_eq!(http.consulta(DESCONHECIDA).status, 404);
+        let body = format!(r#"{{"codigo_conta":"{TRES_GERENTES}"}}"#);
+        assert_eq!(
+            http.post_as(USERNAME, "Wr0ng-Guess-123", &body, &[]).status,
+            401
+        );
+        let (status, logs) = server.terminate();
+        assert_eq!(status, 0, "{logs}");
+        if !filter.contains('=') {
+            assert!(
+                logs.lines().any(|l| l.contains("\"level\":\"DEBUG\"")),
+                "--log {filter} wrote no debug line"
+            );
+        }
+        // The PostgreSQL store looks accounts up by the code as a number.
+        let mut extra = vec![
+            PASSWORD,
+            "Wr0ng-Guess-123",
+            TRES_GERENTES,
+            TRES_GERENTES.trim_start_matches('0'),
+            DESCONHECIDA,
+            DESCONHECIDA.trim_start_matches('0'),
+        ];
+        extra.extend(db_password);
+        assert_logs_hold_no_secret(&logs, &customer, &extra);
+    }
+}
+
+on_both_stores!(debug_and_trace_logs_hold_no_account_code_or_personal_data);
