@@ -9,7 +9,7 @@ use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
 use anyhow::Context;
 
-use crate::auth::Gatekeeper;
+use crate::auth::{Gatekeeper, watch_password_file};
 use crate::config::{ServeConfig, StoreConfig, TlsFiles};
 use crate::metrics::Metrics;
 use crate::state::AppState;
@@ -57,12 +57,19 @@ impl Application {
         let address = listener.local_addr()?;
         let description = store.describe();
         let docs = config.docs;
+        let metrics = Arc::new(Metrics::default());
+        let auth = Gatekeeper::new(config.credentials.clone(), config.login_throttle);
+        let watched = Arc::clone(auth.credentials());
+        let reloads = Arc::clone(&metrics);
+        actix_web::rt::spawn(watch_password_file(watched, move |ok| {
+            reloads.credential_reload(ok);
+        }));
         let state = web::Data::new(AppState {
             store,
-            auth: Gatekeeper::new(config.credentials.clone(), config.login_throttle),
+            auth,
             client_timeout: config.client_timeout,
             trusted_proxies: config.trusted_proxies.clone(),
-            metrics: Arc::new(Metrics::default()),
+            metrics,
         });
         let app = move || {
             App::new()

@@ -3,20 +3,23 @@
 //! address after repeated failures, brought together by [`Gatekeeper::authenticate`].
 
 mod credentials;
+mod reload;
 mod throttle;
 
 use std::net::IpAddr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use actix_web::http::header::HeaderMap;
 
-pub use credentials::{Credentials, CredentialsError, PasswordSource, Verdict};
+pub use credentials::{Credentials, CredentialsError, MAX_PASSWORDS, PasswordSource, Verdict};
+pub use reload::{LiveCredentials, POLL_INTERVAL, watch_password_file};
 pub use throttle::{AddressKey, Failure, LoginThrottle, MAX_TRACKED_ADDRESSES, ThrottleConfig};
 
 /// The credentials and the failed logins they have seen: what a request must get past.
 #[derive(Debug)]
 pub struct Gatekeeper {
-    credentials: Credentials,
+    credentials: Arc<LiveCredentials>,
     throttle: LoginThrottle,
 }
 
@@ -38,9 +41,14 @@ impl Gatekeeper {
     /// A gatekeeper for `credentials`, with no failed login recorded.
     pub fn new(credentials: Credentials, throttle: ThrottleConfig) -> Self {
         Self {
-            credentials,
+            credentials: Arc::new(LiveCredentials::new(credentials)),
             throttle: LoginThrottle::new(throttle),
         }
+    }
+
+    /// The credentials in force, which a reload replaces.
+    pub fn credentials(&self) -> &Arc<LiveCredentials> {
+        &self.credentials
     }
 
     /// Lets a request in when its credentials are right, unless its client (the
@@ -60,7 +68,7 @@ impl Gatekeeper {
         {
             return Err(locked_out(address, retry_after));
         }
-        let verdict = self.credentials.verify(headers);
+        let verdict = self.credentials.current().verify(headers);
         match (verdict, client) {
             (Verdict::Accepted, Some(address)) => self
                 .throttle

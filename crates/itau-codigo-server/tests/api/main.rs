@@ -12,5 +12,6 @@ mod lifecycle;
 mod operations;
 mod postgres;
 mod process;
+mod rotation;
 mod security;
 mod stores;
