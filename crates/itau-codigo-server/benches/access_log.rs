@@ -1,6 +1,7 @@
 //! The per-request logging alone, as `request_context` does it: the request span (made,
 //! entered, left, closed), the access-log line with every field, formatted as the JSON
-//! `serve` writes in production, written to a sink. Run with
+//! `serve` writes in production, handed to the log writer thread, which writes it to a
+//! sink. Run with
 //! `cargo bench -p itau-codigo-server --bench access_log`.
 
 use std::hint::black_box;
@@ -8,10 +9,11 @@ use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use itau_codigo_server::request_context::{AccessLine, RequestIds, log_access, request_span};
-use itau_codigo_server::telemetry::{self, LogFormat};
+use itau_codigo_server::telemetry::{self, LogFormat, LogWriter};
 
 fn access_log(c: &mut Criterion) {
-    let subscriber = telemetry::subscriber(LogFormat::Json, "info", std::io::sink).unwrap();
+    let writer = LogWriter::spawn(std::io::sink(), true, telemetry::LOG_BUFFER_BYTES);
+    let subscriber = telemetry::subscriber(LogFormat::Json, "info", writer.clone()).unwrap();
     let ids = RequestIds {
         correlation_id: "5f0c6b8e-2d3a-4e8b-9c1f-7a6b5c4d3e2f".to_owned(),
         flow_id: Some("flow-0042".to_owned()),

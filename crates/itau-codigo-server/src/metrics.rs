@@ -103,6 +103,13 @@ impl Metrics {
             "itau_codigo_store_errors_total {}",
             self.store_errors.load(Ordering::Relaxed)
         );
+        out.push_str("# HELP itau_codigo_log_lines_dropped_total Log lines dropped because the log writer could not keep up (each time, a warning line says how many).\n");
+        out.push_str("# TYPE itau_codigo_log_lines_dropped_total counter\n");
+        let _ = writeln!(
+            out,
+            "itau_codigo_log_lines_dropped_total {}",
+            crate::telemetry::dropped_lines()
+        );
         out.push_str("# HELP itau_codigo_credential_reloads_total Reloads of the password file, by outcome (a failed one keeps the passwords in force).\n");
         out.push_str("# TYPE itau_codigo_credential_reloads_total counter\n");
         for (outcome, counter) in [
@@ -158,6 +165,10 @@ mod tests {
         );
         assert!(
             text.contains("itau_codigo_store_errors_total 1\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("\nitau_codigo_log_lines_dropped_total "),
             "{text}"
         );
         assert!(

@@ -133,9 +133,10 @@ pub(super) fn run(args: ServeArgs) -> ExitCode {
         Ok(config) => config,
         Err(message) => return fail(EXIT_USAGE, message),
     };
-    if let Err(error) = telemetry::init(args.log_format, &args.log, io::stderr) {
-        return fail(EXIT_USAGE, format_args!("{error:#}"));
-    }
+    let logs = match telemetry::init(args.log_format, &args.log, io::stderr()) {
+        Ok(guard) => guard,
+        Err(error) => return fail(EXIT_USAGE, format_args!("{error:#}")),
+    };
     let result = actix_web::rt::System::new().block_on(async move {
         let application = Application::build(&config)?;
         let scheme = if application.https() { "https" } else { "http" };
@@ -157,6 +158,8 @@ pub(super) fn run(args: ServeArgs) -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             tracing::error!(error = %format!("{error:#}"), "cannot serve");
+            // The log line first, then the message: both go to stderr.
+            logs.flush();
             fail(EXIT_USAGE, format_args!("{error:#}"))
         }
     }
