@@ -65,6 +65,9 @@ pub const CAPPED_TARGETS: [(&str, Level); 3] = [
 /// Bytes of formatted lines waiting for the writer thread, at most.
 pub const LOG_BUFFER_BYTES: usize = 4 * 1024 * 1024;
 
+/// How long the writer thread lets lines gather after writing a batch.
+const BATCH_INTERVAL: std::time::Duration = std::time::Duration::from_millis(2);
+
 /// Lines dropped because the writer thread could not keep up, since the start.
 static DROPPED_LINES: AtomicU64 = AtomicU64::new(0);
 
@@ -261,6 +264,9 @@ fn write_lines(shared: &Shared, sink: impl Write, json: bool) {
         batch.clear();
         shared.lock().writing = false;
         shared.written.notify_all();
+        // Lines gather meanwhile without waking this thread: one wake-up per batch,
+        // not per line.
+        std::thread::sleep(BATCH_INTERVAL);
     }
 }
 
