@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::auth::{Credentials, CredentialsError, ThrottleConfig};
+use crate::client::TrustedProxies;
 use crate::store::DbLocation;
 
 /// The literal behind [`DEFAULT_DB`], as a macro so that help texts can `concat!` it.
@@ -62,6 +63,8 @@ pub struct ServeConfig {
     pub max_connections: usize,
     /// When failed logins lock a client address out.
     pub login_throttle: ThrottleConfig,
+    /// Peers whose `X-Forwarded-For` / `Forwarded` headers say who the client is.
+    pub trusted_proxies: TrustedProxies,
     /// Whether `/docs` (the interactive API reference) is served.
     pub docs: bool,
 }
@@ -80,6 +83,7 @@ impl ServeConfig {
             shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
             max_connections: DEFAULT_MAX_CONNECTIONS,
             login_throttle: ThrottleConfig::default(),
+            trusted_proxies: TrustedProxies::default(),
             docs: DEFAULT_DOCS,
         }
     }

@@ -24,6 +24,8 @@ pub struct Metrics {
     latency_count: AtomicU64,
     latency_sum_micros: AtomicU64,
     store_errors: AtomicU64,
+    credential_reloads_ok: AtomicU64,
+    credential_reloads_failed: AtomicU64,
 }
 
 impl Metrics {
@@ -46,6 +48,16 @@ impl Metrics {
     /// Counts one failed store call.
     pub fn store_error(&self) {
         self.store_errors.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts one reload of the password file.
+    pub fn credential_reload(&self, ok: bool) {
+        let counter = if ok {
+            &self.credential_reloads_ok
+        } else {
+            &self.credential_reloads_failed
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
     }
 
     /// The Prometheus text exposition.
@@ -91,6 +103,25 @@ impl Metrics {
             "itau_codigo_store_errors_total {}",
             self.store_errors.load(Ordering::Relaxed)
         );
+        out.push_str("# HELP itau_codigo_log_lines_dropped_total Log lines dropped because the log writer could not keep up (each time, a warning line says how many).\n");
+        out.push_str("# TYPE itau_codigo_log_lines_dropped_total counter\n");
+        let _ = writeln!(
+            out,
+            "itau_codigo_log_lines_dropped_total {}",
+            crate::telemetry::dropped_lines()
+        );
+        out.push_str("# HELP itau_codigo_credential_reloads_total Reloads of the password file, by outcome (a failed one keeps the passwords in force).\n");
+        out.push_str("# TYPE itau_codigo_credential_reloads_total counter\n");
+        for (outcome, counter) in [
+            ("ok", &self.credential_reloads_ok),
+            ("failed", &self.credential_reloads_failed),
+        ] {
+            let _ = writeln!(
+                out,
+                "itau_codigo_credential_reloads_total{{outcome=\"{outcome}\"}} {}",
+                counter.load(Ordering::Relaxed)
+            );
+        }
         out
     }
 }
@@ -106,6 +137,9 @@ mod tests {
         metrics.observe("/healthz", 200, Duration::from_millis(2));
         metrics.observe(UNMATCHED_ROUTE, 404, Duration::from_secs(10));
         metrics.store_error();
+        metrics.credential_reload(true);
+        metrics.credential_reload(false);
+        metrics.credential_reload(false);
         let text = metrics.render();
         assert!(
             text.contains("itau_codigo_http_requests_total{route=\"/healthz\",status=\"200\"} 2\n"),
@@ -131,6 +165,18 @@ mod tests {
         );
         assert!(
             text.contains("itau_codigo_store_errors_total 1\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("\nitau_codigo_log_lines_dropped_total "),
+            "{text}"
+        );
+        assert!(
+            text.contains("itau_codigo_credential_reloads_total{outcome=\"ok\"} 1\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("itau_codigo_credential_reloads_total{outcome=\"failed\"} 2\n"),
             "{text}"
         );
     }

@@ -2,7 +2,8 @@
 //! a span, one access-log line and its metrics.
 
 use std::future::{Ready, ready};
-use std::time::Instant;
+use std::net::IpAddr;
+use std::time::{Duration, Instant};
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -72,6 +73,20 @@ impl FromRequest for RequestIds {
     }
 }
 
+/// Who the client of a request is, as the middleware worked it out from the peer, the
+/// trusted proxies and their forwarding headers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientAddress(pub IpAddr);
+
+/// The client the middleware attached (the TCP peer if it did not run).
+pub fn client_of(request: &HttpRequest) -> Option<IpAddr> {
+    request
+        .extensions()
+        .get::<ClientAddress>()
+        .map(|client| client.0)
+        .or_else(|| request.peer_addr().map(|peer| peer.ip()))
+}
+
 /// The IDs the middleware attached (a fresh UUID if it did not run, e.g. in unit tests).
 pub fn ids_of(request: &HttpRequest) -> RequestIds {
     request
@@ -94,11 +109,14 @@ pub async fn middleware(
     request.extensions_mut().insert(ids.clone());
     let method = request.method().clone();
     let state = request.app_data::<web::Data<AppState>>().cloned();
-    let span = tracing::info_span!(
-        "request",
-        correlation_id = %ids.correlation_id,
-        flow_id = ids.flow_id.as_deref().unwrap_or(""),
-    );
+    let client = request.peer_addr().map(|peer| match &state {
+        Some(state) => state.trusted_proxies.client(peer.ip(), request.headers()),
+        None => peer.ip(),
+    });
+    if let Some(client) = client {
+        request.extensions_mut().insert(ClientAddress(client));
+    }
+    let span = request_span(&ids);
     let mut response = next.call(request).instrument(span.clone()).await?;
 
     let headers = response.headers_mut();
@@ -123,25 +141,76 @@ pub async fn middleware(
         .cloned();
     let (conta, servico_digital) =
         consulta.map_or((None, None), |c| (Some(c.conta), c.servico_digital));
-    span.in_scope(|| {
-        tracing::info!(
-            target: "itau_codigo::access",
-            method = %method,
+    log_access(
+        &span,
+        &AccessLine {
+            method: method.as_str(),
             route,
             status,
-            latency_ms = latency.as_secs_f64() * 1000.0,
-            correlation_id = %ids.correlation_id,
-            flow_id = ids.flow_id.as_deref().unwrap_or(""),
-            conta = conta.as_deref().unwrap_or(""),
-            servico_digital = servico_digital.as_deref().unwrap_or(""),
-            "request"
-        );
-    });
+            latency,
+            ids: &ids,
+            client,
+            conta: conta.as_deref().unwrap_or(""),
+            servico_digital: servico_digital.as_deref().unwrap_or(""),
+        },
+    );
     if let Some(state) = state {
         state.metrics.observe(route, status, latency);
     }
     Ok(response)
 }
+
+/// The span every request runs in: its IDs reach each log line written meanwhile.
+pub fn request_span(ids: &RequestIds) -> tracing::Span {
+    tracing::info_span!(
+        "request",
+        correlation_id = %ids.correlation_id,
+        flow_id = ids.flow_id.as_deref().unwrap_or(""),
+    )
+}
+
+/// What one access-log line says.
+#[derive(Debug, Clone, Copy)]
+pub struct AccessLine<'a> {
+    /// The request method.
+    pub method: &'a str,
+    /// The matched route's label.
+    pub route: &'static str,
+    /// The response status.
+    pub status: u16,
+    /// From request head to response.
+    pub latency: Duration,
+    /// The request's IDs.
+    pub ids: &'a RequestIds,
+    /// Who the client is (see [`crate::client`]), when known.
+    pub client: Option<IpAddr>,
+    /// The masked account code, or `""`.
+    pub conta: &'a str,
+    /// The request's `servico_digital`, or `""`.
+    pub servico_digital: &'a str,
+}
+
+/// Writes the access-log line of a request, inside its span.
+pub fn log_access(span: &tracing::Span, line: &AccessLine<'_>) {
+    span.in_scope(|| {
+        tracing::info!(
+            target: ACCESS_TARGET,
+            method = line.method,
+            route = line.route,
+            status = line.status,
+            latency_ms = line.latency.as_secs_f64() * 1000.0,
+            correlation_id = line.ids.correlation_id.as_str(),
+            flow_id = line.ids.flow_id.as_deref().unwrap_or(""),
+            client = line.client.map(tracing::field::display),
+            conta = line.conta,
+            servico_digital = line.servico_digital,
+            "request"
+        );
+    });
+}
+
+/// The log target of access lines.
+pub const ACCESS_TARGET: &str = "itau_codigo::access";
 
 #[cfg(test)]
 mod tests {

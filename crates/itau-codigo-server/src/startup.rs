@@ -11,7 +11,7 @@ use anyhow::Context;
 use rustls_pki_types::pem::{self, PemObject};
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 
-use crate::auth::Gatekeeper;
+use crate::auth::{Gatekeeper, watch_password_file};
 use crate::config::{ServeConfig, StoreConfig, TlsFiles};
 use crate::metrics::Metrics;
 use crate::state::AppState;
@@ -59,11 +59,19 @@ impl Application {
         let address = listener.local_addr()?;
         let description = store.describe();
         let docs = config.docs;
+        let metrics = Arc::new(Metrics::default());
+        let auth = Gatekeeper::new(config.credentials.clone(), config.login_throttle);
+        let watched = Arc::clone(auth.credentials());
+        let reloads = Arc::clone(&metrics);
+        actix_web::rt::spawn(watch_password_file(watched, move |ok| {
+            reloads.credential_reload(ok);
+        }));
         let state = web::Data::new(AppState {
             store,
-            auth: Gatekeeper::new(config.credentials.clone(), config.login_throttle),
+            auth,
             client_timeout: config.client_timeout,
-            metrics: Arc::new(Metrics::default()),
+            trusted_proxies: config.trusted_proxies.clone(),
+            metrics,
         });
         let app = move || {
             App::new()

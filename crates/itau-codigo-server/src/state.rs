@@ -4,6 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::auth::Gatekeeper;
+use crate::client::TrustedProxies;
 use crate::metrics::Metrics;
 use crate::store::Store;
 
@@ -16,6 +17,8 @@ pub struct AppState {
     pub auth: Gatekeeper,
     /// How long a body may take to arrive.
     pub client_timeout: Duration,
+    /// Whose forwarding headers say who the client is.
+    pub trusted_proxies: TrustedProxies,
     /// Counters for `/metrics`.
     pub metrics: Arc<Metrics>,
 }

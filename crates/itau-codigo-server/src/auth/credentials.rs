@@ -48,13 +48,18 @@ pub enum PasswordSource {
     Literal,
 }
 
-/// The configured user name and password, kept only as SHA-256 digests: comparing
-/// fixed-size digests in constant time leaks neither content nor length.
+/// Most passwords accepted at once: the old and the new one, during a rotation.
+pub const MAX_PASSWORDS: usize = 2;
+
+/// The configured user name and password (or, from a password file, up to two), kept
+/// only as SHA-256 digests: comparing fixed-size digests in constant time leaks
+/// neither content nor length.
 #[derive(Clone)]
 pub struct Credentials {
     username: String,
     username_digest: [u8; 32],
-    password_digest: [u8; 32],
+    /// One or two digests.
+    password_digests: Vec<[u8; 32]>,
     source: PasswordSource,
 }
 
@@ -90,22 +95,56 @@ impl Credentials {
         password: &SecretString,
         source: PasswordSource,
     ) -> Result<Self, CredentialsError> {
+        Self::with_passwords(username, std::slice::from_ref(password), source)
+    }
+
+    fn with_passwords(
+        username: &str,
+        passwords: &[SecretString],
+        source: PasswordSource,
+    ) -> Result<Self, CredentialsError> {
         if username.is_empty() {
             return Err(CredentialsError::EmptyCredential("ITAU_CODIGO_USERNAME"));
         }
-        if password.expose_secret().is_empty() {
+        if passwords.is_empty() || passwords.iter().any(|p| p.expose_secret().is_empty()) {
             return Err(CredentialsError::EmptyCredential("ITAU_CODIGO_PASSWORD"));
         }
         Ok(Self {
             username: username.to_owned(),
             username_digest: Sha256::digest(username.as_bytes()).into(),
-            password_digest: Sha256::digest(password.expose_secret().as_bytes()).into(),
+            password_digests: passwords
+                .iter()
+                .map(|p| Sha256::digest(p.expose_secret().as_bytes()).into())
+                .collect(),
             source,
         })
     }
 
+    /// The same user name with the password file read again.
+    ///
+    /// # Errors
+    ///
+    /// The password does not come from a file, or the file cannot be read, is empty,
+    /// has an empty line or more than two lines.
+    pub fn reread(&self) -> Result<Self, CredentialsError> {
+        let PasswordSource::File(path) = &self.source else {
+            return Err(CredentialsError::PasswordFile {
+                path: String::new(),
+                reason: "the password does not come from a file".to_owned(),
+            });
+        };
+        let passwords = read_password_file(path)?;
+        Self::with_passwords(&self.username, &passwords, self.source.clone())
+    }
+
+    /// How many passwords are accepted (two during a rotation).
+    pub fn password_count(&self) -> usize {
+        self.password_digests.len()
+    }
+
     /// Reads `ITAU_CODIGO_USERNAME` and `ITAU_CODIGO_PASSWORD` or `ITAU_CODIGO_PASSWORD_FILE`
-    /// (one trailing newline stripped) through `var`. For the demo, both default to `demo`.
+    /// (one or two passwords, one a line) through `var`. For the demo, both default to
+    /// `demo`.
     ///
     /// # Errors
     ///
@@ -118,14 +157,14 @@ impl Credentials {
         let username = var("ITAU_CODIGO_USERNAME");
         let password = var("ITAU_CODIGO_PASSWORD");
         let password_file = var("ITAU_CODIGO_PASSWORD_FILE");
-        let (password, source) = match (password, password_file) {
+        let (passwords, source) = match (password, password_file) {
             (Some(_), Some(_)) => return Err(CredentialsError::TwoPasswords),
-            (Some(password), None) => (password, PasswordSource::Environment),
+            (Some(password), None) => (vec![password.into()], PasswordSource::Environment),
             (None, Some(path)) => (
                 read_password_file(Path::new(&path))?,
                 PasswordSource::File(path.into()),
             ),
-            (None, None) if demo => ("demo".to_owned(), PasswordSource::DemoDefault),
+            (None, None) if demo => (vec!["demo".into()], PasswordSource::DemoDefault),
             (None, None) if username.is_none() => return Err(CredentialsError::MissingCredentials),
             (None, None) => return Err(CredentialsError::EmptyCredential("ITAU_CODIGO_PASSWORD")),
         };
@@ -134,7 +173,7 @@ impl Credentials {
             None if demo => "demo".to_owned(),
             None => return Err(CredentialsError::EmptyCredential("ITAU_CODIGO_USERNAME")),
         };
-        Self::with_source(&username, &SecretString::from(password), source)
+        Self::with_passwords(&username, &passwords, source)
     }
 
     /// The user name (not secret: it is printed in the demo's curl command).
@@ -147,8 +186,9 @@ impl Credentials {
         &self.source
     }
 
-    /// Checks the `userName` and `password` headers. Both are always compared, in
-    /// constant time, whatever the first comparison found.
+    /// Checks the `userName` and `password` headers. The user name and every configured
+    /// password are always compared, in constant time, whatever an earlier comparison
+    /// found.
     pub fn verify(&self, headers: &HeaderMap) -> Verdict {
         let (Some(username), Some(password)) = (
             single_header(headers, "username"),
@@ -157,7 +197,13 @@ impl Credentials {
             return Verdict::Missing;
         };
         let username_ok = Sha256::digest(username).ct_eq(&self.username_digest);
-        let password_ok = Sha256::digest(password).ct_eq(&self.password_digest);
+        let presented: [u8; 32] = Sha256::digest(password).into();
+        let password_ok = self
+            .password_digests
+            .iter()
+            .fold(subtle::Choice::from(0), |ok, digest| {
+                ok | presented.ct_eq(digest)
+            });
         if bool::from(username_ok & password_ok) {
             Verdict::Accepted
         } else {
@@ -173,16 +219,34 @@ fn single_header<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h [u8]> {
     (values.next().is_none() && !value.is_empty()).then(|| value.as_bytes())
 }
 
-fn read_password_file(path: &Path) -> Result<String, CredentialsError> {
-    let text = std::fs::read_to_string(path).map_err(|e| CredentialsError::PasswordFile {
+/// The passwords of a password file: one or two lines, one trailing newline (`\n` or
+/// `\r\n`) stripped, each line's `\r` too. The reasons never quote the content.
+fn read_password_file(path: &Path) -> Result<Vec<SecretString>, CredentialsError> {
+    let refuse = |reason: String| CredentialsError::PasswordFile {
         path: path.display().to_string(),
-        reason: e.to_string(),
-    })?;
-    let text = text
-        .strip_suffix('\n')
-        .map(|t| t.strip_suffix('\r').unwrap_or(t))
-        .unwrap_or(&text);
-    Ok(text.to_owned())
+        reason,
+    };
+    let text =
+        SecretString::from(std::fs::read_to_string(path).map_err(|e| refuse(e.to_string()))?);
+    let text = text.expose_secret();
+    let text = text.strip_suffix('\n').unwrap_or(text);
+    if text.is_empty() || text == "\r" {
+        return Err(refuse("the file is empty".to_owned()));
+    }
+    let lines: Vec<&str> = text
+        .split('\n')
+        .map(|line| line.strip_suffix('\r').unwrap_or(line))
+        .collect();
+    if lines.len() > MAX_PASSWORDS {
+        return Err(refuse(format!(
+            "the file holds {} lines; at most {MAX_PASSWORDS} passwords, one a line",
+            lines.len()
+        )));
+    }
+    if let Some(n) = lines.iter().position(|line| line.is_empty()) {
+        return Err(refuse(format!("line {} is empty", n + 1)));
+    }
+    Ok(lines.into_iter().map(SecretString::from).collect())
 }
 
 #[cfg(test)]
@@ -267,8 +331,51 @@ mod tests {
         assert_eq!(read("s3cret\n").verify(&right), Verdict::Accepted);
         assert_eq!(read("s3cret\r\n").verify(&right), Verdict::Accepted);
         assert_eq!(read("s3cret").verify(&right), Verdict::Accepted);
-        // Only one newline goes: the second is part of the password.
-        assert_eq!(read("s3cret\n\n").verify(&right), Verdict::Wrong);
+        // Two passwords, one a line: both accepted, anything else refused.
+        let rotating = read("0ld-one\r\ns3cret\n");
+        assert_eq!(rotating.password_count(), 2);
+        assert_eq!(rotating.verify(&right), Verdict::Accepted);
+        let old = headers(&[("userName", "u"), ("password", "0ld-one")]);
+        assert_eq!(rotating.verify(&old), Verdict::Accepted);
+        let neither = headers(&[("userName", "u"), ("password", "0ld-ones3cret")]);
+        assert_eq!(rotating.verify(&neither), Verdict::Wrong);
+        let wrong_user = headers(&[("userName", "x"), ("password", "0ld-one")]);
+        assert_eq!(rotating.verify(&wrong_user), Verdict::Wrong);
+    }
+
+    #[test]
+    fn a_password_file_that_is_empty_has_an_empty_line_or_three_lines_is_refused() {
+        let dir = std::env::temp_dir().join(format!("itau-codigo-pw3-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("password");
+        let read = |content: &str| {
+            std::fs::write(&file, content).unwrap();
+            Credentials::from_env(
+                env(&[
+                    ("ITAU_CODIGO_USERNAME", "u"),
+                    ("ITAU_CODIGO_PASSWORD_FILE", file.to_str().unwrap()),
+                ]),
+                false,
+            )
+        };
+        for (content, reason) in [
+            ("", "empty"),
+            ("\n", "empty"),
+            ("s3cret\n\n", "line 2 is empty"),
+            ("\ns3cret", "line 1 is empty"),
+            ("a-1\nb-2\nc-3\n", "holds 3 lines"),
+        ] {
+            let error = read(content).unwrap_err().to_string();
+            assert!(error.contains(reason), "{content:?}: {error}");
+            for secret in ["s3cret", "a-1", "b-2", "c-3"] {
+                assert!(!error.contains(secret), "{error}");
+            }
+        }
+        let good = read("s3cret\n").unwrap();
+        std::fs::write(&file, "s3cret\nn3w-one\n").unwrap();
+        assert_eq!(good.reread().unwrap().password_count(), 2);
+        std::fs::remove_file(&file).unwrap();
+        assert!(good.reread().is_err());
     }
 
     #[test]

@@ -2,10 +2,10 @@
 //! credentials from one address, that address is refused (still with the documented 401)
 //! for a while, whatever it sends, so that guessing the password stops making progress.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 /// Most addresses tracked at once; a flood of new addresses cannot grow memory further.
@@ -36,22 +36,43 @@ pub enum Failure {
         /// Failures in a row from this address.
         failures: u32,
     },
+    /// The address had already used its budget when this attempt was decided (a
+    /// parallel attempt got there first): not counted, refused as a lock-out.
+    Refused {
+        /// How much longer the address is refused.
+        retry_after: Duration,
+    },
 }
 
 /// The failed logins of every recent address.
+///
+/// Every decision (is the address over its budget? count this failure) is taken in one
+/// step under one lock, so that parallel attempts cannot pass the budget. Entries
+/// expire through a queue in the order they were made: each call pops what has aged,
+/// and a full table drops its oldest entry, so that no call scans the table.
 #[derive(Debug)]
 pub struct LoginThrottle {
     config: ThrottleConfig,
-    addresses: Mutex<HashMap<AddressKey, Entry>>,
-    /// How many entries `addresses` holds, readable without the lock: while no address
+    table: Mutex<Table>,
+    /// How many entries the table holds, readable without the lock: while no address
     /// has failed lately (the usual case) a request takes no lock at all.
     tracked: AtomicUsize,
+}
+
+#[derive(Debug, Default)]
+struct Table {
+    addresses: HashMap<AddressKey, Entry>,
+    /// `(deadline, address, generation)` per entry made, roughly in deadline order;
+    /// an item whose generation no longer matches its entry is stale and skipped.
+    expiry: VecDeque<(Instant, AddressKey, u64)>,
+    next_generation: u64,
 }
 
 #[derive(Debug, Clone, Copy)]
 struct Entry {
     failures: u32,
     last_failure: Instant,
+    generation: u64,
 }
 
 /// An IPv4 address, or the /64 network of an IPv6 address: one IPv6 host usually holds
@@ -81,7 +102,7 @@ impl LoginThrottle {
     pub fn new(config: ThrottleConfig) -> Self {
         Self {
             config,
-            addresses: Mutex::new(HashMap::new()),
+            table: Mutex::new(Table::default()),
             tracked: AtomicUsize::new(0),
         }
     }
@@ -96,45 +117,55 @@ impl LoginThrottle {
         self.config.max_failures > 0
     }
 
-    /// How much longer `address` is refused, if it is locked out now.
+    /// How much longer `address` is refused, if it is locked out now. A cheap early
+    /// answer only: [`failed`](Self::failed) and [`succeeded`](Self::succeeded) decide.
     pub fn locked_out(&self, address: IpAddr, now: Instant) -> Option<Duration> {
         if !self.enabled() || self.tracked.load(Ordering::Relaxed) == 0 {
             return None;
         }
-        let addresses = self
-            .addresses
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        let entry = addresses.get(&AddressKey::from(address))?;
-        let until = entry.last_failure + self.config.lockout;
-        (entry.failures >= self.config.max_failures && until > now).then(|| until - now)
+        let table = self.lock();
+        self.retry_after(table.addresses.get(&AddressKey::from(address)), now)
     }
 
-    /// Records a failed login from `address`.
+    /// Decides a failed login from `address` and counts it, in one step: refused
+    /// without counting when the address has no budget left, counted otherwise.
     pub fn failed(&self, address: IpAddr, now: Instant) -> Failure {
         if !self.enabled() {
             return Failure::Counted { failures: 0 };
         }
         let key = AddressKey::from(address);
-        let mut addresses = self
-            .addresses
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        if !addresses.contains_key(&key) && addresses.len() >= MAX_TRACKED_ADDRESSES {
-            self.make_room(&mut addresses, now);
+        let mut table = self.lock();
+        if let Some(retry_after) = self.retry_after(table.addresses.get(&key), now) {
+            return Failure::Refused { retry_after };
         }
-        let entry = addresses.entry(key).or_insert(Entry {
-            failures: 0,
-            last_failure: now,
-        });
-        // A failure long after the previous one starts a new count.
-        if now.saturating_duration_since(entry.last_failure) >= self.config.lockout {
-            entry.failures = 0;
-        }
-        entry.failures = entry.failures.saturating_add(1);
-        entry.last_failure = now;
-        let failures = entry.failures;
-        self.tracked.store(addresses.len(), Ordering::Relaxed);
+        self.expire(&mut table, now);
+        let lockout = self.config.lockout;
+        let failures = match table.addresses.get_mut(&key) {
+            // A failure long after the previous one starts a new count.
+            Some(entry) if now.saturating_duration_since(entry.last_failure) < lockout => {
+                entry.failures = entry.failures.saturating_add(1);
+                entry.last_failure = now;
+                entry.failures
+            }
+            _ => {
+                while table.addresses.len() >= MAX_TRACKED_ADDRESSES {
+                    table.drop_oldest();
+                }
+                let generation = table.next_generation;
+                table.next_generation += 1;
+                table.addresses.insert(
+                    key,
+                    Entry {
+                        failures: 1,
+                        last_failure: now,
+                        generation,
+                    },
+                );
+                table.expiry.push_back((now + lockout, key, generation));
+                1
+            }
+        };
+        self.tracked.store(table.addresses.len(), Ordering::Relaxed);
         if failures == self.config.max_failures {
             Failure::LockedOut { failures }
         } else {
@@ -142,18 +173,25 @@ impl LoginThrottle {
         }
     }
 
-    /// A successful login from `address` forgets its failures.
-    pub fn succeeded(&self, address: IpAddr) {
+    /// Decides a successful login from `address`: refused (with how much longer) when
+    /// the address is locked out, otherwise let in, its failures forgotten.
+    ///
+    /// # Errors
+    ///
+    /// How much longer the address is refused.
+    pub fn succeeded(&self, address: IpAddr, now: Instant) -> Result<(), Duration> {
         if !self.enabled() || self.tracked.load(Ordering::Relaxed) == 0 {
-            return;
+            return Ok(());
         }
         let key = AddressKey::from(address);
-        let mut addresses = self
-            .addresses
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        addresses.remove(&key);
-        self.tracked.store(addresses.len(), Ordering::Relaxed);
+        let mut table = self.lock();
+        if let Some(retry_after) = self.retry_after(table.addresses.get(&key), now) {
+            return Err(retry_after);
+        }
+        table.addresses.remove(&key);
+        self.expire(&mut table, now);
+        self.tracked.store(table.addresses.len(), Ordering::Relaxed);
+        Ok(())
     }
 
     /// How many addresses are remembered.
@@ -161,19 +199,56 @@ impl LoginThrottle {
         self.tracked.load(Ordering::Relaxed)
     }
 
-    /// Forgets expired entries; when every entry is live, the stalest one.
-    fn make_room(&self, addresses: &mut HashMap<AddressKey, Entry>, now: Instant) {
-        let lockout = self.config.lockout;
-        addresses.retain(|_, entry| now.saturating_duration_since(entry.last_failure) < lockout);
-        if addresses.len() >= MAX_TRACKED_ADDRESSES {
-            let stalest = addresses
-                .iter()
-                .min_by_key(|(_, entry)| entry.last_failure)
-                .map(|(key, _)| *key);
-            if let Some(key) = stalest {
-                addresses.remove(&key);
+    fn lock(&self) -> MutexGuard<'_, Table> {
+        self.table.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn retry_after(&self, entry: Option<&Entry>, now: Instant) -> Option<Duration> {
+        let entry = entry?;
+        let until = entry.last_failure + self.config.lockout;
+        (entry.failures >= self.config.max_failures && until > now).then(|| until - now)
+    }
+
+    /// Pops the queue's aged items: an expired entry goes, a live one (failed again
+    /// since) goes back in with its new deadline. Each item is handled once per
+    /// failure that made or moved it: O(1) amortised.
+    fn expire(&self, table: &mut Table, now: Instant) {
+        while let Some(&(deadline, key, generation)) = table.expiry.front() {
+            if deadline > now {
+                break;
+            }
+            table.expiry.pop_front();
+            let Some(entry) = table.addresses.get(&key) else {
+                continue;
+            };
+            if entry.generation != generation {
+                continue;
+            }
+            let real_deadline = entry.last_failure + self.config.lockout;
+            if real_deadline <= now {
+                table.addresses.remove(&key);
+            } else {
+                table.expiry.push_back((real_deadline, key, generation));
             }
         }
+    }
+}
+
+impl Table {
+    /// Forgets the entry made longest ago (live or not), skipping stale queue items.
+    fn drop_oldest(&mut self) {
+        while let Some((_, key, generation)) = self.expiry.pop_front() {
+            if self
+                .addresses
+                .get(&key)
+                .is_some_and(|entry| entry.generation == generation)
+            {
+                self.addresses.remove(&key);
+                return;
+            }
+        }
+        // The queue holds an item for every entry; this is not reached.
+        self.addresses.clear();
     }
 }
 
@@ -245,7 +320,7 @@ mod tests {
         let throttle = throttle(2, 60);
         let now = Instant::now();
         throttle.failed(ONE, now);
-        throttle.succeeded(ONE);
+        assert_eq!(throttle.succeeded(ONE, now), Ok(()));
         assert_eq!(throttle.failed(ONE, now), Failure::Counted { failures: 1 });
     }
 
@@ -288,5 +363,81 @@ mod tests {
             throttle.failed(IpAddr::V4(Ipv4Addr::from(n)), now);
         }
         assert_eq!(throttle.tracked(), MAX_TRACKED_ADDRESSES);
+    }
+
+    #[test]
+    fn parallel_failures_cannot_pass_the_budget() {
+        const MAX: u32 = 7;
+        let throttle = throttle(MAX, 60);
+        let now = Instant::now();
+        let let_through = AtomicUsize::new(0);
+        std::thread::scope(|scope| {
+            for _ in 0..16 {
+                scope.spawn(|| {
+                    for _ in 0..200 {
+                        match throttle.failed(ONE, now) {
+                            Failure::Counted { .. } | Failure::LockedOut { .. } => {
+                                let_through.fetch_add(1, Ordering::Relaxed);
+                            }
+                            Failure::Refused { .. } => {}
+                        }
+                    }
+                });
+            }
+        });
+        assert_eq!(let_through.into_inner(), MAX as usize);
+        // A right password from the locked-out address is refused too.
+        assert!(throttle.succeeded(ONE, now).is_err());
+    }
+
+    #[test]
+    fn a_success_decided_after_the_lockout_is_refused() {
+        let throttle = throttle(2, 60);
+        let now = Instant::now();
+        throttle.failed(ONE, now);
+        throttle.failed(ONE, now);
+        assert_eq!(
+            throttle.succeeded(ONE, now + Duration::from_secs(20)),
+            Err(Duration::from_secs(40))
+        );
+        assert_eq!(
+            throttle.succeeded(ONE, now + Duration::from_secs(60)),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn aged_entries_leave_the_table_as_time_passes() {
+        let throttle = throttle(5, 60);
+        let start = Instant::now();
+        for n in 0..1000u32 {
+            throttle.failed(IpAddr::V4(Ipv4Addr::from(n)), start);
+        }
+        assert_eq!(throttle.tracked(), 1000);
+        // One address failing again keeps its entry; the others age out on the next call.
+        throttle.failed(ONE, start + Duration::from_secs(30));
+        throttle.failed(TWO, start + Duration::from_secs(61));
+        assert_eq!(throttle.tracked(), 2);
+        throttle.failed(TWO, start + Duration::from_secs(95));
+        assert_eq!(throttle.tracked(), 1);
+    }
+
+    #[test]
+    fn a_full_table_forgets_its_oldest_entry_first() {
+        let throttle = throttle(2, 600);
+        let start = Instant::now();
+        throttle.failed(ONE, start);
+        for n in 0..(MAX_TRACKED_ADDRESSES as u32) {
+            throttle.failed(
+                IpAddr::V4(Ipv4Addr::from(0x0a00_0000 + n)),
+                start + Duration::from_millis(1),
+            );
+        }
+        assert_eq!(throttle.tracked(), MAX_TRACKED_ADDRESSES);
+        // ONE was the oldest: its failure is forgotten.
+        assert_eq!(
+            throttle.failed(ONE, start + Duration::from_secs(1)),
+            Failure::Counted { failures: 1 }
+        );
     }
 }

@@ -11,6 +11,7 @@ use std::time::Duration;
 use clap::Args;
 
 use crate::auth::{Credentials, ThrottleConfig};
+use crate::client::TrustedProxies;
 use crate::config::{
     ConfigError, DEFAULT_BIND, DEFAULT_CLIENT_TIMEOUT, DEFAULT_DB, DEFAULT_DOCS, DEFAULT_LOG,
     DEFAULT_LOGIN_LOCKOUT, DEFAULT_LOGIN_MAX_FAILURES, DEFAULT_MAX_CONNECTIONS,
@@ -70,6 +71,15 @@ pub struct ServeArgs {
     /// failure counts).
     #[arg(long, env = "ITAU_CODIGO_LOGIN_LOCKOUT", default_value_t = Seconds(DEFAULT_LOGIN_LOCKOUT), value_parser = Seconds::parse)]
     pub login_lockout: Seconds,
+    /// Gateways and load balancers whose X-Forwarded-For / Forwarded headers say who the
+    /// client is (CIDR[,CIDR...]); other peers' forwarding headers are ignored.
+    #[arg(
+        long,
+        env = "ITAU_CODIGO_TRUSTED_PROXIES",
+        value_name = "CIDR[,CIDR...]",
+        default_value = ""
+    )]
+    pub trusted_proxies: TrustedProxies,
     /// Log format.
     #[arg(
         long,
@@ -123,9 +133,10 @@ pub(super) fn run(args: ServeArgs) -> ExitCode {
         Ok(config) => config,
         Err(message) => return fail(EXIT_USAGE, message),
     };
-    if let Err(error) = telemetry::init(args.log_format, &args.log, io::stderr) {
-        return fail(EXIT_USAGE, format_args!("{error:#}"));
-    }
+    let logs = match telemetry::init(args.log_format, &args.log, io::stderr()) {
+        Ok(guard) => guard,
+        Err(error) => return fail(EXIT_USAGE, format_args!("{error:#}")),
+    };
     let result = actix_web::rt::System::new().block_on(async move {
         let application = Application::build(&config)?;
         let scheme = if application.https() { "https" } else { "http" };
@@ -147,6 +158,8 @@ pub(super) fn run(args: ServeArgs) -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             tracing::error!(error = %format!("{error:#}"), "cannot serve");
+            // The log line first, then the message: both go to stderr.
+            logs.flush();
             fail(EXIT_USAGE, format_args!("{error:#}"))
         }
     }
@@ -190,6 +203,7 @@ fn serve_config(args: &ServeArgs) -> Result<ServeConfig, ConfigError> {
             max_failures: args.login_max_failures,
             lockout: args.login_lockout.0,
         },
+        trusted_proxies: args.trusted_proxies.clone(),
         docs: args.docs,
     })
 }

@@ -11,7 +11,7 @@ use itau_codigo::{ConsultaClienteRequest, ProblemType, RequestError};
 use crate::auth::Refusal;
 use crate::config::MAX_BODY_BYTES;
 use crate::problem::{invalid_request, problem_response};
-use crate::request_context::{ConsultaLog, RequestIds};
+use crate::request_context::{ConsultaLog, RequestIds, client_of};
 use crate::state::AppState;
 use crate::store::StoreError;
 
@@ -45,7 +45,9 @@ async fn answer(
     payload: web::Payload,
     state: &AppState,
 ) -> Result<HttpResponse, ConsultaError> {
-    state.auth.authenticate(request)?;
+    state
+        .auth
+        .authenticate(request.headers(), client_of(request))?;
     require_json(request.headers())?;
     let body = read_body(payload, request.headers(), state).await?;
     let consulta = ConsultaClienteRequest::from_json(&body)?;

@@ -4,7 +4,7 @@
 //! send), the test credentials and accounts.
 
 use std::io::{BufReader, ErrorKind, Read, Write};
-use std::net::TcpStream;
+use std::net::{IpAddr, SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,6 +17,7 @@ use itau_codigo_server::startup::Application;
 use itau_codigo_server::store::{self, DbLocation, Store};
 use secrecy::SecretString;
 use serde_json::Value;
+use socket2::{Domain, Protocol, Socket, Type};
 
 use crate::stores::{TestDb, TestStore};
 
@@ -135,7 +136,7 @@ impl<'a> TestAppBuilder<'a> {
             .recv_timeout(Duration::from_secs(30))
             .expect("the app starts");
         TestApp {
-            http: Http { port },
+            http: Http::new(port),
             handle,
             store: db,
         }
@@ -216,9 +217,24 @@ impl Response {
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Http {
     pub(crate) port: u16,
+    /// The loopback address connections come from (the system's choice when `None`).
+    from: Option<IpAddr>,
 }
 
 impl Http {
+    pub(crate) fn new(port: u16) -> Self {
+        Self { port, from: None }
+    }
+
+    /// The same client, connecting from `address` (e.g. `127.0.0.2`: every 127/8
+    /// address is loopback), so that the server sees another peer.
+    pub(crate) fn from(self, address: &str) -> Self {
+        Self {
+            from: Some(address.parse().unwrap()),
+            ..self
+        }
+    }
+
     pub(crate) fn address(&self) -> String {
         format!("127.0.0.1:{}", self.port)
     }
@@ -229,7 +245,14 @@ impl Http {
     }
 
     pub(crate) fn try_connect(&self) -> std::io::Result<TcpStream> {
-        TcpStream::connect(self.address())
+        let Some(from) = self.from else {
+            return TcpStream::connect(self.address());
+        };
+        let server = SocketAddr::from(([127, 0, 0, 1], self.port));
+        let socket = Socket::new(Domain::IPV4, Type::STREAM, Some(Protocol::TCP))?;
+        socket.bind(&SocketAddr::new(from, 0).into())?;
+        socket.connect(&server.into())?;
+        Ok(socket.into())
     }
 
     /// Sends raw bytes, reads the response (to the end: send `Connection: close`).

@@ -15,5 +15,6 @@ mod postgres;
 mod private_files;
 mod process;
 mod readonly;
+mod rotation;
 mod security;
 mod stores;

@@ -156,7 +156,7 @@ impl ServeProcess {
 
     /// A client for this server.
     pub(crate) fn http(&self) -> Http {
-        Http { port: self.port }
+        Http::new(self.port)
     }
 
     pub(crate) fn pid(&self) -> u32 {

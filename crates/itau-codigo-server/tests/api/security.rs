@@ -7,6 +7,7 @@ use serde_json::Value;
 
 use crate::helpers::*;
 use crate::process::ServeProcess;
+use crate::stores::{TestDb, TestStore, on_both_stores};
 
 fn credentials_headers(username: &str, password: &str) -> [String; 2] {
     [
@@ -63,6 +64,99 @@ fn a_successful_login_clears_the_failures_of_its_address() {
         assert_eq!(post_as(&app, USERNAME, "typo").status, 401);
         assert_eq!(post_as(&app, USERNAME, PASSWORD).status, 200);
     }
+}
+
+fn throttled_app(trusted_proxies: &str) -> TestApp {
+    let trusted_proxies = trusted_proxies.parse().unwrap();
+    TestApp::builder()
+        .config(move |config| {
+            config.login_throttle = ThrottleConfig {
+                max_failures: 3,
+                lockout: Duration::from_secs(60),
+            };
+            config.trusted_proxies = trusted_proxies;
+        })
+        .spawn()
+}
+
+fn post_from(http: Http, password: &str, forwarded: &[&str]) -> Response {
+    let body = format!(r#"{{"codigo_conta":"{TRES_GERENTES}"}}"#);
+    http.post_as(USERNAME, password, &body, forwarded)
+}
+
+#[test]
+fn clients_on_different_addresses_are_throttled_apart() {
+    let app = throttled_app("");
+    let stranger = app.from("127.0.0.2");
+    let colleague = app.from("127.0.0.3");
+    for _ in 0..3 {
+        assert_eq!(post_from(stranger, "guess", &[]).status, 401);
+    }
+    let refused = post_from(stranger, PASSWORD, &[]);
+    assert_eq!(
+        (refused.status, refused.header("retry-after").is_some()),
+        (401, true)
+    );
+    assert_eq!(post_from(colleague, PASSWORD, &[]).status, 200);
+}
+
+#[test]
+fn behind_a_trusted_gateway_one_strangers_failures_lock_out_only_that_stranger() {
+    let app = throttled_app("127.0.0.1/32");
+    // The gateway (127.0.0.1) appends the address it saw to what the client sent.
+    let gateway = app.from("127.0.0.1");
+    let stranger = ["X-Forwarded-For: 203.0.113.66"];
+    for _ in 0..3 {
+        assert_eq!(post_from(gateway, "guess", &stranger).status, 401);
+    }
+    let refused = post_from(gateway, PASSWORD, &stranger);
+    assert_eq!(
+        (refused.status, refused.header("retry-after").is_some()),
+        (401, true)
+    );
+    // The gateway's other clients, in either header's spelling, are not locked out.
+    for colleague in [
+        "X-Forwarded-For: 198.51.100.7",
+        "X-Forwarded-For: 203.0.113.66, 198.51.100.8",
+        "Forwarded: for=198.51.100.9;proto=https",
+        r#"Forwarded: for="[2001:db8::9]:51000""#,
+    ] {
+        assert_eq!(
+            post_from(gateway, PASSWORD, &[colleague]).status,
+            200,
+            "{colleague}"
+        );
+    }
+    // A stranger cannot pass for a colleague by sending the colleague's address first.
+    let spoofed = ["X-Forwarded-For: 198.51.100.7, 203.0.113.66"];
+    assert_eq!(post_from(gateway, PASSWORD, &spoofed).status, 401);
+    // A malformed header is the gateway itself, not a 400.
+    assert_eq!(
+        post_from(gateway, PASSWORD, &["X-Forwarded-For: not-an-address"]).status,
+        200
+    );
+}
+
+#[test]
+fn an_untrusted_peers_forwarding_headers_do_not_move_it() {
+    let app = throttled_app("127.0.0.1/32");
+    let untrusted = app.from("127.0.0.2");
+    // A new forwarded address each time: ignored, the failures add up on the peer.
+    for n in 0..3 {
+        let forged = format!("X-Forwarded-For: 192.0.2.{n}");
+        assert_eq!(post_from(untrusted, "guess", &[&forged]).status, 401);
+    }
+    let refused = post_from(untrusted, PASSWORD, &["Forwarded: for=192.0.2.200"]);
+    assert_eq!(
+        (refused.status, refused.header("retry-after").is_some()),
+        (401, true)
+    );
+    // Nor can it lock out the address it names.
+    let gateway = app.from("127.0.0.1");
+    assert_eq!(
+        post_from(gateway, PASSWORD, &["X-Forwarded-For: 192.0.2.0"]).status,
+        200
+    );
 }
 
 #[test]
@@ -250,3 +344,119 @@ fn logs_of_every_error_path_hold_no_secret_or_personal_data() {
         );
     }
 }
+
+#[test]
+fn serve_reads_trusted_proxies_from_the_environment_and_logs_the_forwarded_client() {
+    let (_dir, db) = demo_db();
+    let server = ServeProcess::start(
+        &["--db", db.to_str().unwrap(), "--login-max-failures", "2"],
+        &[
+            ("ITAU_CODIGO_USERNAME", USERNAME),
+            ("ITAU_CODIGO_PASSWORD", PASSWORD),
+            ("ITAU_CODIGO_TRUSTED_PROXIES", "10.0.0.0/8, 127.0.0.1/32"),
+        ],
+    );
+    let gateway = server.http().from("127.0.0.1");
+    let stranger = ["X-Forwarded-For: 203.0.113.66"];
+    for _ in 0..2 {
+        assert_eq!(post_from(gateway, "guess", &stranger).status, 401);
+    }
+    assert_eq!(post_from(gateway, PASSWORD, &stranger).status, 401);
+    let colleague = ["Forwarded: for=198.51.100.7"];
+    assert_eq!(post_from(gateway, PASSWORD, &colleague).status, 200);
+    let (status, logs) = server.terminate();
+    assert_eq!(status, 0, "{logs}");
+    let lines: Vec<Value> = logs
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    let clients: Vec<&str> = lines
+        .iter()
+        .filter(|l| l["target"] == "itau_codigo::access")
+        .map(|l| l["client"].as_str().unwrap_or("<none>"))
+        .collect();
+    assert_eq!(
+        clients,
+        [
+            "203.0.113.66",
+            "203.0.113.66",
+            "203.0.113.66",
+            "198.51.100.7"
+        ],
+        "{logs}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["message"] == "authentication failed" && l["client"] == "203.0.113.66"),
+        "{logs}"
+    );
+}
+
+#[test]
+fn a_trusted_proxy_that_is_not_an_address_block_is_a_usage_error() {
+    let output = crate::process::run(
+        crate::process::itau_codigo()
+            .args(["serve", "--trusted-proxies", "10.0.0.0/33"])
+            .env("ITAU_CODIGO_USERNAME", "u")
+            .env("ITAU_CODIGO_PASSWORD", "p"),
+        b"",
+    );
+    assert_eq!(output.status, 2, "{}", output.stderr);
+    output.assert_stderr_has("10.0.0.0/33");
+}
+
+/// Whatever `--log` lets through, dependencies that log query parameters or connection
+/// details (tokio-postgres at debug) stay capped: a customer served at `debug` and at
+/// `trace` leaves no account code, password or personal data in the logs.
+fn debug_and_trace_logs_hold_no_account_code_or_personal_data(store: TestStore) {
+    let db = TestDb::with_demo(store);
+    let db_password = db
+        .url()
+        .strip_prefix("postgres://")
+        .and_then(|rest| rest.split(['@', ':']).nth(1));
+    for filter in [
+        "debug",
+        "trace",
+        "tokio_postgres=trace,postgres_protocol=trace,tokio_postgres::query=trace,info",
+    ] {
+        let server = ServeProcess::start(
+            &["--db", db.url(), "--workers", "1", "--log", filter],
+            &[
+                ("ITAU_CODIGO_USERNAME", USERNAME),
+                ("ITAU_CODIGO_PASSWORD", PASSWORD),
+            ],
+        );
+        let http = server.http();
+        let found = http.consulta(TRES_GERENTES);
+        assert_eq!(found.status, 200, "--log {filter}");
+        let customer = found.json()["data"].clone();
+        assert_eq!(http.consulta(DESCONHECIDA).status, 404);
+        let body = format!(r#"{{"codigo_conta":"{TRES_GERENTES}"}}"#);
+        assert_eq!(
+            http.post_as(USERNAME, "Wr0ng-Guess-123", &body, &[]).status,
+            401
+        );
+        let (status, logs) = server.terminate();
+        assert_eq!(status, 0, "{logs}");
+        if !filter.contains('=') {
+            assert!(
+                logs.lines().any(|l| l.contains("\"level\":\"DEBUG\"")),
+                "--log {filter} wrote no debug line"
+            );
+        }
+        // The PostgreSQL store looks accounts up by the code as a number.
+        let mut extra = vec![
+            PASSWORD,
+            "Wr0ng-Guess-123",
+            TRES_GERENTES,
+            TRES_GERENTES.trim_start_matches('0'),
+            DESCONHECIDA,
+            DESCONHECIDA.trim_start_matches('0'),
+        ];
+        extra.extend(db_password);
+        assert_logs_hold_no_secret(&logs, &customer, &extra);
+    }
+}
+
+on_both_stores!(debug_and_trace_logs_hold_no_account_code_or_personal_data);

@@ -1,0 +1,45 @@
+//! The per-request logging alone, as `request_context` does it: the request span (made,
+//! entered, left, closed), the access-log line with every field, formatted as the JSON
+//! `serve` writes in production, handed to the log writer thread, which writes it to a
+//! sink. Run with
+//! `cargo bench -p itau-codigo-server --bench access_log`.
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use itau_codigo_server::request_context::{AccessLine, RequestIds, log_access, request_span};
+use itau_codigo_server::telemetry::{self, LogFormat, LogWriter};
+
+fn access_log(c: &mut Criterion) {
+    let writer = LogWriter::spawn(std::io::sink(), true, telemetry::LOG_BUFFER_BYTES);
+    let subscriber = telemetry::subscriber(LogFormat::Json, "info", writer.clone()).unwrap();
+    let ids = RequestIds {
+        correlation_id: "5f0c6b8e-2d3a-4e8b-9c1f-7a6b5c4d3e2f".to_owned(),
+        flow_id: Some("flow-0042".to_owned()),
+    };
+    tracing::subscriber::with_default(subscriber, || {
+        c.bench_function("span and access line (json)", |b| {
+            b.iter(|| {
+                let span = request_span(black_box(&ids));
+                span.in_scope(|| black_box(()));
+                log_access(
+                    &span,
+                    &AccessLine {
+                        method: "POST",
+                        route: "/apiaccess/rest/ccmessaging/v1/itau/codigo",
+                        status: 200,
+                        latency: Duration::from_micros(412),
+                        ids: &ids,
+                        client: Some(std::net::IpAddr::from([203, 0, 113, 66])),
+                        conta: "0013411501*",
+                        servico_digital: "whatsapp",
+                    },
+                );
+            });
+        });
+    });
+}
+
+criterion_group!(benches, access_log);
+criterion_main!(benches);
