@@ -1,6 +1,7 @@
 //! Project chores: `cargo xtask <task>`. See `cargo xtask help`.
 
 mod bench;
+mod codegen;
 mod generate;
 mod image;
 mod lint_openapi;
@@ -33,10 +34,10 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let result = match args.as_slice() {
-        ["schemas"] => schemas::run(&workspace_root(), schemas::Mode::Write),
-        ["schemas", "--check"] => schemas::run(&workspace_root(), schemas::Mode::Check),
-        ["man"] => man::run(&workspace_root(), schemas::Mode::Write),
-        ["man", "--check"] => man::run(&workspace_root(), schemas::Mode::Check),
+        ["schemas"] => schemas::run(&workspace_root(), codegen::Mode::Write),
+        ["schemas", "--check"] => schemas::run(&workspace_root(), codegen::Mode::Check),
+        ["man"] => man::run(&workspace_root(), codegen::Mode::Write),
+        ["man", "--check"] => man::run(&workspace_root(), codegen::Mode::Check),
         ["test", rest @ ..] => pg::test(&workspace_root(), rest),
         ["pg", "start", rest @ ..] => pg::start(&workspace_root(), rest),
         ["pg", "url", rest @ ..] => pg::url(&workspace_root(), rest),

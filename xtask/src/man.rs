@@ -6,14 +6,13 @@
 //! The pages carry the package version, not `--version`'s commit: they would otherwise
 //! change with every commit.
 
-use std::fs;
 use std::path::Path;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use clap::CommandFactory;
 use itau_codigo_server::cli::{Cli, PACKAGE_VERSION};
 
-use crate::schemas::{Mode, first_difference};
+use crate::codegen::{self, Generated, Mode};
 
 const DIR: &str = "docs/man";
 
@@ -43,57 +42,13 @@ fn render(command: &clap::Command, pages: &mut Vec<(String, String)>) -> anyhow:
 }
 
 pub(crate) fn run(root: &Path, mode: Mode) -> anyhow::Result<()> {
-    let dir = root.join(DIR);
-    let pages = pages()?;
-    let mut stale = Vec::new();
-    for (name, text) in &pages {
-        let path = dir.join(name);
-        let committed = fs::read_to_string(&path)
-            .ok()
-            .map(|t| t.replace("\r\n", "\n"));
-        if committed.as_deref() == Some(text.as_str()) {
-            continue;
-        }
-        match mode {
-            Mode::Write => {
-                fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-                fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
-                println!("wrote {DIR}/{name}");
-            }
-            Mode::Check => {
-                eprintln!(
-                    "{DIR}/{name} is out of date{}",
-                    first_difference(committed.as_deref(), text)
-                );
-                stale.push(name.clone());
-            }
-        }
-    }
-    // A page whose command is gone is stale too.
-    for entry in fs::read_dir(&dir).into_iter().flatten() {
-        let entry = entry?;
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if !name.ends_with(".1") || pages.iter().any(|(page, _)| *page == name) {
-            continue;
-        }
-        match mode {
-            Mode::Write => {
-                fs::remove_file(entry.path()).with_context(|| format!("removing {DIR}/{name}"))?;
-                println!("removed {DIR}/{name}");
-            }
-            Mode::Check => {
-                eprintln!("{DIR}/{name} documents no command");
-                stale.push(name);
-            }
-        }
-    }
-    if !stale.is_empty() {
-        bail!(
-            "{} man page(s) differ from the command line: run `cargo xtask man` and commit {DIR}/",
-            stale.len()
-        );
-    }
-    Ok(())
+    let man = Generated {
+        dir: DIR,
+        files: pages()?,
+        owned_suffix: Some(".1"),
+        command: "cargo xtask man",
+    };
+    codegen::ensure(root, &man, mode)
 }
 
 #[cfg(test)]

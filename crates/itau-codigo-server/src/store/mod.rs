@@ -436,6 +436,8 @@ fn next_parameter(value: &str) -> Option<usize> {
     })
 }
 
+/// `%XX` sequences decoded (anything else kept as it is), as URLs and libpq do; bytes
+/// that are no UTF-8 become U+FFFD.
 fn percent_decode_lossy(text: &str) -> String {
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());

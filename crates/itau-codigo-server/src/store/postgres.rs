@@ -21,7 +21,7 @@ use tokio_postgres_rustls::MakeRustlsConnect;
 use super::pg_tls::Tls;
 use super::{
     DbLocation, ImportSession, Importer, Store, StoreError, StoreFuture, encode_dados, key,
-    migrate_command, redacted_url, render_answer,
+    migrate_command, percent_decode_lossy, redacted_url, render_answer,
 };
 
 /// A step of the schema.
@@ -645,7 +645,7 @@ fn take_query_parameter(url: &str, name: &str) -> (String, Option<String>) {
         .split('&')
         .filter(|pair| match pair.split_once('=') {
             Some((key, v)) if key == name => {
-                value = Some(percent_decode(v));
+                value = Some(percent_decode_lossy(v));
                 false
             }
             _ => true,
@@ -657,29 +657,6 @@ fn take_query_parameter(url: &str, name: &str) -> (String, Option<String>) {
         format!("{base}?{}", kept.join("&"))
     };
     (url, value)
-}
-
-fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = bytes
-            .get(i + 1..i + 3)
-            .and_then(|h| std::str::from_utf8(h).ok())
-            .and_then(|h| u8::from_str_radix(h, 16).ok());
-        match (bytes[i], hex) {
-            (b'%', Some(byte)) => {
-                out.push(byte);
-                i += 3;
-            }
-            (byte, _) => {
-                out.push(byte);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Runs start-up work to completion on a runtime of its own, on a thread of its own,
