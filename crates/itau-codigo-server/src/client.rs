@@ -148,8 +148,11 @@ impl TrustedProxies {
     ) -> Option<IpAddr> {
         let mut left_most = None;
         for value in values.rev() {
-            let value = std::str::from_utf8(value).ok()?;
-            for hop in split_outside_quotes(value).rev() {
+            // Only the hops met on the way are read: what a client wrote to the left of
+            // the entry its gateway appended (a stray quote, bytes that are no UTF-8)
+            // cannot hide that entry.
+            for hop in hops_from_the_right(value, header) {
+                let hop = std::str::from_utf8(hop).ok()?;
                 let address = match header {
                     Header::XForwardedFor => node(hop.trim())?,
                     Header::Forwarded => forwarded_for(hop)?,
@@ -164,28 +167,31 @@ impl TrustedProxies {
     }
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Header {
     XForwardedFor,
     Forwarded,
 }
 
-/// The comma-separated elements of a header value, commas inside quotes kept.
-fn split_outside_quotes(value: &str) -> impl DoubleEndedIterator<Item = &str> {
-    let mut parts = Vec::new();
-    let (mut start, mut quoted) = (0, false);
-    for (i, byte) in value.bytes().enumerate() {
-        match byte {
-            b'"' => quoted = !quoted,
+/// The comma-separated hops of one header value, right-most first. `Forwarded` may
+/// quote a comma; its quotes are followed from the right, so that an unbalanced quote
+/// on the left (the client's part) does not swallow the hops proxies appended.
+/// `X-Forwarded-For` has no quoting.
+fn hops_from_the_right(value: &[u8], header: Header) -> Vec<&[u8]> {
+    let mut hops = Vec::new();
+    let (mut end, mut quoted) = (value.len(), false);
+    for i in (0..value.len()).rev() {
+        match value[i] {
+            b'"' if header == Header::Forwarded => quoted = !quoted,
             b',' if !quoted => {
-                parts.push(&value[start..i]);
-                start = i + 1;
+                hops.push(&value[i + 1..end]);
+                end = i;
             }
             _ => {}
         }
     }
-    parts.push(&value[start..]);
-    parts.into_iter()
+    hops.push(&value[..end]);
+    hops
 }
 
 /// The `for=` node of one `Forwarded` element (`for=192.0.2.60;proto=https`).
@@ -384,5 +390,43 @@ mod tests {
             ),
             ip("203.0.113.9")
         );
+    }
+
+    #[test]
+    fn what_a_client_writes_left_of_its_gateways_entry_cannot_hide_it() {
+        let proxies = trusted("10.0.0.0/8");
+        let gateway = ip("10.0.0.1");
+        let client = ip("203.0.113.9");
+        // The gateway appends the address it saw to whatever the client sent.
+        for sent in [r#"""#, r#"", x"#, "\"a, b", "for=\"[::1"] {
+            let xff = headers(&[("x-forwarded-for", &format!("{sent}, 203.0.113.9"))]);
+            assert_eq!(
+                proxies.client(gateway, &xff),
+                client,
+                "X-Forwarded-For {sent:?}"
+            );
+            let forwarded = headers(&[("forwarded", &format!("{sent}, for=203.0.113.9"))]);
+            assert_eq!(
+                proxies.client(gateway, &forwarded),
+                client,
+                "Forwarded {sent:?}"
+            );
+        }
+        let mut raw = HeaderMap::new();
+        raw.append(
+            HeaderName::from_static("x-forwarded-for"),
+            HeaderValue::from_bytes(b"\xff\xfe, 203.0.113.9").unwrap(),
+        );
+        assert_eq!(
+            proxies.client(gateway, &raw),
+            client,
+            "bytes that are no UTF-8"
+        );
+        // A comma inside a quoted Forwarded value stays inside it.
+        let quoted = headers(&[(
+            "forwarded",
+            r#"for="[2001:db8::1]:4711";by="a,b", for=203.0.113.9"#,
+        )]);
+        assert_eq!(proxies.client(gateway, &quoted), client);
     }
 }

@@ -67,6 +67,9 @@ impl LiveCredentials {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Stamp {
     modified: Option<SystemTime>,
+    /// The inode's change time too: a `chmod` or `chown` that makes a refused file
+    /// readable changes only that.
+    changed: (i64, i64),
     len: u64,
     inode: u64,
     device: u64,
@@ -78,6 +81,7 @@ fn stamp(path: &Path) -> Option<Stamp> {
     let metadata = std::fs::metadata(path).ok()?;
     Some(Stamp {
         modified: metadata.modified().ok(),
+        changed: (metadata.ctime(), metadata.ctime_nsec()),
         len: metadata.len(),
         inode: metadata.ino(),
         device: metadata.dev(),
@@ -85,21 +89,27 @@ fn stamp(path: &Path) -> Option<Stamp> {
 }
 
 /// Reloads `credentials` whenever its password file changes or the process gets
-/// SIGHUP, reporting each outcome to `on_reload`; returns at once when the password
-/// does not come from a file. Runs until its task is dropped.
+/// SIGHUP, reporting each outcome to `on_reload`. Without a password file, SIGHUP is
+/// still taken (and only logged), so that a reload sent by a service manager never
+/// ends the process. Runs until its task is dropped.
 pub async fn watch_password_file(
     credentials: Arc<LiveCredentials>,
     on_reload: impl Fn(bool) + 'static,
 ) {
-    let Some(path) = credentials.password_file() else {
-        return;
-    };
     let mut hangup = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
         Ok(signal) => Some(signal),
         Err(error) => {
             tracing::warn!(error = %error, "no SIGHUP handler: the password file is only polled");
             None
         }
+    };
+    let Some(path) = credentials.password_file() else {
+        if let Some(signal) = hangup.as_mut() {
+            while signal.recv().await.is_some() {
+                tracing::info!("SIGHUP: nothing to reload (the password is not read from a file)");
+            }
+        }
+        return;
     };
     let mut last = stamp(&path);
     let mut tick = tokio::time::interval(POLL_INTERVAL);

@@ -161,6 +161,19 @@ impl LoginThrottle {
                         generation,
                     },
                 );
+                // A success forgets its entry but not its queue item: keep the queue
+                // within twice the table, dropping the items of forgotten entries
+                // (amortised O(1): it then holds at most the table's size).
+                if table.expiry.len() >= 2 * MAX_TRACKED_ADDRESSES {
+                    let Table {
+                        expiry, addresses, ..
+                    } = &mut *table;
+                    expiry.retain(|(_, key, generation)| {
+                        addresses
+                            .get(key)
+                            .is_some_and(|entry| entry.generation == *generation)
+                    });
+                }
                 table.expiry.push_back((now + lockout, key, generation));
                 1
             }

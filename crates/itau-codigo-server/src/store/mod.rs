@@ -413,8 +413,11 @@ fn find_password_key(text: &str) -> Option<usize> {
         match byte {
             b'?' | b'&' | b'/' | b'@' | b' ' | b'\t' => key_start = i + 1,
             b'=' => {
-                let key = percent_decode_lossy(&text[key_start..i]);
-                if key.trim().eq_ignore_ascii_case("password") {
+                // `password`, and any other secret libpq names so (`sslpassword`).
+                let key = percent_decode_lossy(&text[key_start..i])
+                    .trim()
+                    .to_ascii_lowercase();
+                if key.ends_with("password") {
                     return Some(i + 1);
                 }
                 key_start = i + 1;
@@ -491,6 +494,10 @@ mod tests {
             (
                 "postgres://app:p%2Fa%3Fs%40s%25w%23rd@db:5432/itau",
                 "postgres://app:***@db:5432/itau",
+            ),
+            (
+                "postgres://app@db/itau?sslpassword=K3y-p4ss&sslmode=require",
+                "postgres://app@db/itau?sslpassword=***&sslmode=require",
             ),
             (
                 "postgres://app@db:5432/itau?password=p/a?s@s%w#rd&sslmode=require",

@@ -603,6 +603,11 @@ impl Target {
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(QUERY_TIMEOUT);
         }
+        // An `sslmode` tokio-postgres read but we did not would be overwritten below:
+        // refuse rather than weaken it.
+        if sslmode.is_none() && config.get_ssl_mode() != tokio_postgres::config::SslMode::Prefer {
+            return Err(bad("sslmode is given in a form this program cannot read: write it as one plain `sslmode=` parameter".into()));
+        }
         let tls = Tls::from_url_values(sslmode.as_deref(), sslrootcert.as_deref()).map_err(bad)?;
         config.ssl_mode(tls.wire);
         Ok(Self {
@@ -635,16 +640,24 @@ impl Target {
 }
 
 /// Removes `name=value` from a URL's query, returning the URL and the (percent-decoded)
-/// value.
+/// value. The query starts where tokio-postgres starts it: at the first `?` after the
+/// user information (which ends at the first `@`), so that a `?` in a password does not
+/// hide a parameter from us that tokio-postgres would still read; keys are compared
+/// percent-decoded, as tokio-postgres compares them.
 fn take_query_parameter(url: &str, name: &str) -> (String, Option<String>) {
-    let Some((base, query)) = url.split_once('?') else {
+    let after_scheme = url.find("://").map_or(0, |i| i + 3);
+    let after_userinfo = url[after_scheme..]
+        .find('@')
+        .map_or(after_scheme, |i| after_scheme + i + 1);
+    let Some(question) = url[after_userinfo..].find('?').map(|i| after_userinfo + i) else {
         return (url.to_owned(), None);
     };
+    let (base, query) = (&url[..question], &url[question + 1..]);
     let mut value = None;
     let kept: Vec<&str> = query
         .split('&')
         .filter(|pair| match pair.split_once('=') {
-            Some((key, v)) if key == name => {
+            Some((key, v)) if percent_decode_lossy(key) == name => {
                 value = Some(percent_decode_lossy(v));
                 false
             }
@@ -704,6 +717,23 @@ mod tests {
             take_query_parameter("postgres://h/d", "sslrootcert"),
             ("postgres://h/d".to_owned(), None)
         );
+    }
+
+    #[test]
+    fn a_question_mark_in_the_password_or_an_encoded_key_hides_no_sslmode() {
+        assert_eq!(
+            take_query_parameter("postgres://app:p/a?s@db/itau?sslmode=require", "sslmode"),
+            (
+                "postgres://app:p/a?s@db/itau".to_owned(),
+                Some("require".to_owned())
+            )
+        );
+        assert_eq!(
+            take_query_parameter("postgres://db/itau?sslmod%65=require", "sslmode").1,
+            Some("require".to_owned())
+        );
+        let target = Target::parse("postgres://app:p/a?s@db/itau?sslmode=require").unwrap();
+        assert_eq!(target.config.get_ssl_mode(), SslMode::Require);
     }
 
     #[test]
