@@ -67,9 +67,6 @@ impl LiveCredentials {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Stamp {
     modified: Option<SystemTime>,
-    /// The inode's change time too: a `chmod` or `chown` that makes a refused file
-    /// readable changes only that.
-    changed: (i64, i64),
     len: u64,
     inode: u64,
     device: u64,
@@ -81,7 +78,6 @@ fn stamp(path: &Path) -> Option<Stamp> {
     let metadata = std::fs::metadata(path).ok()?;
     Some(Stamp {
         modified: metadata.modified().ok(),
-        changed: (metadata.ctime(), metadata.ctime_nsec()),
         len: metadata.len(),
         inode: metadata.ino(),
         device: metadata.dev(),
