@@ -17,15 +17,8 @@ if (!codigoConta) {
 
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  args: [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-  ],
+  // The flags tests/browser.rs starts Chromium with (one list, passed down).
+  args: (process.env.CHROMIUM_FLAGS || "--no-sandbox").split(" ").filter(Boolean),
 });
 const result = { consoleErrors: [], cspViolations: [], requests: [] };
 try {

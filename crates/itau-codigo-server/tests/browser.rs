@@ -92,21 +92,25 @@ impl Drop for Demo {
 
 /// Chromium with the flags this machine needs (no network but loopback, no sandbox as
 /// root) and a fresh profile.
+/// What Chromium needs on a closed network, as root: also handed to Playwright's launch
+/// in `tools/browser-test/try-it-out.mjs` (`CHROMIUM_FLAGS`), so both start it alike.
+const CHROMIUM_FLAGS: [&str; 7] = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+];
+
 fn headless(chromium: &Path) -> (Command, tempfile::TempDir) {
     let profile = tempfile::tempdir().unwrap();
     let mut command = Command::new(chromium);
     command
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--virtual-time-budget=8000",
-        ])
+        .arg("--headless")
+        .args(CHROMIUM_FLAGS)
+        .arg("--virtual-time-budget=8000")
         .arg(format!("--user-data-dir={}", profile.path().display()))
         .stderr(Stdio::null());
     (command, profile)
@@ -217,6 +221,7 @@ fn try_it_out_on_the_docs_page_gets_a_200_from_the_same_server() {
         .arg(tools.join("try-it-out.mjs"))
         .args([demo.docs_url.as_str(), "demo", "demo", DEMO_ACCOUNT])
         .env("CHROMIUM", &chromium)
+        .env("CHROMIUM_FLAGS", CHROMIUM_FLAGS.join(" "))
         .output()
         .expect("running node (is Node.js installed?)");
     let printed = String::from_utf8_lossy(&output.stdout);

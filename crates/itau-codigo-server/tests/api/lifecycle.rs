@@ -2,13 +2,12 @@
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::TcpStream;
-use std::process::Stdio;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::helpers::*;
-use crate::process::{ServeProcess, itau_codigo, run};
+use crate::process::{ServeProcess, import_from_open_pipe, itau_codigo, run};
 
 /// What one request of the load got.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -198,18 +197,9 @@ fn an_import_killed_midway_leaves_the_previous_data_intact() {
     let wal_before = wal_size(&db);
 
     // --replace: the worst case, deleting everything first inside the transaction.
-    let mut import = itau_codigo()
-        .args(["import", "-", "--replace", "--db", db.to_str().unwrap()])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut stdin = import.stdin.take().unwrap();
-    stdin
-        .write_all(generated_records(14_000, "8888").as_bytes())
-        .unwrap();
-    stdin.flush().unwrap();
+    let mut command = itau_codigo();
+    command.args(["import", "-", "--replace", "--db", db.to_str().unwrap()]);
+    let (mut import, stdin) = import_from_open_pipe(command, &generated_records(14_000, "8888"));
     // Midway: the records are in its transaction, more than its page cache (16 MiB)
     // holds, so uncommitted pages spill into the WAL; and it waits for more input.
     let deadline = Instant::now() + Duration::from_secs(60);

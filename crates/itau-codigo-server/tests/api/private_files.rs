@@ -3,14 +3,12 @@
 //! others can read. Modes are checked as bits: the tests may run as root, for whom
 //! access checks mean nothing.
 
-use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use crate::helpers::generated_records;
-use crate::process::{ServeProcess, itau_codigo_under_umask};
+use crate::process::{ServeProcess, import_from_open_pipe, itau_codigo_under_umask};
 
 fn mode(path: &Path) -> u32 {
     std::fs::metadata(path).unwrap().permissions().mode() & 0o777
@@ -57,18 +55,9 @@ fn import_and_serve_create_only_private_files_under_umask_022() {
     let db = dir.path().join("itau-codigo.db");
     let db_arg = format!("sqlite:{}", db.display());
     // 1 MiB of sort memory and ~4 MiB of records: the sort spills to files.
-    let mut import = itau_codigo_under_umask(0o022)
-        .args(["import", "-", "--db", &db_arg, "--sort-memory", "1"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = import.stdin.take().unwrap();
-    stdin
-        .write_all(generated_records(3_000, "7777").as_bytes())
-        .unwrap();
-    stdin.flush().unwrap();
+    let mut command = itau_codigo_under_umask(0o022);
+    command.args(["import", "-", "--db", &db_arg, "--sort-memory", "1"]);
+    let (mut import, stdin) = import_from_open_pipe(command, &generated_records(3_000, "7777"));
 
     // With the input still open, the import holds its transaction and its spill files.
     let deadline = Instant::now() + Duration::from_secs(60);

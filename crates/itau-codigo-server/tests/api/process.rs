@@ -3,7 +3,7 @@
 //! output collected as it comes (a pipe nobody reads would block the server once full).
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -36,6 +36,22 @@ pub(crate) fn itau_codigo_under_umask(umask: u32) -> Command {
         command.env_remove(name);
     }
     command
+}
+
+/// Starts `command` (an `import -`), writes `lines` to it and keeps its input open:
+/// the import then holds its transaction and waits for more. Close the returned input
+/// to let it commit.
+pub(crate) fn import_from_open_pipe(mut command: Command, lines: &str) -> (Child, ChildStdin) {
+    let mut import = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = import.stdin.take().unwrap();
+    stdin.write_all(lines.as_bytes()).unwrap();
+    stdin.flush().unwrap();
+    (import, stdin)
 }
 
 /// How a command that ended went.

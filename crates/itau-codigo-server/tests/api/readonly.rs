@@ -2,7 +2,6 @@
 //! while an import holds its transaction, refuses a store of an older schema naming the
 //! command that upgrades it, and `migrate` (or an import) upgrades one.
 
-use std::io::Write;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -10,7 +9,7 @@ use itau_codigo::RegistroCliente;
 use itau_codigo_server::store::IMPORT_LOCK;
 
 use crate::helpers::*;
-use crate::process::{ServeProcess, itau_codigo, run};
+use crate::process::{ServeProcess, import_from_open_pipe, itau_codigo, run};
 use crate::stores::*;
 
 const CREDENTIALS: [(&str, &str); 2] = [
@@ -36,16 +35,9 @@ fn serve_answers_from_committed_data_within_a_second_while_an_import_holds_its_t
         .to_owned();
     // An import fed from a pipe that stays open: it has begun its transaction, holds
     // the write lock, and waits for more lines.
-    let mut import = itau_codigo()
-        .args(["import", "-", "--db", db.url()])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = import.stdin.take().unwrap();
-    stdin.write_all(pending.as_bytes()).unwrap();
-    stdin.flush().unwrap();
+    let mut command = itau_codigo();
+    command.args(["import", "-", "--db", db.url()]);
+    let (mut import, stdin) = import_from_open_pipe(command, &pending);
     await_import_lock(&db);
 
     let started = Instant::now();
