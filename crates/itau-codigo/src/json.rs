@@ -136,14 +136,22 @@ pub(crate) struct Scanned {
     pub(crate) misplaced: Vec<Misplaced>,
 }
 
-/// Scans `bytes` as one JSON document of `shape`, refusing repeated members at any
+/// Scans `text` as one JSON document of `shape`, refusing repeated members at any
 /// depth, and builds its `Value` when `build` is set.
 ///
 /// serde_json's recursion limit (128) still applies, so deep nesting is an error,
 /// never a stack overflow.
-pub(crate) fn scan(bytes: &[u8], shape: Shape, build: bool) -> Result<Scanned, serde_json::Error> {
+pub(crate) fn scan(text: &str, shape: Shape, build: bool) -> Result<Scanned, serde_json::Error> {
+    // From a `str`, serde_json does not check each string's UTF-8 again.
+    scan_with(serde_json::Deserializer::from_str(text), shape, build)
+}
+
+fn scan_with<'de, R: serde_json::de::Read<'de>>(
+    mut deserializer: serde_json::Deserializer<R>,
+    shape: Shape,
+    build: bool,
+) -> Result<Scanned, serde_json::Error> {
     let mut findings = Findings::default();
-    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     let value = Scan {
         shape,
         build,
@@ -159,7 +167,11 @@ pub(crate) fn scan(bytes: &[u8], shape: Shape, build: bool) -> Result<Scanned, s
 
 /// One JSON document as a `Value`, refusing repeated members at any depth.
 pub(crate) fn from_slice_unique(bytes: &[u8]) -> Result<Value, serde_json::Error> {
-    let scanned = scan(bytes, Shape::Any, true)?;
+    let scanned = scan_with(
+        serde_json::Deserializer::from_slice(bytes),
+        Shape::Any,
+        true,
+    )?;
     Ok(scanned.value.unwrap_or(Value::Null))
 }
 
@@ -381,7 +393,7 @@ mod tests {
     }
 
     fn misplaced(line: &str) -> Vec<(String, Kind)> {
-        scan(line.as_bytes(), Shape::Line, false)
+        scan(line, Shape::Line, false)
             .unwrap()
             .misplaced
             .into_iter()

@@ -95,7 +95,7 @@ impl RegistroCliente {
             codigo_conta: Option<Cow<'a, str>>,
             data: Option<DadosRegistro>,
         }
-        let scanned = json::scan(line.as_bytes(), Shape::Line, false).ok()?;
+        let scanned = json::scan(line, Shape::Line, false).ok()?;
         if !scanned.misplaced.is_empty() {
             return None;
         }
@@ -116,7 +116,7 @@ impl RegistroCliente {
     /// As [`RegistroCliente::from_json_line`] (except the line length, not checked here).
     #[doc(hidden)]
     pub fn from_json_line_precise(line: &str) -> Result<Self, Vec<FieldError>> {
-        let scanned = json::scan(line.as_bytes(), Shape::Line, true).map_err(|e| {
+        let scanned = json::scan(line, Shape::Line, true).map_err(|e| {
             vec![FieldError::new(
                 "",
                 FieldErrorCode::MalformedJson,
