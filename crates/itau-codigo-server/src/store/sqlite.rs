@@ -345,7 +345,7 @@ pub(super) fn migrate_file(path: &Path) -> Result<(i64, i64), StoreError> {
     let before: i64 = connection
         .pragma_query_value(None, "user_version", |row| row.get(0))
         .map_err(|e| open_error(path, &e))?;
-    prepare_file(&mut connection, path)?;
+    prepare_file(&mut connection, path, Journal::Wal)?;
     Ok((before, MIGRATIONS.len() as i64))
 }
 
@@ -532,7 +532,7 @@ impl Drop for CreatedFile {
         if self.committed {
             return;
         }
-        for suffix in ["", "-wal", "-shm"] {
+        for suffix in ["", "-journal", "-wal", "-shm"] {
             let mut file = self.path.as_os_str().to_owned();
             file.push(suffix);
             let _ = std::fs::remove_file(file);
@@ -568,7 +568,16 @@ impl SqliteImporter {
                 | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )
         .map_err(|e| open_error(path, &e))?;
-        prepare_file(&mut connection, path)?;
+        // A new file is filled by its first import through a rollback journal, which
+        // does not copy pages added to the file: each page is written once, where a WAL
+        // would take every page and then copy it into the file at the checkpoint. No
+        // one reads a file before its first import commits; then it turns to WAL.
+        let journal = if created.is_some() {
+            Journal::RollbackUntilFirstImport
+        } else {
+            Journal::Wal
+        };
+        prepare_file(&mut connection, path, journal)?;
         Ok(Self {
             connection: ImportConnection::File(connection),
             created,
@@ -611,27 +620,39 @@ fn warn_if_not_private(path: &Path) {
 
 impl Importer for SqliteImporter {
     fn begin(&mut self, replace: bool) -> Result<Box<dyn ImportSession + '_>, StoreError> {
-        let connection = match &mut self.connection {
+        let connection: &Connection = match &self.connection {
             ImportConnection::File(connection) => connection,
-            ImportConnection::Pooled(connection) => &mut **connection,
+            ImportConnection::Pooled(connection) => connection,
         };
         // Larger than the serving cache: see IMPORT_CACHE_KIB.
         connection.pragma_update(None, "cache_size", -IMPORT_CACHE_KIB)?;
         // IMMEDIATE takes the write lock now, so a concurrent import fails early (after
-        // busy_timeout) instead of after validating a whole file.
-        let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        // busy_timeout) instead of after validating a whole file. Unchecked only in that
+        // the connection is shared with the session, which needs it after the commit;
+        // nothing else uses it meanwhile.
+        let transaction = Transaction::new_unchecked(connection, TransactionBehavior::Immediate)?;
         if replace {
             transaction.execute("DELETE FROM clientes", [])?;
         }
+        // Prepared once for the whole import, not looked up per record.
+        let upsert = connection.prepare(
+            "INSERT INTO clientes (codigo_conta, resposta) VALUES (?1, ?2)
+             ON CONFLICT (codigo_conta) DO UPDATE SET resposta = excluded.resposta",
+        )?;
         Ok(Box::new(SqliteImport {
+            upsert,
             transaction,
+            connection,
             created: self.created.as_mut(),
         }))
     }
 }
 
 struct SqliteImport<'c> {
+    // Declared first, so finalized before the transaction ends.
+    upsert: rusqlite::Statement<'c>,
     transaction: rusqlite::Transaction<'c>,
+    connection: &'c Connection,
     created: Option<&'c mut CreatedFile>,
 }
 
@@ -639,23 +660,23 @@ impl ImportSession for SqliteImport<'_> {
     fn upsert(&mut self, key: i64, encoded: &[u8]) -> Result<(), StoreError> {
         // Bound without a copy.
         let resposta = ToSqlOutput::Borrowed(ValueRef::Blob(encoded));
-        self.transaction
-            .prepare_cached(
-                "INSERT INTO clientes (codigo_conta, resposta) VALUES (?1, ?2)
-                 ON CONFLICT (codigo_conta) DO UPDATE SET resposta = excluded.resposta",
-            )?
-            .execute(params![key, resposta])?;
+        self.upsert.execute(params![key, resposta])?;
         Ok(())
     }
 
     fn commit(self: Box<Self>) -> Result<(), StoreError> {
         let Self {
+            upsert,
             transaction,
+            connection,
             created,
         } = *self;
+        drop(upsert);
         transaction.commit()?;
         if let Some(created) = created {
+            // The file holds its data now: keep it even if the switch below fails.
             created.committed = true;
+            set_wal(connection, &created.path)?;
         }
         Ok(())
     }
@@ -673,8 +694,22 @@ fn pool(
         .build(manager)?)
 }
 
-/// WAL and the schema, on a file database.
-fn prepare_file(connection: &mut Connection, path: &Path) -> Result<(), StoreError> {
+/// How a file database journals its writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Journal {
+    /// WAL: readers go on while an import writes (every store that serves).
+    Wal,
+    /// A new file: SQLite's default rollback journal until its first import commits
+    /// ([`SqliteImport::commit`] then turns it to WAL).
+    RollbackUntilFirstImport,
+}
+
+/// The journal mode, and the schema, on a file database.
+fn prepare_file(
+    connection: &mut Connection,
+    path: &Path,
+    journal: Journal,
+) -> Result<(), StoreError> {
     let open = |e: rusqlite::Error| open_error(path, &e);
     connection.execute_batch(CONNECTION_PRAGMAS).map_err(open)?;
     // Takes effect only on a new, empty file (before WAL and the first table). A record
@@ -684,10 +719,25 @@ fn prepare_file(connection: &mut Connection, path: &Path) -> Result<(), StoreErr
     connection
         .execute_batch("PRAGMA page_size = 16384;")
         .map_err(open)?;
-    let _mode: String = connection
-        .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))
-        .map_err(open)?;
+    if journal == Journal::Wal {
+        set_wal(connection, path)?;
+    }
     migrate(connection)
+}
+
+/// Turns the file to WAL (it stays so: the mode is kept in the file).
+fn set_wal(connection: &Connection, path: &Path) -> Result<(), StoreError> {
+    let mode: String = connection
+        .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))
+        .map_err(|e| open_error(path, &e))?;
+    if mode.eq_ignore_ascii_case("wal") {
+        Ok(())
+    } else {
+        Err(StoreError::Open {
+            location: format!("sqlite:{}", path.display()),
+            reason: format!("cannot turn on WAL (the journal mode stayed {mode})"),
+        })
+    }
 }
 
 fn migrate(connection: &mut Connection) -> Result<(), StoreError> {

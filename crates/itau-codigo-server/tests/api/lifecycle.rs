@@ -230,3 +230,35 @@ fn an_import_killed_midway_leaves_the_previous_data_intact() {
     assert_eq!(output.status, 0, "{output:?}");
     assert_eq!(count_rows(&db), rows_before + 2);
 }
+
+/// A new store's first import writes each page once, through a rollback journal that
+/// holds none of the new pages, instead of a WAL that would hold every page a second
+/// time until the checkpoint copied it; the store is left in WAL mode, so that later
+/// imports never keep a serving reader waiting.
+#[test]
+fn a_new_stores_first_import_writes_no_wal_and_leaves_the_store_in_wal_mode() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("new.db");
+    let wal = dir.path().join("new.db-wal");
+    let mut command = itau_codigo();
+    command.args(["import", "-", "--db", db.to_str().unwrap()]);
+    let (import, stdin) = import_from_open_pipe(command, &generated_records(50, "7777"));
+    // The schema is committed (in the file, or in a WAL if there were one), and the
+    // import holds its transaction while it waits for the rest of its input.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while std::fs::metadata(&db).map_or(0, |m| m.len()) == 0 && !wal.exists() {
+        assert!(Instant::now() < deadline, "the import created no schema");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(!wal.exists(), "the first import opened a WAL");
+    drop(stdin);
+    let output = import.wait_with_output().unwrap();
+    assert!(output.status.success(), "{output:?}");
+
+    assert_eq!(count_rows(&db), 50);
+    let connection = rusqlite::Connection::open(&db).unwrap();
+    let mode: String = connection
+        .query_row("PRAGMA journal_mode", [], |row| row.get(0))
+        .unwrap();
+    assert_eq!(mode, "wal");
+}

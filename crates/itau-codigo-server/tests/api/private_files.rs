@@ -54,7 +54,30 @@ fn import_and_serve_create_only_private_files_under_umask_022() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("itau-codigo.db");
     let db_arg = format!("sqlite:{}", db.display());
-    // 1 MiB of sort memory and ~4 MiB of records: the sort spills to files.
+    // A first import creates the store (through a rollback journal, see below).
+    let first = itau_codigo_under_umask(0o022)
+        .args(["import", "-", "--db", &db_arg])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .and_then(|mut child| {
+            use std::io::Write;
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(generated_records(10, "7776").as_bytes())?;
+            child.wait()
+        })
+        .unwrap();
+    assert!(first.success(), "first import failed: {first}");
+    let created = modes_in(dir.path());
+    for (path, mode) in &created {
+        assert_eq!(*mode, 0o600, "{} has mode {mode:o}", path.display());
+    }
+
+    // A second import goes through the WAL, as every import into a store that may be
+    // serving. 1 MiB of sort memory and ~4 MiB of records: the sort spills to files.
     let mut command = itau_codigo_under_umask(0o022);
     command.args(["import", "-", "--db", &db_arg, "--sort-memory", "1"]);
     let (mut import, stdin) = import_from_open_pipe(command, &generated_records(3_000, "7777"));
