@@ -1,8 +1,11 @@
 //! The shared store: one PostgreSQL database that several stateless replicas read.
 //!
-//! Serving uses a pool of connections with prepared statements; `import` streams the
-//! records with binary `COPY` into a temporary table, one batch at a time, and upserts
-//! each batch from there (`COPY` itself cannot upsert), all in one transaction.
+//! Serving uses a pool of connections with prepared statements. `import` writes in one
+//! transaction with binary `COPY`: with `--replace`, the table is empty once its rows
+//! are deleted, so the records (which come in ascending key order, each account once)
+//! stream by one `COPY` straight into it; otherwise, or once a key comes out of order,
+//! into a temporary table one batch at a time, each batch upserted from there (`COPY`
+//! itself cannot upsert).
 
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
@@ -65,6 +68,11 @@ pub const QUERY_TIMEOUT: Duration = Duration::from_secs(5);
 /// Rows per import batch: one `COPY` and one upsert each. Two batches are in memory at
 /// most (one being filled while the server stores the other).
 pub const IMPORT_BATCH_ROWS: usize = 5_000;
+
+/// Bytes of `COPY` data handed to the server at a time when streaming straight into
+/// the table; at most [`COPY_CHUNKS_QUEUED`] more wait to be sent.
+const COPY_CHUNK_BYTES: usize = 1024 * 1024;
+const COPY_CHUNKS_QUEUED: usize = 4;
 
 const FIND: &str = "SELECT resposta FROM clientes WHERE codigo_conta = $1";
 const PING: &str = "SELECT 1 FROM clientes LIMIT 1";
@@ -286,13 +294,156 @@ impl Importer for PostgresImporter {
                 )
                 .await?)
         })?;
+        let copy = if replace {
+            Some(CopyStream::start(&self.runtime, Arc::clone(&self.client)))
+        } else {
+            None
+        };
         Ok(Box::new(PostgresImport {
             importer: self,
+            copy,
             upsert,
             batch: Batch::default(),
             in_flight: None,
             open: true,
         }))
+    }
+}
+
+/// The start of binary `COPY` data.
+fn put_copy_header(out: &mut BytesMut) {
+    out.put_slice(b"PGCOPY\n\xff\r\n\0");
+    out.put_i32(0); // flags
+    out.put_i32(0); // header extension length
+}
+
+/// One `(codigo_conta, resposta)` row of binary `COPY` data.
+fn put_copy_row(out: &mut BytesMut, key: i64, resposta: &[u8]) {
+    out.put_i16(2);
+    out.put_i32(8);
+    out.put_i64(key);
+    // A record line is at most 64 KiB, far below i32::MAX.
+    out.put_i32(i32::try_from(resposta.len()).unwrap_or(i32::MAX));
+    out.put_slice(resposta);
+}
+
+/// The end of binary `COPY` data.
+fn put_copy_trailer(out: &mut BytesMut) {
+    out.put_i16(-1);
+}
+
+/// What the import thread hands to the task that drives a streaming `COPY`.
+enum CopyChunk {
+    Rows(Bytes),
+    /// All rows are sent: complete the `COPY`. Without it (the sender dropped), the
+    /// `COPY` is aborted.
+    Finish,
+}
+
+/// One `COPY` into `clientes`, fed while the server stores what it has: the rows of a
+/// `--replace` import for as long as keys come in ascending order.
+struct CopyStream {
+    buffer: BytesMut,
+    last_key: Option<i64>,
+    sender: tokio::sync::mpsc::Sender<CopyChunk>,
+    /// `None` once waited for.
+    task: Option<CopyTask>,
+}
+
+type CopyTask = tokio::task::JoinHandle<Result<(), tokio_postgres::Error>>;
+
+impl CopyStream {
+    fn start(runtime: &tokio::runtime::Runtime, client: Arc<Client>) -> Self {
+        let (sender, mut chunks) = tokio::sync::mpsc::channel(COPY_CHUNKS_QUEUED);
+        let task = runtime.spawn(async move {
+            let sink = client
+                .copy_in("COPY clientes (codigo_conta, resposta) FROM STDIN (FORMAT binary)")
+                .await?;
+            futures_util::pin_mut!(sink);
+            while let Some(chunk) = chunks.recv().await {
+                match chunk {
+                    CopyChunk::Rows(rows) => sink.send(rows).await?,
+                    CopyChunk::Finish => {
+                        sink.as_mut().finish().await?;
+                        break;
+                    }
+                }
+            }
+            Ok(())
+        });
+        let mut buffer = BytesMut::with_capacity(COPY_CHUNK_BYTES + 64 * 1024);
+        put_copy_header(&mut buffer);
+        Self {
+            buffer,
+            last_key: None,
+            sender,
+            task: Some(task),
+        }
+    }
+
+    /// Whether a row for `key` can still go into this `COPY` (keys must ascend: a key
+    /// seen again would violate the primary key).
+    fn takes(&self, key: i64) -> bool {
+        self.last_key.is_none_or(|last| key > last)
+    }
+
+    fn push(
+        &mut self,
+        runtime: &tokio::runtime::Runtime,
+        key: i64,
+        resposta: &[u8],
+    ) -> Result<(), StoreError> {
+        put_copy_row(&mut self.buffer, key, resposta);
+        self.last_key = Some(key);
+        if self.buffer.len() >= COPY_CHUNK_BYTES {
+            let rows = self.buffer.split().freeze();
+            self.send(runtime, CopyChunk::Rows(rows))?;
+        }
+        Ok(())
+    }
+
+    /// Hands `chunk` to the task; when the task has stopped, its error.
+    fn send(
+        &mut self,
+        runtime: &tokio::runtime::Runtime,
+        chunk: CopyChunk,
+    ) -> Result<(), StoreError> {
+        if self.sender.blocking_send(chunk).is_ok() {
+            return Ok(());
+        }
+        // The task stopped early: the server refused something, which it says.
+        self.outcome(runtime)?;
+        Err(StoreError::Task(
+            "the COPY ended before its data was sent".into(),
+        ))
+    }
+
+    /// Waits for the task (once) and returns how it ended.
+    fn outcome(&mut self, runtime: &tokio::runtime::Runtime) -> Result<(), StoreError> {
+        let Some(task) = self.task.take() else {
+            return Ok(());
+        };
+        runtime
+            .block_on(task)
+            .map_err(|e| StoreError::Task(e.to_string()))?
+            .map_err(StoreError::from)
+    }
+
+    /// Sends what is left and completes the `COPY`.
+    fn finish(mut self, runtime: &tokio::runtime::Runtime) -> Result<(), StoreError> {
+        put_copy_trailer(&mut self.buffer);
+        let rows = self.buffer.split().freeze();
+        self.send(runtime, CopyChunk::Rows(rows))?;
+        self.send(runtime, CopyChunk::Finish)?;
+        self.outcome(runtime)
+    }
+
+    /// Aborts the `COPY` (its rows are rolled back with the transaction).
+    fn abort(mut self, runtime: &tokio::runtime::Runtime) {
+        // Without `Finish`, the task drops the sink, which aborts the `COPY`.
+        let (closed, _) = tokio::sync::mpsc::channel(1);
+        drop(std::mem::replace(&mut self.sender, closed));
+        let _ = self.outcome(runtime);
     }
 }
 
@@ -320,18 +471,11 @@ impl Batch {
     fn take_copy_data(&mut self) -> Bytes {
         let size: usize = self.rows.iter().map(|(_, d)| d.len() + 18).sum();
         let mut out = BytesMut::with_capacity(size + 21);
-        out.put_slice(b"PGCOPY\n\xff\r\n\0");
-        out.put_i32(0); // flags
-        out.put_i32(0); // header extension length
+        put_copy_header(&mut out);
         for (key, dados) in self.rows.drain(..) {
-            out.put_i16(2);
-            out.put_i32(8);
-            out.put_i64(key);
-            // A record line is at most 64 KiB, far below i32::MAX.
-            out.put_i32(i32::try_from(dados.len()).unwrap_or(i32::MAX));
-            out.put_slice(&dados);
+            put_copy_row(&mut out, key, &dados);
         }
-        out.put_i16(-1);
+        put_copy_trailer(&mut out);
         self.index.clear();
         out.freeze()
     }
@@ -341,6 +485,8 @@ type InFlight = tokio::task::JoinHandle<Result<(), tokio_postgres::Error>>;
 
 struct PostgresImport<'i> {
     importer: &'i mut PostgresImporter,
+    /// Rows streaming straight into the table, while that is possible.
+    copy: Option<CopyStream>,
     upsert: Statement,
     batch: Batch,
     in_flight: Option<InFlight>,
@@ -349,6 +495,14 @@ struct PostgresImport<'i> {
 }
 
 impl PostgresImport<'_> {
+    /// Completes the streaming `COPY`, if one is open: what follows is upserted.
+    fn finish_copy(&mut self) -> Result<(), StoreError> {
+        match self.copy.take() {
+            Some(copy) => copy.finish(&self.importer.runtime),
+            None => Ok(()),
+        }
+    }
+
     /// Waits for the batch the server is storing.
     fn wait(&mut self) -> Result<(), StoreError> {
         match self.in_flight.take() {
@@ -389,6 +543,14 @@ impl PostgresImport<'_> {
 
 impl ImportSession for PostgresImport<'_> {
     fn upsert(&mut self, key: i64, encoded: &[u8]) -> Result<(), StoreError> {
+        if let Some(copy) = &mut self.copy {
+            if copy.takes(key) {
+                return copy.push(&self.importer.runtime, key, encoded);
+            }
+            // Out of order: the rows so far stay, and this one and the rest are upserted
+            // over them.
+            self.finish_copy()?;
+        }
         self.batch.push(key, encoded);
         if self.batch.rows.len() >= self.importer.batch_rows {
             self.send_batch()?;
@@ -397,6 +559,7 @@ impl ImportSession for PostgresImport<'_> {
     }
 
     fn commit(mut self: Box<Self>) -> Result<(), StoreError> {
+        self.finish_copy()?;
         self.send_batch()?;
         self.wait()?;
         let client = Arc::clone(&self.importer.client);
@@ -414,6 +577,9 @@ impl Drop for PostgresImport<'_> {
     fn drop(&mut self) {
         if !self.open {
             return;
+        }
+        if let Some(copy) = self.copy.take() {
+            copy.abort(&self.importer.runtime);
         }
         let _ = self.wait();
         let client = Arc::clone(&self.importer.client);

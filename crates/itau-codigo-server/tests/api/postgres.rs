@@ -285,6 +285,71 @@ fn the_later_line_wins_within_and_across_import_batches() {
     assert!(db.stored_data(&b).unwrap().contains("\"b1\""));
 }
 
+/// Upserts each line's record through one `--replace` session, in the order given.
+fn replace_session_with(db: &TestDb, lines: &[&String]) -> Result<(), StoreError> {
+    let mut importer = db.importer();
+    let mut session = importer.begin(true)?;
+    for line in lines {
+        let registro = itau_codigo::RegistroCliente::from_json_line(line.trim_end()).unwrap();
+        session.upsert_registro(&registro)?;
+    }
+    session.commit()
+}
+
+#[test]
+fn a_replace_streams_ascending_keys_and_upserts_whatever_comes_out_of_order() {
+    if !postgres_available() {
+        return;
+    }
+    let db = TestDb::with_demo(TestStore::Postgres);
+    let (a, a1) = record("1111", "1", "a1");
+    let (b, b1) = record("2222", "2", "b1");
+    let (c, c1) = record("3333", "3", "c1");
+    let (_, b2) = record("2222", "2", "b2");
+    let (_, a2) = record("1111", "1", "a2");
+    let (d, d1) = record("4444", "4", "d1");
+    // Ascending keys go into one COPY; `b2` comes back to a key already copied, so it
+    // and what follows are upserted over the copied rows.
+    replace_session_with(&db, &[&a1, &b1, &c1, &b2, &a2, &d1]).unwrap();
+    assert_eq!(db.count_rows(), 4, "the demo data is replaced");
+    for (codigo, marker) in [(&a, "a2"), (&b, "b2"), (&c, "c1"), (&d, "d1")] {
+        let stored = db.stored_data(codigo).unwrap();
+        assert!(
+            stored.contains(&format!("\"{marker}\"")),
+            "{codigo}: {stored}"
+        );
+    }
+}
+
+#[test]
+fn a_replace_dropped_while_streaming_keeps_the_previous_data() {
+    if !postgres_available() {
+        return;
+    }
+    let db = TestDb::with_demo(TestStore::Postgres);
+    let before = db.count_rows();
+    let lines = generated_records(3_000, "7777");
+    {
+        let mut importer = db.importer();
+        let mut session = importer.begin(true).unwrap();
+        let mut registros: Vec<_> = lines
+            .lines()
+            .map(|line| itau_codigo::RegistroCliente::from_json_line(line).unwrap())
+            .collect();
+        registros.sort_by_key(|r| store::key(&r.codigo_conta));
+        // More than a chunk of COPY data: some of it has reached the server.
+        for registro in &registros {
+            session.upsert_registro(registro).unwrap();
+        }
+    }
+    assert_eq!(db.count_rows(), before);
+    // The connection is usable again: the next import goes through.
+    let (a, a1) = record("1111", "1", "a1");
+    replace_session_with(&db, &[&a1]).unwrap();
+    assert_eq!(db.count_rows(), 1);
+    assert!(db.stored_data(&a).is_some());
+}
+
 #[test]
 fn a_bad_line_after_several_batches_writes_nothing() {
     if !postgres_available() {
