@@ -278,6 +278,10 @@ fn measure_store(
         import.rate()
     );
     report.import(size, import);
+    // What generating the data and importing it left dirty would otherwise be written
+    // back during the measured runs, on the same disk and cores.
+    let synced = Command::new("sync").status().context("cannot run sync")?;
+    ensure!(synced.success(), "sync failed: {synced}");
 
     let body = options.out.join(format!("typical-200-{size}.json"));
     std::fs::write(&body, dados::typical_200(size))?;
