@@ -247,10 +247,12 @@ pub fn import<R: BufRead>(
     Ok(outcome)
 }
 
-/// Raw lines, numbered from 1 over the whole input.
+/// Raw lines, numbered from 1 over the whole input: their bytes back to back in one
+/// buffer (one allocation per batch, not one growing buffer per line).
 struct Batch {
     sequence: usize,
-    lines: Vec<(usize, Content, Vec<u8>)>,
+    bytes: Vec<u8>,
+    lines: Vec<(usize, Content, std::ops::Range<usize>)>,
 }
 
 /// The same lines parsed, each a record's key and stored bytes or its errors; blank
@@ -270,19 +272,25 @@ fn read_batch<R: BufRead>(
     progress: &ProgressBar,
 ) -> io::Result<Batch> {
     let mut lines = Vec::with_capacity(BATCH_LINES);
-    let mut buffer = Vec::with_capacity(4096);
+    // Room for lines of a typical record (about 1.4 KiB); it grows for larger ones.
+    let mut bytes = Vec::with_capacity(BATCH_LINES * 2048);
     let mut bytes_read = 0;
     while lines.len() < BATCH_LINES {
-        let Some(line) = read_line(input, &mut buffer)? else {
+        let start = bytes.len();
+        let Some(line) = read_line(input, &mut bytes)? else {
             break;
         };
         *lines_read += 1;
         bytes_read += line.bytes_read as u64;
-        lines.push((*lines_read, line.content, std::mem::take(&mut buffer)));
+        lines.push((*lines_read, line.content, start..bytes.len()));
     }
     // Once per batch: the bar takes a lock and reads the clock on each call.
     progress.inc(bytes_read);
-    Ok(Batch { sequence, lines })
+    Ok(Batch {
+        sequence,
+        bytes,
+        lines,
+    })
 }
 
 fn parse_batches(batches: &Mutex<mpsc::Receiver<Batch>>, to_writer: &mpsc::SyncSender<Parsed>) {
@@ -297,8 +305,8 @@ fn parse_batches(batches: &Mutex<mpsc::Receiver<Batch>>, to_writer: &mpsc::SyncS
         let lines = batch
             .lines
             .into_iter()
-            .filter_map(|(number, content, bytes)| {
-                let parsed = parse(number, &content, &bytes)?;
+            .filter_map(|(number, content, range)| {
+                let parsed = parse(number, &content, &batch.bytes[range])?;
                 Some((number, parsed.map(|registro| encode(&registro))))
             })
             .collect();
@@ -350,10 +358,11 @@ struct Line {
     bytes_read: usize,
 }
 
-/// Reads one line into `buffer` (without `\n`), keeping at most `MAX_LINE_BYTES + 4`
-/// bytes of it so that a huge line cannot exhaust memory; `None` at the end.
+/// Reads one line onto the end of `buffer` (without `\n`), keeping at most
+/// `MAX_LINE_BYTES + 4` bytes of it so that a huge line cannot exhaust memory; `None`
+/// at the end.
 fn read_line<R: BufRead>(input: &mut R, buffer: &mut Vec<u8>) -> io::Result<Option<Line>> {
-    buffer.clear();
+    let start = buffer.len();
     let mut line = Line {
         content: Content::Text,
         bytes_read: 0,
@@ -371,9 +380,9 @@ fn read_line<R: BufRead>(input: &mut R, buffer: &mut Vec<u8>) -> io::Result<Opti
         let chunk = &available[..newline.unwrap_or(available.len())];
         // Slack for the `\r` of a CRLF line and a BOM, which `decode` strips and checks.
         if matches!(line.content, Content::Text) {
-            if buffer.len() + chunk.len() > MAX_LINE_BYTES + 4 {
+            if buffer.len() - start + chunk.len() > MAX_LINE_BYTES + 4 {
                 line.content = Content::TooLong;
-                buffer.clear();
+                buffer.truncate(start);
             } else {
                 buffer.extend_from_slice(chunk);
             }
@@ -419,14 +428,20 @@ mod tests {
 
     fn lines(input: &[u8]) -> Vec<(String, bool)> {
         let mut reader = io::BufReader::with_capacity(7, input);
-        let mut buffer = Vec::new();
+        let mut buffer = b"left from before".to_vec();
         let mut out = Vec::new();
+        let mut start = buffer.len();
         while let Some(line) = read_line(&mut reader, &mut buffer).unwrap() {
             out.push((
-                String::from_utf8_lossy(&buffer).into_owned(),
+                String::from_utf8_lossy(&buffer[start..]).into_owned(),
                 matches!(line.content, Content::TooLong),
             ));
+            start = buffer.len();
         }
+        assert!(
+            buffer.starts_with(b"left from before"),
+            "lines are appended"
+        );
         out
     }
 

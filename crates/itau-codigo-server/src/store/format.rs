@@ -42,7 +42,12 @@ pub fn encode_dados(dados: &DadosRegistro) -> Vec<u8> {
     // One serialisation of the whole record, then cut: the `gerentes` member out of the
     // object, and each manager out of its array. The cuts read serde_json's own compact
     // output, never an input.
-    let json = serde_json::to_vec(dados).unwrap_or_default();
+    // Sized for a typical record (about 1.4 KiB): growing from serde_json's default
+    // would reallocate four times.
+    let mut json = Vec::with_capacity(2048);
+    if serde_json::to_writer(&mut json, dados).is_err() {
+        json.clear();
+    }
     let gerentes = dados.gerentes.as_deref().unwrap_or_default();
     // What to cut out of `json`, and where the selected manager goes back in.
     let (cut, gerentes_at, managers) = match find_member(&json, b"\"gerentes\"") {
