@@ -96,8 +96,7 @@ impl Sorter {
         if self.buffer.capacity() - self.buffer.len() < bytes.len() {
             // The whole budget at once (a record larger than the budget aside): the
             // memory is only taken as it is written, whereas growing by doubling copied
-            // the run at each step and had the kernel clear the new pages again (a
-            // quarter of a 100 000-record import's CPU).
+            // the run at each step and had the kernel clear the new pages again.
             let wanted = self.budget.max(self.buffer.len() + bytes.len());
             self.buffer.reserve_exact(wanted - self.buffer.len());
         }
