@@ -282,6 +282,7 @@ fn measure_store(
     // back during the measured runs, on the same disk and cores.
     let synced = Command::new("sync").status().context("cannot run sync")?;
     ensure!(synced.success(), "sync failed: {synced}");
+    settle_page_cache(&data, &db, report)?;
 
     let body = options.out.join(format!("typical-200-{size}.json"));
     std::fs::write(&body, dados::typical_200(size))?;
@@ -321,6 +322,7 @@ fn measure_store(
         check,
         script,
     };
+    let disk_reads_before = procfs::disk_read_bytes(service.pid())?;
     let warm_connections = options.connections.iter().copied().max().unwrap_or(64);
     for server in [&ceiling, &service] {
         wrk::run(
@@ -360,6 +362,69 @@ fn measure_store(
         procfs::memory(ceiling.pid())?,
         procfs::memory(service.pid())?,
     );
+    if options.db.is_none() {
+        let read = procfs::disk_read_bytes(service.pid())? - disk_reads_before;
+        report.disk_reads(size, read);
+    }
+    Ok(())
+}
+
+/// Leaves the OS cache as a serving machine's would be: without the records file (the
+/// import read it last, and on a machine whose cache is about the size of the largest
+/// store it would push the store out), and with the store read once, as a service
+/// running for a while has it. What the cache still cannot hold is read from the disk
+/// during the runs, and the report says how much.
+fn settle_page_cache(data: &dados::Data, db: &str, report: &mut Report) -> anyhow::Result<()> {
+    let run = |program: &str, args: &[&str]| -> anyhow::Result<()> {
+        let output = Command::new(program)
+            .args(args)
+            .output()
+            .with_context(|| format!("cannot run {program}"))?;
+        ensure!(
+            output.status.success(),
+            "{program} failed: {}",
+            String::from_utf8_lossy(&output.stderr).trim()
+        );
+        Ok(())
+    };
+    let records = format!("if={}", data.records.display());
+    // GNU dd: with `nocache` and no block to copy, it drops the whole file's pages.
+    run("dd", &[&records, "iflag=nocache", "count=0", "status=none"])?;
+    match db.strip_prefix("sqlite:") {
+        Some(path) => run(
+            "dd",
+            &[
+                &format!("if={path}"),
+                "of=/dev/null",
+                "bs=16M",
+                "status=none",
+            ],
+        )?,
+        // Best effort: pg_prewarm is a contrib extension, and creating it takes rights
+        // the URL may not have.
+        None => {
+            let prewarmed = run(
+                "psql",
+                &[
+                    db,
+                    "-qAt",
+                    "-v",
+                    "ON_ERROR_STOP=1",
+                    "-c",
+                    "CREATE EXTENSION IF NOT EXISTS pg_prewarm",
+                    "-c",
+                    "SELECT pg_prewarm(oid, 'read') FROM pg_class WHERE oid = 'clientes'::regclass \
+                     OR oid IN (SELECT indexrelid FROM pg_index WHERE indrelid = 'clientes'::regclass)",
+                ],
+            );
+            if let Err(error) = prewarmed {
+                eprintln!("bench: the table was not read ahead: {error:#}");
+                report.note(format!(
+                    "The table was not read ahead (`pg_prewarm`): {error:#}."
+                ));
+            }
+        }
+    }
     Ok(())
 }
 

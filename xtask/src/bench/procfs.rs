@@ -74,6 +74,17 @@ pub(crate) fn memory(pid: u32) -> anyhow::Result<Memory> {
     })
 }
 
+/// Bytes process `pid` has had read from storage so far (`read_bytes` of
+/// `/proc/PID/io`): its reads that the OS cache did not serve.
+pub(crate) fn disk_read_bytes(pid: u32) -> anyhow::Result<u64> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/io"))
+        .with_context(|| format!("cannot read /proc/{pid}/io"))?;
+    text.lines()
+        .find_map(|line| line.strip_prefix("read_bytes:"))
+        .and_then(|value| value.trim().parse().ok())
+        .context("no read_bytes in /proc/PID/io")
+}
+
 /// The 1, 5 and 15 minute load averages, as the kernel prints them.
 pub(crate) fn load_average() -> String {
     std::fs::read_to_string("/proc/loadavg")

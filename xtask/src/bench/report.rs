@@ -44,6 +44,10 @@ pub(crate) struct Report {
     imports: Vec<(u64, Imported)>,
     rows: Vec<Row>,
     memory: Vec<(u64, Memory, Memory)>,
+    /// Bytes the service read from the disk during the runs, per size (SQLite only).
+    disk_reads: Vec<(u64, u64)>,
+    /// Things the run could not do as described, said under its setup.
+    notes: Vec<String>,
 }
 
 fn command_output(program: &str, args: &[&str]) -> String {
@@ -69,8 +73,10 @@ impl Report {
              the whole store, 10% valid but unknown, 5% wrong DAC, all authenticated{}); \
              {} s per run, {} interleaved rounds per server and connection count (the \
              tables show the fastest round and the slowest round's req/s), after a {} s \
-             warm-up per server. Store: {store}. Service logs at `info` (one JSON line per \
-             request) to /dev/null.",
+             warm-up per server. Store: {store}; after the import, the records file is \
+             dropped from the OS cache and the store read once, as a service running for a \
+             while has it cached. Service logs at `info` (one JSON line per request) to \
+             /dev/null.",
             options.server_cpu,
             options.workers,
             options.client_cpu,
@@ -103,6 +109,8 @@ impl Report {
             imports: Vec::new(),
             rows: Vec::new(),
             memory: Vec::new(),
+            disk_reads: Vec::new(),
+            notes: Vec::new(),
         }
     }
 
@@ -129,6 +137,14 @@ impl Report {
 
     pub(crate) fn memory(&mut self, size: u64, ceiling: Memory, service: Memory) {
         self.memory.push((size, ceiling, service));
+    }
+
+    pub(crate) fn disk_reads(&mut self, size: u64, bytes: u64) {
+        self.disk_reads.push((size, bytes));
+    }
+
+    pub(crate) fn note(&mut self, note: String) {
+        self.notes.push(note);
     }
 
     pub(crate) fn finish(&mut self) {
@@ -287,6 +303,9 @@ impl Report {
             self.machine, self.load_start, self.load_end
         );
         let _ = writeln!(out, "{}\n", self.setup);
+        for note in &self.notes {
+            let _ = writeln!(out, "{note}\n");
+        }
         if !charts.is_empty() {
             for (file, alt) in charts {
                 let _ = writeln!(out, "![{alt}]({}/{file})", results::DIR);
@@ -417,6 +436,14 @@ impl Report {
                 kib_to_mib(service.peak_kib),
                 kib_to_mib(ceiling.rss_kib),
                 kib_to_mib(ceiling.peak_kib),
+            );
+        }
+        if let Some((_, bytes)) = self.disk_reads.iter().find(|(s, _)| *s == size) {
+            let _ = writeln!(
+                out,
+                "\nDisk reads by the service during the warm-up and the runs: {:.1} MiB \
+                 (`read_bytes` in `/proc/PID/io`: the lookups the OS cache did not hold).",
+                *bytes as f64 / (1024.0 * 1024.0),
             );
         }
         out.push('\n');
