@@ -97,8 +97,18 @@ impl Sorter {
             // The whole budget at once (a record larger than the budget aside): the
             // memory is only taken as it is written, whereas growing by doubling copied
             // the run at each step and had the kernel clear the new pages again.
-            let wanted = self.budget.max(self.buffer.len() + bytes.len());
-            self.buffer.reserve_exact(wanted - self.buffer.len());
+            let len = self.buffer.len();
+            let wanted = self.budget.max(len + bytes.len());
+            if self.buffer.try_reserve_exact(wanted - len).is_err() {
+                // The system would not promise that much at once (a large
+                // `--sort-memory`, or no overcommit): grow as needed, never past the
+                // budget.
+                let grown = (self.buffer.capacity() * 2)
+                    .max(64 * 1024)
+                    .min(wanted)
+                    .max(len + bytes.len());
+                self.buffer.reserve_exact(grown - len);
+            }
         }
         let start = self.buffer.len();
         self.buffer.extend_from_slice(bytes);
