@@ -277,9 +277,13 @@ impl Importer for PostgresImporter {
             // Readers keep seeing the committed data: DELETE, not TRUNCATE, which would
             // lock them out until the import commits.
             let replace = if replace { "DELETE FROM clientes;" } else { "" };
+            // The import's statements (a whole table's DELETE, the COPY of every row)
+            // last as long as the import: a statement_timeout set for queries on the
+            // role or database must not cancel it.
             client
                 .batch_execute(&format!(
-                    "CREATE TEMPORARY TABLE itau_codigo_import (
+                    "SET LOCAL statement_timeout = 0;
+                     CREATE TEMPORARY TABLE itau_codigo_import (
                          codigo_conta bigint NOT NULL,
                          resposta bytea NOT NULL
                      ) ON COMMIT DROP;
@@ -294,14 +298,10 @@ impl Importer for PostgresImporter {
                 )
                 .await?)
         })?;
-        let copy = if replace {
-            Some(CopyStream::start(&self.runtime, Arc::clone(&self.client)))
-        } else {
-            None
-        };
         Ok(Box::new(PostgresImport {
             importer: self,
-            copy,
+            stream: replace,
+            copy: None,
             upsert,
             batch: Batch::default(),
             in_flight: None,
@@ -485,7 +485,12 @@ type InFlight = tokio::task::JoinHandle<Result<(), tokio_postgres::Error>>;
 
 struct PostgresImport<'i> {
     importer: &'i mut PostgresImporter,
-    /// Rows streaming straight into the table, while that is possible.
+    /// Whether rows may still stream straight into the table: with `--replace`, until a
+    /// key comes out of order.
+    stream: bool,
+    /// That stream, from the first row on (not from `begin`: the rows come only once
+    /// the whole input is read and sorted, and a `COPY` open all that time would only
+    /// hold the connection).
     copy: Option<CopyStream>,
     upsert: Statement,
     batch: Batch,
@@ -497,6 +502,7 @@ struct PostgresImport<'i> {
 impl PostgresImport<'_> {
     /// Completes the streaming `COPY`, if one is open: what follows is upserted.
     fn finish_copy(&mut self) -> Result<(), StoreError> {
+        self.stream = false;
         match self.copy.take() {
             Some(copy) => copy.finish(&self.importer.runtime),
             None => Ok(()),
@@ -543,6 +549,12 @@ impl PostgresImport<'_> {
 
 impl ImportSession for PostgresImport<'_> {
     fn upsert(&mut self, key: i64, encoded: &[u8]) -> Result<(), StoreError> {
+        if self.stream && self.copy.is_none() {
+            self.copy = Some(CopyStream::start(
+                &self.importer.runtime,
+                Arc::clone(&self.importer.client),
+            ));
+        }
         if let Some(copy) = &mut self.copy {
             if copy.takes(key) {
                 return copy.push(&self.importer.runtime, key, encoded);

@@ -285,32 +285,52 @@ fn the_later_line_wins_within_and_across_import_batches() {
     assert!(db.stored_data(&b).unwrap().contains("\"b1\""));
 }
 
-/// Upserts each line's record through one `--replace` session, in the order given.
-fn replace_session_with(db: &TestDb, lines: &[&String]) -> Result<(), StoreError> {
-    let mut importer = db.importer();
+/// Upserts each record through one `--replace` session, in the order given.
+fn replace_with(
+    importer: &mut dyn itau_codigo_server::store::Importer,
+    registros: &[itau_codigo::RegistroCliente],
+) -> Result<(), StoreError> {
     let mut session = importer.begin(true)?;
-    for line in lines {
-        let registro = itau_codigo::RegistroCliente::from_json_line(line.trim_end()).unwrap();
-        session.upsert_registro(&registro)?;
+    for registro in registros {
+        session.upsert_registro(registro)?;
     }
     session.commit()
 }
 
+fn registros(lines: &[&String]) -> Vec<itau_codigo::RegistroCliente> {
+    lines
+        .iter()
+        .map(|line| itau_codigo::RegistroCliente::from_json_line(line.trim_end()).unwrap())
+        .collect()
+}
+
+/// `count` generated records, in ascending key order (as the import hands them over).
+fn sorted_generated(count: usize) -> Vec<itau_codigo::RegistroCliente> {
+    let mut registros: Vec<_> = generated_records(count, "7777")
+        .lines()
+        .map(|line| itau_codigo::RegistroCliente::from_json_line(line).unwrap())
+        .collect();
+    registros.sort_by_key(|r| store::key(&r.codigo_conta));
+    registros
+}
+
 #[test]
-fn a_replace_streams_ascending_keys_and_upserts_whatever_comes_out_of_order() {
+fn a_replace_streams_ascending_keys_and_upserts_from_the_first_key_out_of_order() {
     if !postgres_available() {
         return;
     }
     let db = TestDb::with_demo(TestStore::Postgres);
     let (a, a1) = record("1111", "1", "a1");
     let (b, b1) = record("2222", "2", "b1");
+    let (_, b1_again) = record("2222", "2", "b1-again");
     let (c, c1) = record("3333", "3", "c1");
     let (_, b2) = record("2222", "2", "b2");
     let (_, a2) = record("1111", "1", "a2");
     let (d, d1) = record("4444", "4", "d1");
-    // Ascending keys go into one COPY; `b2` comes back to a key already copied, so it
-    // and what follows are upserted over the copied rows.
-    replace_session_with(&db, &[&a1, &b1, &c1, &b2, &a2, &d1]).unwrap();
+    // `a1` and `b1` stream by the COPY; `b1-again` repeats the last key, which the COPY
+    // cannot take, so it and what follows are upserted over the copied rows.
+    let order = registros(&[&a1, &b1, &b1_again, &c1, &b2, &a2, &d1]);
+    replace_with(&mut *db.importer(), &order).unwrap();
     assert_eq!(db.count_rows(), 4, "the demo data is replaced");
     for (codigo, marker) in [(&a, "a2"), (&b, "b2"), (&c, "c1"), (&d, "d1")] {
         let stored = db.stored_data(codigo).unwrap();
@@ -322,30 +342,43 @@ fn a_replace_streams_ascending_keys_and_upserts_whatever_comes_out_of_order() {
 }
 
 #[test]
-fn a_replace_dropped_while_streaming_keeps_the_previous_data() {
+fn a_replace_streamed_over_several_chunks_stores_every_record_as_encoded() {
+    if !postgres_available() {
+        return;
+    }
+    let db = TestDb::with_demo(TestStore::Postgres);
+    // About 4 MiB of stored records: several chunks of COPY data.
+    let registros = sorted_generated(3_000);
+    replace_with(&mut *db.importer(), &registros).unwrap();
+    assert_eq!(db.count_rows(), 3_000);
+    for registro in registros.iter().step_by(97) {
+        let expected = store::encode_record(registro);
+        assert_eq!(
+            db.stored_data(&registro.codigo_conta.to_string()),
+            Some(String::from_utf8_lossy(&expected).into_owned())
+        );
+    }
+}
+
+#[test]
+fn a_replace_dropped_while_streaming_keeps_the_previous_data_and_the_connection() {
     if !postgres_available() {
         return;
     }
     let db = TestDb::with_demo(TestStore::Postgres);
     let before = db.count_rows();
-    let lines = generated_records(3_000, "7777");
+    let mut importer = db.importer();
     {
-        let mut importer = db.importer();
         let mut session = importer.begin(true).unwrap();
-        let mut registros: Vec<_> = lines
-            .lines()
-            .map(|line| itau_codigo::RegistroCliente::from_json_line(line).unwrap())
-            .collect();
-        registros.sort_by_key(|r| store::key(&r.codigo_conta));
         // More than a chunk of COPY data: some of it has reached the server.
-        for registro in &registros {
+        for registro in &sorted_generated(3_000) {
             session.upsert_registro(registro).unwrap();
         }
     }
     assert_eq!(db.count_rows(), before);
-    // The connection is usable again: the next import goes through.
+    // The same connection goes on: the next import through it commits.
     let (a, a1) = record("1111", "1", "a1");
-    replace_session_with(&db, &[&a1]).unwrap();
+    replace_with(&mut *importer, &registros(&[&a1])).unwrap();
     assert_eq!(db.count_rows(), 1);
     assert!(db.stored_data(&a).is_some());
 }
