@@ -36,8 +36,9 @@ pub fn open(location: &DbLocation, pool_size: u32) -> Result<Arc<dyn Store>, Sto
 }
 
 /// Opens the store at `location` for an import, creating a SQLite file (and any
-/// store's schema) if needed. A SQLite file created here is removed again when the
-/// importer is dropped without a committed import.
+/// store's schema) if needed. A SQLite file created here is built as `PATH.importing`
+/// and renamed into place when an import commits, or removed when the importer is
+/// dropped without one.
 ///
 /// # Errors
 ///

@@ -518,21 +518,41 @@ enum ImportConnection {
     Pooled(r2d2::PooledConnection<SqliteConnectionManager>),
 }
 
-/// A SQLite file an import created. Unless an import into it commits, it is removed
-/// (with its `-wal` and `-shm`) when dropped, so that a failed first import cannot
-/// leave an empty store for `serve` to answer from.
+/// A new store, built by its first import under a name of its own beside the store's
+/// path ([`building_path`]) and renamed into place once committed, so that no one can
+/// open a store that is not complete: `serve` finds no file until then, as before the
+/// import. Unless an import into it commits, the file is removed (with its journal,
+/// `-wal` and `-shm`) when dropped; a killed import leaves it behind, and the next
+/// first import into that path refuses to start until it is removed.
 #[derive(Debug)]
 struct CreatedFile {
+    /// Where it is built.
     path: PathBuf,
+    /// The store's path, where it goes once committed.
+    target: PathBuf,
     committed: bool,
 }
 
+/// Where the first import into `path` builds the store: `PATH.importing`, in the same
+/// directory, so that the rename into place is atomic.
+fn building_path(path: &Path) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".importing");
+    PathBuf::from(name)
+}
+
 impl Drop for CreatedFile {
+    /// After the importing connection is closed (it is declared before this).
     fn drop(&mut self) {
-        if self.committed {
-            return;
-        }
-        for suffix in ["", "-journal", "-wal", "-shm"] {
+        // Committed, the store is in place; what may be left under the building name
+        // is SQLite's side files, which only the closed connection used (a reader of
+        // the store in place has its own).
+        let suffixes: &[&str] = if self.committed {
+            &["-journal", "-wal", "-shm"]
+        } else {
+            &["", "-journal", "-wal", "-shm"]
+        };
+        for suffix in suffixes {
             let mut file = self.path.as_os_str().to_owned();
             file.push(suffix);
             let _ = std::fs::remove_file(file);
@@ -542,8 +562,8 @@ impl Drop for CreatedFile {
 
 impl SqliteImporter {
     /// Opens `path` for an import, creating the file and its schema if needed. A file
-    /// created here is removed again when the importer is dropped without a committed
-    /// import.
+    /// created here is built as `PATH.importing` and renamed to `path` when the import
+    /// commits, or removed when the importer is dropped without a committed import.
     ///
     /// # Errors
     ///
@@ -552,17 +572,28 @@ impl SqliteImporter {
         let created = if path.exists() {
             None
         } else {
-            create_private(path).map_err(|e| StoreError::Open {
+            let building = building_path(path);
+            create_private(&building).map_err(|e| StoreError::Open {
                 location: format!("sqlite:{}", path.display()),
-                reason: e.to_string(),
+                reason: if e.kind() == std::io::ErrorKind::AlreadyExists {
+                    format!(
+                        "{} exists: another first import into this store is running, or one \
+                         was stopped before it ended (if none runs, remove that file)",
+                        building.display()
+                    )
+                } else {
+                    format!("cannot create {}: {e}", building.display())
+                },
             })?;
             Some(CreatedFile {
-                path: path.to_owned(),
+                path: building,
+                target: path.to_owned(),
                 committed: false,
             })
         };
+        let file = created.as_ref().map_or(path, |created| &created.path);
         let mut connection = Connection::open_with_flags(
-            path,
+            file,
             OpenFlags::SQLITE_OPEN_READ_WRITE
                 | OpenFlags::SQLITE_OPEN_CREATE
                 | OpenFlags::SQLITE_OPEN_NO_MUTEX,
@@ -571,13 +602,13 @@ impl SqliteImporter {
         // A new file is filled by its first import through a rollback journal, which
         // does not copy pages added to the file: each page is written once, where a WAL
         // would take every page and then copy it into the file at the checkpoint. No
-        // one reads a file before its first import commits; then it turns to WAL.
+        // one reads it before it is renamed into place, in WAL.
         let journal = if created.is_some() {
             Journal::RollbackUntilFirstImport
         } else {
             Journal::Wal
         };
-        prepare_file(&mut connection, path, journal)?;
+        prepare_file(&mut connection, file, journal)?;
         Ok(Self {
             connection: ImportConnection::File(connection),
             created,
@@ -674,9 +705,14 @@ impl ImportSession for SqliteImport<'_> {
         drop(upsert);
         transaction.commit()?;
         if let Some(created) = created {
-            // The file holds its data now: keep it even if the switch below fails.
-            created.committed = true;
+            // In WAL before anyone can open it; then into place. Should either fail, the
+            // file is removed when the importer is dropped: nothing was imported.
             set_wal(connection, &created.path)?;
+            std::fs::rename(&created.path, &created.target).map_err(|e| StoreError::Open {
+                location: format!("sqlite:{}", created.target.display()),
+                reason: format!("cannot rename {} into place: {e}", created.path.display()),
+            })?;
+            created.committed = true;
         }
         Ok(())
     }

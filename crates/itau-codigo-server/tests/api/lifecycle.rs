@@ -231,34 +231,68 @@ fn an_import_killed_midway_leaves_the_previous_data_intact() {
     assert_eq!(count_rows(&db), rows_before + 2);
 }
 
-/// A new store's first import writes each page once, through a rollback journal that
-/// holds none of the new pages, instead of a WAL that would hold every page a second
-/// time until the checkpoint copied it; the store is left in WAL mode, so that later
-/// imports never keep a serving reader waiting.
+/// A new store's first import builds it as `PATH.importing`, through a rollback
+/// journal that copies none of the new pages (a WAL would hold every page a second time
+/// until its checkpoint), and renames it into place once committed and turned to WAL:
+/// no one can open the store before it is complete, and later imports never keep a
+/// serving reader waiting.
 #[test]
-fn a_new_stores_first_import_writes_no_wal_and_leaves_the_store_in_wal_mode() {
+fn a_new_store_appears_only_complete_built_without_a_wal_and_left_in_wal_mode() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("new.db");
-    let wal = dir.path().join("new.db-wal");
+    let building = dir.path().join("new.db.importing");
     let mut command = itau_codigo();
     command.args(["import", "-", "--db", db.to_str().unwrap()]);
     let (import, stdin) = import_from_open_pipe(command, &generated_records(50, "7777"));
-    // The schema is committed (in the file, or in a WAL if there were one), and the
-    // import holds its transaction while it waits for the rest of its input.
+    // Its schema is committed, and the import waits for the rest of its input.
     let deadline = Instant::now() + Duration::from_secs(60);
-    while std::fs::metadata(&db).map_or(0, |m| m.len()) == 0 && !wal.exists() {
-        assert!(Instant::now() < deadline, "the import created no schema");
+    while std::fs::metadata(&building).map_or(0, |m| m.len()) == 0 {
+        assert!(Instant::now() < deadline, "the import built nothing");
         std::thread::sleep(Duration::from_millis(20));
     }
-    assert!(!wal.exists(), "the first import opened a WAL");
+    let journal_mode = |path: &std::path::Path| -> String {
+        rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .unwrap()
+            .query_row("PRAGMA journal_mode", [], |row| row.get(0))
+            .unwrap()
+    };
+    assert!(!db.exists(), "the store is there before its import ends");
+    assert_eq!(journal_mode(&building), "delete");
+    assert!(!dir.path().join("new.db.importing-wal").exists());
     drop(stdin);
     let output = import.wait_with_output().unwrap();
     assert!(output.status.success(), "{output:?}");
 
     assert_eq!(count_rows(&db), 50);
-    let connection = rusqlite::Connection::open(&db).unwrap();
-    let mode: String = connection
-        .query_row("PRAGMA journal_mode", [], |row| row.get(0))
-        .unwrap();
-    assert_eq!(mode, "wal");
+    assert_eq!(journal_mode(&db), "wal");
+    let left: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().into_string().unwrap())
+        .filter(|name| name.contains("importing"))
+        .collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+}
+
+/// A first import killed midway leaves `PATH.importing`; the next one refuses to start
+/// until it is removed, naming it, rather than guess whether another import is running.
+#[test]
+fn a_first_import_refuses_to_start_beside_a_leftover_building_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("new.db");
+    let building = dir.path().join("new.db.importing");
+    std::fs::write(&building, b"").unwrap();
+    let output = run(
+        itau_codigo().args(["import", "-", "--db", db.to_str().unwrap()]),
+        generated_records(2, "7777").as_bytes(),
+    );
+    assert_eq!(output.status, 2, "{output:?}");
+    output.assert_stderr_has(&format!("{} exists", building.display()));
+    assert!(!db.exists());
+    std::fs::remove_file(&building).unwrap();
+    let output = run(
+        itau_codigo().args(["import", "-", "--db", db.to_str().unwrap()]),
+        generated_records(2, "7777").as_bytes(),
+    );
+    assert_eq!(output.status, 0, "{output:?}");
+    assert_eq!(count_rows(&db), 2);
 }
