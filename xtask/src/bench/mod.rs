@@ -400,9 +400,19 @@ fn settle_page_cache(data: &dados::Data, db: &str, report: &mut Report) -> anyho
                 "status=none",
             ],
         )?,
-        // Best effort: pg_prewarm is a contrib extension, and creating it takes rights
-        // the URL may not have.
+        // Best effort: vacuuming the rows the import replaced, a checkpoint and
+        // pg_prewarm (a contrib extension) take rights the URL may not have. Without
+        // them, autovacuum and the writing of the imported pages would fall in the runs.
         None => {
+            for (what, sql) in [
+                ("vacuumed", "VACUUM (ANALYZE) clientes"),
+                ("checkpointed", "CHECKPOINT"),
+            ] {
+                if let Err(error) = run("psql", &[db, "-qAt", "-v", "ON_ERROR_STOP=1", "-c", sql]) {
+                    eprintln!("bench: the database was not {what}: {error:#}");
+                    report.note(format!("The database was not {what} (`{sql}`): {error:#}."));
+                }
+            }
             let prewarmed = run(
                 "psql",
                 &[
