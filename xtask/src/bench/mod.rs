@@ -447,6 +447,8 @@ pub(crate) struct Imported {
     /// What `itau-codigo import` itself printed.
     pub(crate) reported: String,
     pub(crate) store_bytes: Option<u64>,
+    /// Its peak resident memory, in KiB, when `/usr/bin/time` is there to tell.
+    pub(crate) peak_rss_kib: Option<u64>,
 }
 
 impl Imported {
@@ -455,8 +457,20 @@ impl Imported {
     }
 }
 
+/// What `/usr/bin/time` is asked to print after the import, to be found in its stderr.
+const PEAK_RSS: &str = "bench-import-peak-rss-kib";
+
 fn import(service: &Path, data: &Path, db: &str, replace: bool) -> anyhow::Result<Imported> {
-    let mut command = Command::new(service);
+    // GNU time reports the peak RSS of the process it waits for, which the bench
+    // cannot read itself once the process is gone.
+    let time = Path::new("/usr/bin/time");
+    let mut command = if time.exists() {
+        let mut command = Command::new(time);
+        command.args(["-f", &format!("{PEAK_RSS} %M")]).arg(service);
+        command
+    } else {
+        Command::new(service)
+    };
     command.arg("import").arg(data).args(["--db", db]);
     if replace {
         command.arg("--replace");
@@ -486,12 +500,17 @@ fn import(service: &Path, data: &Path, db: &str, replace: bool) -> anyhow::Resul
         .strip_prefix("sqlite:")
         .and_then(|path| std::fs::metadata(path).ok())
         .map(|m| m.len());
+    let peak_rss_kib = stderr
+        .lines()
+        .find_map(|line| line.strip_prefix(PEAK_RSS))
+        .and_then(|kib| kib.trim().parse().ok());
     Ok(Imported {
         records,
         file_bytes: std::fs::metadata(data)?.len(),
         wall,
         reported,
         store_bytes,
+        peak_rss_kib,
     })
 }
 

@@ -332,23 +332,27 @@ impl Report {
 
     fn import_table(&self, out: &mut String) {
         out.push_str("#### Import\n\n");
-        out.push_str("| accounts | file | wall time | records/s | store size | `itau-codigo import` said |\n");
-        out.push_str("|---:|---:|---:|---:|---:|---|\n");
+        out.push_str("| accounts | file | wall time | records/s | peak RSS | store size | `itau-codigo import` said |\n");
+        out.push_str("|---:|---:|---:|---:|---:|---:|---|\n");
         for (size, imported) in &self.imports {
             let _ = writeln!(
                 out,
-                "| {} | {} | {:.2} s | **{}** | {} | {} |",
+                "| {} | {} | {:.2} s | **{}** | {} | {} | {} |",
                 thousands(*size),
                 mib(imported.file_bytes),
                 imported.wall,
                 thousands(imported.rate() as u64),
+                imported
+                    .peak_rss_kib
+                    .map_or_else(|| "—".into(), |kib| format!("{:.0} MiB", kib_to_mib(kib))),
                 imported.store_bytes.map_or_else(|| "—".into(), mib),
                 imported.reported.replace('|', "\\|"),
             );
         }
         out.push_str(
             "\nRecords/s is records over the wall time of the whole `import` process \
-             (start to exit, commit included).\n\n",
+             (start to exit, commit included); peak RSS is that process's, from \
+             `/usr/bin/time`.\n\n",
         );
     }
 
