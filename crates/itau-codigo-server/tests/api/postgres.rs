@@ -354,7 +354,7 @@ fn a_replace_streamed_over_several_chunks_stores_every_record_as_encoded() {
     for registro in registros.iter().step_by(97) {
         let expected = store::encode_record(registro);
         assert_eq!(
-            db.stored_data(&registro.codigo_conta.to_string()),
+            db.stored_data(registro.codigo_conta.as_ref()),
             Some(String::from_utf8_lossy(&expected).into_owned())
         );
     }
