@@ -300,8 +300,11 @@ impl Importer for PostgresImporter {
         })?;
         Ok(Box::new(PostgresImport {
             importer: self,
-            stream: replace,
-            copy: None,
+            streaming: if replace {
+                Streaming::Ready
+            } else {
+                Streaming::Off
+            },
             upsert,
             batch: Batch::default(),
             in_flight: None,
@@ -439,11 +442,13 @@ impl CopyStream {
     }
 
     /// Aborts the `COPY` (its rows are rolled back with the transaction).
-    fn abort(mut self, runtime: &tokio::runtime::Runtime) {
+    fn abort(self, runtime: &tokio::runtime::Runtime) {
+        let Self { sender, task, .. } = self;
         // Without `Finish`, the task drops the sink, which aborts the `COPY`.
-        let (closed, _) = tokio::sync::mpsc::channel(1);
-        drop(std::mem::replace(&mut self.sender, closed));
-        let _ = self.outcome(runtime);
+        drop(sender);
+        if let Some(task) = task {
+            let _ = runtime.block_on(task);
+        }
     }
 }
 
@@ -483,15 +488,20 @@ impl Batch {
 
 type InFlight = tokio::task::JoinHandle<Result<(), tokio_postgres::Error>>;
 
-struct PostgresImport<'i> {
-    importer: &'i mut PostgresImporter,
-    /// Whether rows may still stream straight into the table: with `--replace`, until a
-    /// key comes out of order.
-    stream: bool,
-    /// That stream, from the first row on (not from `begin`: the rows come only once
+/// Whether rows stream straight into the table by one `COPY` (`--replace`).
+enum Streaming {
+    /// Not yet: the first row opens the `COPY` (not `begin`: the rows come only once
     /// the whole input is read and sorted, and a `COPY` open all that time would only
     /// hold the connection).
-    copy: Option<CopyStream>,
+    Ready,
+    Open(CopyStream),
+    /// Never (without `--replace`), or no longer (a key came out of order).
+    Off,
+}
+
+struct PostgresImport<'i> {
+    importer: &'i mut PostgresImporter,
+    streaming: Streaming,
     upsert: Statement,
     batch: Batch,
     in_flight: Option<InFlight>,
@@ -502,10 +512,9 @@ struct PostgresImport<'i> {
 impl PostgresImport<'_> {
     /// Completes the streaming `COPY`, if one is open: what follows is upserted.
     fn finish_copy(&mut self) -> Result<(), StoreError> {
-        self.stream = false;
-        match self.copy.take() {
-            Some(copy) => copy.finish(&self.importer.runtime),
-            None => Ok(()),
+        match std::mem::replace(&mut self.streaming, Streaming::Off) {
+            Streaming::Open(copy) => copy.finish(&self.importer.runtime),
+            Streaming::Ready | Streaming::Off => Ok(()),
         }
     }
 
@@ -549,13 +558,13 @@ impl PostgresImport<'_> {
 
 impl ImportSession for PostgresImport<'_> {
     fn upsert(&mut self, key: i64, encoded: &[u8]) -> Result<(), StoreError> {
-        if self.stream && self.copy.is_none() {
-            self.copy = Some(CopyStream::start(
+        if matches!(self.streaming, Streaming::Ready) {
+            self.streaming = Streaming::Open(CopyStream::start(
                 &self.importer.runtime,
                 Arc::clone(&self.importer.client),
             ));
         }
-        if let Some(copy) = &mut self.copy {
+        if let Streaming::Open(copy) = &mut self.streaming {
             if copy.takes(key) {
                 return copy.push(&self.importer.runtime, key, encoded);
             }
@@ -590,7 +599,7 @@ impl Drop for PostgresImport<'_> {
         if !self.open {
             return;
         }
-        if let Some(copy) = self.copy.take() {
+        if let Streaming::Open(copy) = std::mem::replace(&mut self.streaming, Streaming::Off) {
             copy.abort(&self.importer.runtime);
         }
         let _ = self.wait();
