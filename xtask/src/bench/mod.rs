@@ -278,10 +278,6 @@ fn measure_store(
         import.rate()
     );
     report.import(size, import);
-    // What generating the data and importing it left dirty would otherwise be written
-    // back during the measured runs, on the same disk and cores.
-    let synced = Command::new("sync").status().context("cannot run sync")?;
-    ensure!(synced.success(), "sync failed: {synced}");
     settle_page_cache(&data, &db, report)?;
 
     let body = options.out.join(format!("typical-200-{size}.json"));
@@ -369,9 +365,10 @@ fn measure_store(
     Ok(())
 }
 
-/// Leaves the OS cache as a serving machine's would be: without the records file (the
-/// import read it last, and on a machine whose cache is about the size of the largest
-/// store it would push the store out), and with the store read once, as a service
+/// Leaves the machine as a serving one's would be: nothing the data generation and the
+/// import left dirty still to write back (`sync`), the records file out of the OS cache
+/// (the import read it last, and on a machine whose cache is about the size of the
+/// largest store it would push the store out), and the store read once, as a service
 /// running for a while has it. What the cache still cannot hold is read from the disk
 /// during the runs, and the report says how much.
 fn settle_page_cache(data: &dados::Data, db: &str, report: &mut Report) -> anyhow::Result<()> {
@@ -387,52 +384,42 @@ fn settle_page_cache(data: &dados::Data, db: &str, report: &mut Report) -> anyho
         );
         Ok(())
     };
+    run("sync", &[])?;
     let records = format!("if={}", data.records.display());
     // GNU dd: with `nocache` and no block to copy, it drops the whole file's pages.
     run("dd", &[&records, "iflag=nocache", "count=0", "status=none"])?;
-    match db.strip_prefix("sqlite:") {
-        Some(path) => run(
-            "dd",
+    if let Some(path) = db.strip_prefix("sqlite:") {
+        let store = format!("if={path}");
+        return run("dd", &[&store, "of=/dev/null", "bs=16M", "status=none"]);
+    }
+    // PostgreSQL: vacuuming the rows the import replaced (else autovacuum would fall in
+    // the runs), writing its pages out (`sync` does not reach the shared buffers), and
+    // reading the table ahead. Best effort: each takes rights the URL may not have, and
+    // pg_prewarm is a contrib extension.
+    let steps: [(&str, &[&str]); 3] = [
+        ("vacuumed", &["VACUUM (ANALYZE) clientes"]),
+        ("checkpointed", &["CHECKPOINT"]),
+        (
+            "read ahead",
             &[
-                &format!("if={path}"),
-                "of=/dev/null",
-                "bs=16M",
-                "status=none",
+                "CREATE EXTENSION IF NOT EXISTS pg_prewarm",
+                "SELECT pg_prewarm(oid, 'read') FROM pg_class \
+                 WHERE oid = 'clientes'::regclass OR oid IN \
+                 (SELECT indexrelid FROM pg_index WHERE indrelid = 'clientes'::regclass)",
             ],
-        )?,
-        // Best effort: vacuuming the rows the import replaced, a checkpoint and
-        // pg_prewarm (a contrib extension) take rights the URL may not have. Without
-        // them, autovacuum and the writing of the imported pages would fall in the runs.
-        None => {
-            for (what, sql) in [
-                ("vacuumed", "VACUUM (ANALYZE) clientes"),
-                ("checkpointed", "CHECKPOINT"),
-            ] {
-                if let Err(error) = run("psql", &[db, "-qAt", "-v", "ON_ERROR_STOP=1", "-c", sql]) {
-                    eprintln!("bench: the database was not {what}: {error:#}");
-                    report.note(format!("The database was not {what} (`{sql}`): {error:#}."));
-                }
-            }
-            let prewarmed = run(
-                "psql",
-                &[
-                    db,
-                    "-qAt",
-                    "-v",
-                    "ON_ERROR_STOP=1",
-                    "-c",
-                    "CREATE EXTENSION IF NOT EXISTS pg_prewarm",
-                    "-c",
-                    "SELECT pg_prewarm(oid, 'read') FROM pg_class WHERE oid = 'clientes'::regclass \
-                     OR oid IN (SELECT indexrelid FROM pg_index WHERE indrelid = 'clientes'::regclass)",
-                ],
-            );
-            if let Err(error) = prewarmed {
-                eprintln!("bench: the table was not read ahead: {error:#}");
-                report.note(format!(
-                    "The table was not read ahead (`pg_prewarm`): {error:#}."
-                ));
-            }
+        ),
+    ];
+    for (done, statements) in steps {
+        let mut args = vec![db, "-qAt", "-v", "ON_ERROR_STOP=1"];
+        for statement in statements {
+            args.extend(["-c", statement]);
+        }
+        if let Err(error) = run("psql", &args) {
+            eprintln!("bench: the database was not {done}: {error:#}");
+            report.note(format!(
+                "The database was not {done} (`{}`): {error:#}.",
+                statements.join("; ")
+            ));
         }
     }
     Ok(())
