@@ -23,3 +23,21 @@ pub mod startup;
 pub mod state;
 pub mod store;
 pub mod telemetry;
+
+/// What the unit tests of several modules share.
+#[cfg(test)]
+pub(crate) mod test_support {
+    use actix_web::http::header::{HeaderMap, HeaderName, HeaderValue};
+
+    /// Request headers from `(name, value)` pairs, in order, a repeated name kept twice.
+    pub(crate) fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (name, value) in pairs {
+            map.append(
+                HeaderName::from_bytes(name.as_bytes()).unwrap(),
+                HeaderValue::from_str(value).unwrap(),
+            );
+        }
+        map
+    }
+}

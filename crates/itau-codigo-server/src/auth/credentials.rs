@@ -253,9 +253,8 @@ fn read_password_file(path: &Path) -> Result<Vec<SecretString>, CredentialsError
 mod tests {
     use std::collections::HashMap;
 
-    use actix_web::http::header::{HeaderName, HeaderValue};
-
     use super::*;
+    use crate::test_support::headers;
 
     fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
         let map: HashMap<String, String> = pairs
@@ -265,15 +264,28 @@ mod tests {
         move |name| map.get(name).cloned()
     }
 
-    fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
-        let mut map = HeaderMap::new();
-        for (name, value) in pairs {
-            map.append(
-                HeaderName::from_bytes(name.as_bytes()).unwrap(),
-                HeaderValue::from_str(value).unwrap(),
-            );
+    /// A password file in a directory of the test's own (`tag`), for user `u`.
+    struct PasswordFile(std::path::PathBuf);
+
+    impl PasswordFile {
+        fn new(tag: &str) -> Self {
+            let dir =
+                std::env::temp_dir().join(format!("itau-codigo-{tag}-{}", std::process::id()));
+            std::fs::create_dir_all(&dir).unwrap();
+            Self(dir.join("password"))
         }
-        map
+
+        /// The credentials read from the file once it holds `content`.
+        fn read(&self, content: &str) -> Result<Credentials, CredentialsError> {
+            std::fs::write(&self.0, content).unwrap();
+            Credentials::from_env(
+                env(&[
+                    ("ITAU_CODIGO_USERNAME", "u"),
+                    ("ITAU_CODIGO_PASSWORD_FILE", self.0.to_str().unwrap()),
+                ]),
+                false,
+            )
+        }
     }
 
     #[test]
@@ -313,20 +325,8 @@ mod tests {
 
     #[test]
     fn the_password_file_loses_one_trailing_newline() {
-        let dir = std::env::temp_dir().join(format!("itau-codigo-pw-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let file = dir.join("password");
-        let read = |content: &str| {
-            std::fs::write(&file, content).unwrap();
-            Credentials::from_env(
-                env(&[
-                    ("ITAU_CODIGO_USERNAME", "u"),
-                    ("ITAU_CODIGO_PASSWORD_FILE", file.to_str().unwrap()),
-                ]),
-                false,
-            )
-            .unwrap()
-        };
+        let file = PasswordFile::new("pw");
+        let read = |content: &str| file.read(content).unwrap();
         let right = headers(&[("userName", "u"), ("password", "s3cret")]);
         assert_eq!(read("s3cret\n").verify(&right), Verdict::Accepted);
         assert_eq!(read("s3cret\r\n").verify(&right), Verdict::Accepted);
@@ -345,19 +345,9 @@ mod tests {
 
     #[test]
     fn a_password_file_that_is_empty_has_an_empty_line_or_three_lines_is_refused() {
-        let dir = std::env::temp_dir().join(format!("itau-codigo-pw3-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let file = dir.join("password");
-        let read = |content: &str| {
-            std::fs::write(&file, content).unwrap();
-            Credentials::from_env(
-                env(&[
-                    ("ITAU_CODIGO_USERNAME", "u"),
-                    ("ITAU_CODIGO_PASSWORD_FILE", file.to_str().unwrap()),
-                ]),
-                false,
-            )
-        };
+        let password_file = PasswordFile::new("pw3");
+        let read = |content: &str| password_file.read(content);
+        let file = &password_file.0;
         for (content, reason) in [
             ("", "empty"),
             ("\n", "empty"),
@@ -372,9 +362,9 @@ mod tests {
             }
         }
         let good = read("s3cret\n").unwrap();
-        std::fs::write(&file, "s3cret\nn3w-one\n").unwrap();
+        std::fs::write(file, "s3cret\nn3w-one\n").unwrap();
         assert_eq!(good.reread().unwrap().password_count(), 2);
-        std::fs::remove_file(&file).unwrap();
+        std::fs::remove_file(file).unwrap();
         assert!(good.reread().is_err());
     }
 

@@ -297,19 +297,16 @@ fn replace_with(
     session.commit()
 }
 
-fn registros(lines: &[&String]) -> Vec<itau_codigo::RegistroCliente> {
+fn registros<'a>(lines: impl IntoIterator<Item = &'a str>) -> Vec<itau_codigo::RegistroCliente> {
     lines
-        .iter()
+        .into_iter()
         .map(|line| itau_codigo::RegistroCliente::from_json_line(line.trim_end()).unwrap())
         .collect()
 }
 
 /// `count` generated records, in ascending key order (as the import hands them over).
 fn sorted_generated(count: usize) -> Vec<itau_codigo::RegistroCliente> {
-    let mut registros: Vec<_> = generated_records(count, "7777")
-        .lines()
-        .map(|line| itau_codigo::RegistroCliente::from_json_line(line).unwrap())
-        .collect();
+    let mut registros = registros(generated_records(count, "7777").lines());
     registros.sort_by_key(|r| store::key(&r.codigo_conta));
     registros
 }
@@ -329,7 +326,7 @@ fn a_replace_streams_ascending_keys_and_upserts_from_the_first_key_out_of_order(
     let (d, d1) = record("4444", "4", "d1");
     // `a1` and `b1` stream by the COPY; `b1-again` repeats the last key, which the COPY
     // cannot take, so it and what follows are upserted over the copied rows.
-    let order = registros(&[&a1, &b1, &b1_again, &c1, &b2, &a2, &d1]);
+    let order = registros([&a1, &b1, &b1_again, &c1, &b2, &a2, &d1].map(String::as_str));
     replace_with(&mut *db.importer(), &order).unwrap();
     assert_eq!(db.count_rows(), 4, "the demo data is replaced");
     for (codigo, marker) in [(&a, "a2"), (&b, "b2"), (&c, "c1"), (&d, "d1")] {
@@ -378,7 +375,7 @@ fn a_replace_dropped_while_streaming_keeps_the_previous_data_and_the_connection(
     assert_eq!(db.count_rows(), before);
     // The same connection goes on: the next import through it commits.
     let (a, a1) = record("1111", "1", "a1");
-    replace_with(&mut *importer, &registros(&[&a1])).unwrap();
+    replace_with(&mut *importer, &registros([a1.as_str()])).unwrap();
     assert_eq!(db.count_rows(), 1);
     assert!(db.stored_data(&a).is_some());
 }

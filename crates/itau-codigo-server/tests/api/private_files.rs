@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use crate::helpers::generated_records;
-use crate::process::{ServeProcess, import_from_open_pipe, itau_codigo_under_umask};
+use crate::process::{ServeProcess, import_from_open_pipe, itau_codigo_under_umask, run};
 
 fn mode(path: &Path) -> u32 {
     std::fs::metadata(path).unwrap().permissions().mode() & 0o777
@@ -55,22 +55,11 @@ fn import_and_serve_create_only_private_files_under_umask_022() {
     let db = dir.path().join("itau-codigo.db");
     let db_arg = format!("sqlite:{}", db.display());
     // A first import creates the store (through a rollback journal, see below).
-    let first = itau_codigo_under_umask(0o022)
-        .args(["import", "-", "--db", &db_arg])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .and_then(|mut child| {
-            use std::io::Write;
-            child
-                .stdin
-                .take()
-                .unwrap()
-                .write_all(generated_records(10, "7776").as_bytes())?;
-            child.wait()
-        })
-        .unwrap();
-    assert!(first.success(), "first import failed: {first}");
+    let first = run(
+        itau_codigo_under_umask(0o022).args(["import", "-", "--db", &db_arg]),
+        generated_records(10, "7776").as_bytes(),
+    );
+    assert_eq!(first.status, 0, "first import failed: {first:?}");
     let created = modes_in(dir.path());
     for (path, mode) in &created {
         assert_eq!(*mode, 0o600, "{} has mode {mode:o}", path.display());
