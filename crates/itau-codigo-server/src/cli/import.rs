@@ -8,6 +8,8 @@ use std::process::ExitCode;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 
+use super::DbArg;
+use super::db_arg::warn_if_weak_tls;
 use crate::config::DEFAULT_DB;
 use crate::exit::{EXIT_INVALID, EXIT_USAGE, fail};
 use crate::import::{DEFAULT_SORT_MEMORY, ImportOptions, import};
@@ -19,8 +21,8 @@ pub struct ImportArgs {
     /// The JSON Lines file, or - for standard input.
     pub file: PathBuf,
     /// Store: sqlite:PATH (or a bare path; created if missing) or postgres://...
-    #[arg(long, env = "ITAU_CODIGO_DB", default_value = DEFAULT_DB)]
-    pub db: String,
+    #[arg(long, env = "ITAU_CODIGO_DB", hide_env_values = true, default_value = DEFAULT_DB)]
+    pub db: DbArg,
     /// Empty the store first (in the same transaction: readers see the old data until
     /// the import commits). An input with no records is refused.
     #[arg(long)]
@@ -42,10 +44,11 @@ pub struct ImportArgs {
 const DEFAULT_SORT_MEMORY_MIB: u64 = (DEFAULT_SORT_MEMORY / (1024 * 1024)) as u64;
 
 pub(super) fn run(args: &ImportArgs) -> ExitCode {
-    let location = match DbLocation::parse(&args.db) {
+    let location = match args.db.location() {
         Ok(location) => location,
         Err(message) => return fail(EXIT_USAGE, message),
     };
+    warn_if_weak_tls(&location);
     let (input, size): (Box<dyn io::BufRead>, Option<u64>) = if args.file.as_os_str() == "-" {
         (Box::new(io::stdin().lock()), None)
     } else {

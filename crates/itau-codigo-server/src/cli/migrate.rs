@@ -6,23 +6,26 @@ use std::process::ExitCode;
 
 use clap::Args;
 
+use super::DbArg;
+use super::db_arg::warn_if_weak_tls;
 use crate::config::DEFAULT_DB;
 use crate::exit::{EXIT_USAGE, fail};
-use crate::store::{self, DbLocation};
+use crate::store;
 
 /// `migrate` options.
 #[derive(Debug, Args)]
 pub struct MigrateArgs {
     /// Store: sqlite:PATH (or a bare path; it must exist) or postgres://...
-    #[arg(long, env = "ITAU_CODIGO_DB", default_value = DEFAULT_DB)]
-    pub db: String,
+    #[arg(long, env = "ITAU_CODIGO_DB", hide_env_values = true, default_value = DEFAULT_DB)]
+    pub db: DbArg,
 }
 
 pub(super) fn run(args: &MigrateArgs) -> ExitCode {
-    let location = match DbLocation::parse(&args.db) {
+    let location = match args.db.location() {
         Ok(location) => location,
         Err(message) => return fail(EXIT_USAGE, message),
     };
+    warn_if_weak_tls(&location);
     match store::migrate(&location) {
         Ok((before, after)) if before == after => {
             eprintln!("{location} is at schema version {after}: nothing to do");

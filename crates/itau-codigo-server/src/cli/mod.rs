@@ -4,6 +4,7 @@
 
 mod completions;
 mod conta;
+mod db_arg;
 mod health;
 mod import;
 mod migrate;
@@ -16,6 +17,7 @@ use clap::{Parser, Subcommand};
 
 pub use completions::CompletionsArgs;
 pub use conta::ContaCommand;
+pub use db_arg::DbArg;
 pub use health::{HealthArgs, HttpUrl};
 pub use import::ImportArgs;
 pub use migrate::MigrateArgs;

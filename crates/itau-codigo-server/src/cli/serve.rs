@@ -10,12 +10,15 @@ use std::time::Duration;
 
 use clap::Args;
 
+use super::DbArg;
+use super::db_arg::warn_if_weak_tls;
 use crate::auth::{Credentials, ThrottleConfig};
 use crate::client::TrustedProxies;
 use crate::config::{
     ConfigError, DEFAULT_BIND, DEFAULT_CLIENT_TIMEOUT, DEFAULT_DB, DEFAULT_DOCS, DEFAULT_LOG,
     DEFAULT_LOGIN_LOCKOUT, DEFAULT_LOGIN_MAX_FAILURES, DEFAULT_MAX_CONNECTIONS,
-    DEFAULT_SHUTDOWN_TIMEOUT, ServeConfig, StoreConfig, TlsFiles, default_db,
+    DEFAULT_READINESS_INTERVAL, DEFAULT_SHUTDOWN_TIMEOUT, ServeConfig, StoreConfig, TlsFiles,
+    default_db,
 };
 use crate::demo;
 use crate::exit::{EXIT_USAGE, fail};
@@ -34,13 +37,14 @@ pub struct ServeArgs {
     #[arg(
         long,
         env = "ITAU_CODIGO_DB",
+        hide_env_values = true,
         help = concat!(
             "Store: sqlite:PATH (or a bare path) or postgres://... The SQLite file must exist [default: ",
             default_db!(),
             "]"
         )
     )]
-    pub db: Option<String>,
+    pub db: Option<DbArg>,
     /// Worker threads [default: one per CPU core].
     #[arg(long, env = "ITAU_CODIGO_WORKERS", value_parser = clap::value_parser!(u16).range(1..))]
     pub workers: Option<u16>,
@@ -137,6 +141,9 @@ pub(super) fn run(args: ServeArgs) -> ExitCode {
         Ok(guard) => guard,
         Err(error) => return fail(EXIT_USAGE, format_args!("{error:#}")),
     };
+    if let StoreConfig::Db(location) = &config.store {
+        warn_if_weak_tls(location);
+    }
     let result = actix_web::rt::System::new().block_on(async move {
         let application = Application::build(&config)?;
         let scheme = if application.https() { "https" } else { "http" };
@@ -179,8 +186,11 @@ fn serve_config(args: &ServeArgs) -> Result<ServeConfig, ConfigError> {
         }
         StoreConfig::Demo
     } else {
-        let db = args.db.as_deref().unwrap_or(DEFAULT_DB);
-        StoreConfig::Db(DbLocation::parse(db).map_err(ConfigError::Db)?)
+        let location = match &args.db {
+            Some(db) => db.location(),
+            None => DbLocation::parse(DEFAULT_DB),
+        };
+        StoreConfig::Db(location.map_err(ConfigError::Db)?)
     };
     let credentials = Credentials::from_env(|name| std::env::var(name).ok(), args.demo)?;
     let tls = match (&args.tls_cert, &args.tls_key) {
@@ -205,6 +215,7 @@ fn serve_config(args: &ServeArgs) -> Result<ServeConfig, ConfigError> {
         },
         trusted_proxies: args.trusted_proxies.clone(),
         docs: args.docs,
+        readiness_interval: DEFAULT_READINESS_INTERVAL,
     })
 }
 

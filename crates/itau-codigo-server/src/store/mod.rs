@@ -337,6 +337,19 @@ fn looks_like_keyword_value(value: &str) -> bool {
     })
 }
 
+impl DbLocation {
+    /// Why the connection to this store could be read or altered on the way: a
+    /// PostgreSQL host other than this machine reached with an `sslmode` below
+    /// `verify-full`. `None` for SQLite, loopback hosts and Unix sockets, `verify-full`,
+    /// and a URL that cannot be read (opening it says why). Never holds the password.
+    pub fn weak_tls_warning(&self) -> Option<String> {
+        match self {
+            Self::SqliteFile(_) => None,
+            Self::Postgres(url) => postgres::weak_tls_warning(url),
+        }
+    }
+}
+
 impl fmt::Display for DbLocation {
     /// Never shows a password: `postgres://user:***@host/db`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -66,6 +66,65 @@ impl SslMode {
         })
     }
 
+    /// The mode a URL asks for: its `sslmode`, else libpq's default (`prefer`, or
+    /// `verify-full` with the system's roots).
+    fn of(sslmode: Option<&str>, roots: Option<&Roots>) -> Result<Self, String> {
+        match sslmode {
+            Some(value) => Self::parse(value),
+            None if roots == Some(&Roots::System) => Ok(Self::VerifyFull),
+            None => Ok(Self::Prefer),
+        }
+    }
+
+    /// The mode a URL's `sslmode` and `sslrootcert` values ask for (no file is read).
+    ///
+    /// # Errors
+    ///
+    /// An unknown `sslmode`.
+    pub(super) fn of_url_values(
+        sslmode: Option<&str>,
+        sslrootcert: Option<&str>,
+    ) -> Result<Self, String> {
+        let roots = match sslrootcert {
+            Some("system") => Some(Roots::System),
+            Some(path) => Some(Roots::File(path.into())),
+            None => None,
+        };
+        Self::of(sslmode, roots.as_ref())
+    }
+
+    /// libpq's name for it.
+    pub(super) fn name(self) -> &'static str {
+        match self {
+            Self::Disable => "disable",
+            Self::Allow => "allow",
+            Self::Prefer => "prefer",
+            Self::Require => "require",
+            Self::VerifyCa => "verify-ca",
+            Self::VerifyFull => "verify-full",
+        }
+    }
+
+    /// What someone on the network between us and the server can do in this mode.
+    pub(super) fn exposure(self) -> &'static str {
+        match self {
+            Self::Disable => "the connection is not encrypted",
+            Self::Allow | Self::Prefer => {
+                "the connection falls back to plain text when TLS is refused, and the \
+                 server's certificate is not checked unless sslrootcert is set"
+            }
+            Self::Require => {
+                "the server's certificate is not checked unless sslrootcert is set, so \
+                 anyone in between can pose as the server"
+            }
+            Self::VerifyCa => {
+                "the certificate's chain is checked but not its host name, so any server \
+                 holding a certificate from the same authority can pose as this one"
+            }
+            Self::VerifyFull => "the certificate and its host name are checked",
+        }
+    }
+
     /// What tokio-postgres does on the wire: whether TLS is tried, and whether a server
     /// that refuses it is accepted in plain.
     fn wire(self) -> WireMode {
@@ -135,11 +194,7 @@ fn plan(
         Some(path) => Some(Roots::File(path.into())),
         None => default_root.map(Roots::File),
     };
-    let mode = match sslmode {
-        Some(value) => SslMode::parse(value)?,
-        None if roots == Some(Roots::System) => SslMode::VerifyFull,
-        None => SslMode::Prefer,
-    };
+    let mode = SslMode::of(sslmode, roots.as_ref())?;
     if roots == Some(Roots::System) && mode != SslMode::VerifyFull {
         return Err(
             "sslrootcert=system needs sslmode=verify-full (as in libpq): anyone can get a \

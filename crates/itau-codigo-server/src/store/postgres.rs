@@ -18,10 +18,11 @@ use bytes::{BufMut, Bytes, BytesMut};
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use futures_util::SinkExt;
 use itau_codigo::{ConsultaClienteRequest, DadosRegistro};
+use tokio_postgres::config::Host;
 use tokio_postgres::{Client, Config, Statement};
 use tokio_postgres_rustls::MakeRustlsConnect;
 
-use super::pg_tls::Tls;
+use super::pg_tls::{SslMode, Tls};
 use super::{
     DbLocation, ImportSession, Importer, Store, StoreError, StoreFuture, encode_dados, key,
     migrate_command, percent_decode_lossy, redacted_url, render_answer,
@@ -826,6 +827,62 @@ impl Target {
     }
 }
 
+/// See [`super::DbLocation::weak_tls_warning`]. The hosts are read as tokio-postgres
+/// reads them (`hostaddr`, when given, is where it connects); a multi-host URL warns
+/// when any of its hosts is remote.
+pub(super) fn weak_tls_warning(url: &str) -> Option<String> {
+    let (rest, sslmode) = take_query_parameter(url, "sslmode");
+    let (rest, sslrootcert) = take_query_parameter(&rest, "sslrootcert");
+    let config: Config = rest.parse().ok()?;
+    let mode = SslMode::of_url_values(sslmode.as_deref(), sslrootcert.as_deref()).ok()?;
+    if mode == SslMode::VerifyFull {
+        return None;
+    }
+    let remote: Vec<String> = if config.get_hostaddrs().is_empty() {
+        config
+            .get_hosts()
+            .iter()
+            .filter_map(|host| match host {
+                Host::Tcp(name) if !is_loopback_name(name) => Some(name.clone()),
+                _ => None,
+            })
+            .collect()
+    } else {
+        config
+            .get_hostaddrs()
+            .iter()
+            .filter(|address| !address.is_loopback())
+            .map(ToString::to_string)
+            .collect()
+    };
+    if remote.is_empty() {
+        return None;
+    }
+    let default = if sslmode.is_none() {
+        " (the default)"
+    } else {
+        ""
+    };
+    Some(format!(
+        "the PostgreSQL host {} is reached with sslmode={}{default}: {}. For production set \
+         sslmode=verify-full with sslrootcert=PATH (the PEM of the authority that signed the \
+         server's certificate) or sslrootcert=system in --db",
+        remote.join(", "),
+        mode.name(),
+        mode.exposure(),
+    ))
+}
+
+/// `localhost`, or an IPv4/IPv6 loopback address (brackets allowed).
+fn is_loopback_name(host: &str) -> bool {
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|address| address.is_loopback())
+}
+
 /// Removes `name=value` from a URL's query, returning the URL and the (percent-decoded)
 /// value. The query starts where tokio-postgres starts it: at the first `?` after the
 /// user information (which ends at the first `@`), so that a `?` in a password does not
@@ -904,6 +961,51 @@ mod tests {
             take_query_parameter("postgres://h/d", "sslrootcert"),
             ("postgres://h/d".to_owned(), None)
         );
+    }
+
+    #[test]
+    fn a_remote_host_below_verify_full_is_warned_about_naming_mode_and_fix() {
+        let warning = weak_tls_warning("postgres://itau:S3cr3t-pw@db.internal:5432/itau").unwrap();
+        assert!(
+            warning.contains("db.internal")
+                && warning.contains("sslmode=prefer (the default)")
+                && warning.contains("sslmode=verify-full"),
+            "{warning}"
+        );
+        assert!(!warning.contains("S3cr3t"), "{warning}");
+        for mode in ["disable", "allow", "require", "verify-ca"] {
+            let url =
+                format!("postgres://itau:S3cr3t@10.1.2.3/itau?sslmode={mode}&sslrootcert=/ca.pem");
+            let warning = weak_tls_warning(&url).unwrap();
+            assert!(warning.contains(&format!("sslmode={mode}:")), "{warning}");
+            assert!(!warning.contains("S3cr3t"), "{warning}");
+        }
+    }
+
+    #[test]
+    fn verify_full_loopback_and_unix_sockets_are_not_warned_about() {
+        for url in [
+            "postgres://itau:pw@db.internal/itau?sslmode=verify-full&sslrootcert=/ca.pem",
+            "postgres://itau:pw@db.internal/itau?sslrootcert=system",
+            "postgres://itau:pw@localhost/itau",
+            "postgres://itau:pw@127.0.0.1:5432/itau?sslmode=disable",
+            "postgres://itau:pw@[::1]:5432/itau",
+            "postgres://itau@%2Fvar%2Frun%2Fpostgresql/itau",
+            "postgres://itau@/itau?host=/var/run/postgresql",
+            "postgres://itau:pw@db.internal/itau?hostaddr=127.0.0.1",
+        ] {
+            assert_eq!(weak_tls_warning(url), None, "{url}");
+        }
+    }
+
+    #[test]
+    fn a_multi_host_url_is_warned_about_when_any_host_is_remote() {
+        let warning =
+            weak_tls_warning("postgres://itau:pw@127.0.0.1,replica.internal/itau").unwrap();
+        assert!(warning.contains("host replica.internal is"), "{warning}");
+        let warning =
+            weak_tls_warning("postgres://itau:pw@localhost/itau?hostaddr=192.0.2.7").unwrap();
+        assert!(warning.contains("192.0.2.7"), "{warning}");
     }
 
     #[test]

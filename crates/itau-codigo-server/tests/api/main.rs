@@ -16,5 +16,6 @@ mod private_files;
 mod process;
 mod readonly;
 mod rotation;
+mod secrets;
 mod security;
 mod stores;
