@@ -26,7 +26,7 @@ pub(super) async fn consulta(
     let outcome = AssertUnwindSafe(answer(&request, payload, &state))
         .catch_unwind()
         .await;
-    match outcome {
+    let mut response = match outcome {
         Ok(Ok(response)) => response,
         Ok(Err(error)) => error.respond(&state, &ids.correlation_id),
         Err(_panic) => {
@@ -37,7 +37,18 @@ pub(super) async fn consulta(
                 &ids.correlation_id,
             )
         }
-    }
+    };
+    forbid_caching(&mut response);
+    response
+}
+
+/// Every answer of the consulta, a problem too, is about one customer's account: no
+/// browser, proxy or gateway cache may keep it (OWASP API8).
+pub(super) fn forbid_caching(response: &mut HttpResponse) {
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("no-store"),
+    );
 }
 
 async fn answer(

@@ -19,7 +19,9 @@ pub fn configure(config: &mut web::ServiceConfig) {
         web::resource(CONSULTA_PATH)
             .route(web::post().to(consulta::consulta))
             .default_service(web::to(|request: HttpRequest| async move {
-                method_not_allowed(&request, "POST")
+                let mut response = method_not_allowed(&request, "POST");
+                consulta::forbid_caching(&mut response);
+                response
             })),
     );
     config

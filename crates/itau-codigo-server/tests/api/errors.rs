@@ -4,6 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use itau_codigo::ConsultaClienteRequest;
+use itau_codigo_server::auth::ThrottleConfig;
 use itau_codigo_server::store::{Store, StoreError, StoreFuture};
 use serde_json::json;
 
@@ -75,6 +76,44 @@ fn missing_empty_repeated_or_wrong_credentials_are_the_same_401(store: TestStore
         "401 bodies differ: {bodies:#?}"
     );
     snapshot!(bodies[0]);
+}
+
+fn every_consulta_answer_carries_cache_control_no_store(store: TestStore) {
+    let app = TestApp::builder()
+        .store(store)
+        .config(|config| {
+            config.login_throttle = ThrottleConfig {
+                max_failures: 1,
+                lockout: Duration::from_secs(60),
+            }
+        })
+        .spawn();
+    let answers = [
+        ("200", app.consulta(TRES_GERENTES)),
+        ("404", app.consulta(DESCONHECIDA)),
+        ("400 invalid-request", app.consulta("12")),
+        ("400 malformed-json", app.post_consulta("{", &[])),
+        (
+            "400 unsupported-media-type",
+            app.post_consulta("{}", &["Content-Type: text/plain"]),
+        ),
+        ("405", app.request("GET", PATH, &[], b"")),
+        ("401", app.post_as(USERNAME, "wrong", "{}", &[])),
+        ("401 locked out", app.post_as(USERNAME, PASSWORD, "{}", &[])),
+    ];
+    for (what, response) in answers {
+        assert_eq!(
+            response.header("cache-control"),
+            Some("no-store"),
+            "{what}: {response:?}"
+        );
+    }
+    assert!(
+        app.post_as(USERNAME, PASSWORD, "{}", &[])
+            .header("retry-after")
+            .is_some(),
+        "the last 401 was a lock-out"
+    );
 }
 
 fn credentials_are_checked_before_the_content_type_and_the_body(store: TestStore) {
@@ -317,6 +356,7 @@ fn a_store_failure_is_500_store_unavailable_and_discloses_nothing() {
         .spawn();
     let response = app.consulta(TRES_GERENTES);
     assert_eq!(response.status, 500);
+    assert_eq!(response.header("cache-control"), Some("no-store"));
     let text = String::from_utf8_lossy(&response.body).into_owned();
     for internal in [
         "SELECT",
@@ -343,6 +383,7 @@ on_both_stores!(
     an_unknown_path_is_404_route_not_found_a_trailing_slash_too,
     another_method_on_a_known_path_is_405_with_allow,
     missing_empty_repeated_or_wrong_credentials_are_the_same_401,
+    every_consulta_answer_carries_cache_control_no_store,
     credentials_are_checked_before_the_content_type_and_the_body,
     a_content_type_other_than_json_is_400_unsupported_media_type,
     a_body_of_16_kib_plus_one_is_400_payload_too_large,
