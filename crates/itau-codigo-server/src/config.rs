@@ -39,6 +39,13 @@ pub const DEFAULT_LOGIN_MAX_FAILURES: u32 = 10;
 pub const DEFAULT_LOGIN_LOCKOUT: Duration = Duration::from_secs(60);
 /// `--log`: the log filter.
 pub const DEFAULT_LOG: &str = "info";
+/// How often, at most, `/readyz` (and the `itau_codigo_store_up` gauge) asks the store
+/// whether it answers: callers in between share the last answer, so that a flood of
+/// probes costs the store nothing more.
+pub const DEFAULT_READINESS_INTERVAL: Duration = Duration::from_secs(1);
+/// How long that check may take before it counts as "the store does not answer": well
+/// under the usual health-check timeouts of load balancers.
+pub const READINESS_TIMEOUT: Duration = Duration::from_secs(1);
 /// Whether `/docs` is served.
 pub const DEFAULT_DOCS: bool = true;
 
@@ -67,6 +74,8 @@ pub struct ServeConfig {
     pub trusted_proxies: TrustedProxies,
     /// Whether `/docs` (the interactive API reference) is served.
     pub docs: bool,
+    /// How often, at most, the store's readiness is checked (zero: at every call).
+    pub readiness_interval: Duration,
 }
 
 impl ServeConfig {
@@ -85,6 +94,7 @@ impl ServeConfig {
             login_throttle: ThrottleConfig::default(),
             trusted_proxies: TrustedProxies::default(),
             docs: DEFAULT_DOCS,
+            readiness_interval: DEFAULT_READINESS_INTERVAL,
         }
     }
 }

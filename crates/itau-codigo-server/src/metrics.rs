@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 use std::time::Duration;
 
 /// Upper bounds of the latency histogram, in seconds.
@@ -26,6 +26,8 @@ pub struct Metrics {
     store_errors: AtomicU64,
     credential_reloads_ok: AtomicU64,
     credential_reloads_failed: AtomicU64,
+    /// The last readiness check: 0 none yet, 1 the store did not answer, 2 it did.
+    store_up: AtomicU8,
 }
 
 impl Metrics {
@@ -48,6 +50,12 @@ impl Metrics {
     /// Counts one failed store call.
     pub fn store_error(&self) {
         self.store_errors.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Records what the last readiness check found.
+    pub fn store_up(&self, up: bool) {
+        self.store_up
+            .store(if up { 2 } else { 1 }, Ordering::Relaxed);
     }
 
     /// Counts one reload of the password file.
@@ -103,6 +111,16 @@ impl Metrics {
             "itau_codigo_store_errors_total {}",
             self.store_errors.load(Ordering::Relaxed)
         );
+        // Absent until the first check: a 0 would read as "the store is down".
+        if let Some(up) = match self.store_up.load(Ordering::Relaxed) {
+            1 => Some(0),
+            2 => Some(1),
+            _ => None,
+        } {
+            out.push_str("# HELP itau_codigo_store_up Whether the store answered the last readiness check (the one /readyz reports): 1 yes, 0 no.\n");
+            out.push_str("# TYPE itau_codigo_store_up gauge\n");
+            let _ = writeln!(out, "itau_codigo_store_up {up}");
+        }
         out.push_str("# HELP itau_codigo_log_lines_dropped_total Log lines dropped because the log writer could not keep up (each time, a warning line says how many).\n");
         out.push_str("# TYPE itau_codigo_log_lines_dropped_total counter\n");
         let _ = writeln!(
@@ -140,6 +158,10 @@ mod tests {
         metrics.credential_reload(true);
         metrics.credential_reload(false);
         metrics.credential_reload(false);
+        assert!(!metrics.render().contains("itau_codigo_store_up"));
+        metrics.store_up(false);
+        assert!(metrics.render().contains("\nitau_codigo_store_up 0\n"));
+        metrics.store_up(true);
         let text = metrics.render();
         assert!(
             text.contains("itau_codigo_http_requests_total{route=\"/healthz\",status=\"200\"} 2\n"),
@@ -179,5 +201,6 @@ mod tests {
             text.contains("itau_codigo_credential_reloads_total{outcome=\"failed\"} 2\n"),
             "{text}"
         );
+        assert!(text.contains("\nitau_codigo_store_up 1\n"), "{text}");
     }
 }

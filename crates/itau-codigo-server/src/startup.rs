@@ -12,8 +12,9 @@ use rustls_pki_types::pem::{self, PemObject};
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 
 use crate::auth::{Gatekeeper, watch_password_file};
-use crate::config::{ServeConfig, StoreConfig, TlsFiles};
+use crate::config::{READINESS_TIMEOUT, ServeConfig, StoreConfig, TlsFiles};
 use crate::metrics::Metrics;
+use crate::readiness::StoreCheck;
 use crate::state::AppState;
 use crate::store::{self, Store};
 use crate::{demo, request_context, routes};
@@ -66,8 +67,15 @@ impl Application {
         actix_web::rt::spawn(watch_password_file(watched, move |ok| {
             reloads.credential_reload(ok);
         }));
+        let readiness = StoreCheck::new(
+            Arc::clone(&store),
+            config.readiness_interval,
+            READINESS_TIMEOUT,
+            Arc::clone(&metrics),
+        );
         let state = web::Data::new(AppState {
             store,
+            readiness,
             auth,
             client_timeout: config.client_timeout,
             trusted_proxies: config.trusted_proxies.clone(),

@@ -6,6 +6,7 @@ use std::time::Duration;
 use crate::auth::Gatekeeper;
 use crate::client::TrustedProxies;
 use crate::metrics::Metrics;
+use crate::readiness::StoreCheck;
 use crate::store::Store;
 
 /// What every handler shares.
@@ -21,4 +22,7 @@ pub struct AppState {
     pub trusted_proxies: TrustedProxies,
     /// Counters for `/metrics`.
     pub metrics: Arc<Metrics>,
+    /// Whether the store answers (`/readyz`, `itau_codigo_store_up`), checked at most
+    /// once per interval.
+    pub readiness: StoreCheck,
 }

@@ -19,25 +19,24 @@ pub(super) async fn healthz() -> HttpResponse {
 }
 
 pub(super) async fn readyz(state: web::Data<AppState>, ids: RequestIds) -> HttpResponse {
-    match state.store.ping().await {
-        Ok(()) => HttpResponse::Ok()
+    if state.readiness.store_up().await {
+        HttpResponse::Ok()
             .content_type(ContentType::plaintext())
-            .body("ready\n"),
-        Err(error) => {
-            state.metrics.store_error();
-            tracing::error!(error = %error, "readiness: the store does not answer");
-            let mut problem = Problem::new(
-                ProblemType::StoreUnavailable,
-                "the store does not answer",
-                ids.correlation_id,
-            );
-            problem.status = 503;
-            respond(problem)
-        }
+            .body("ready\n")
+    } else {
+        let mut problem = Problem::new(
+            ProblemType::StoreUnavailable,
+            "the store does not answer",
+            ids.correlation_id,
+        );
+        problem.status = 503;
+        respond(problem)
     }
 }
 
 pub(super) async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    // A scrape refreshes `itau_codigo_store_up` through the same rate-limited check.
+    state.readiness.store_up().await;
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
         .body(state.metrics.render())

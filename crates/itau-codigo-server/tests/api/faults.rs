@@ -48,6 +48,11 @@ impl Store for SwitchableFaults {
     }
 }
 
+/// These tests look at `/readyz` right after each change: no check may be reused.
+fn readiness_at_every_call(config: &mut itau_codigo_server::config::ServeConfig) {
+    config.readiness_interval = Duration::ZERO;
+}
+
 /// Waits until the app answers `status` for the known account: a change to the file is
 /// seen within [`FILE_CHECK_INTERVAL`] (the bound here only keeps a broken build from
 /// hanging), then holds.
@@ -94,7 +99,10 @@ fn a_store_failing_while_serving_answers_500_and_503_then_recovers_without_a_res
         inner: store::open(&DbLocation::SqliteFile(db), 4).unwrap(),
         failing: Arc::clone(&failing),
     };
-    let app = TestApp::builder().store_impl(Arc::new(store)).spawn();
+    let app = TestApp::builder()
+        .store_impl(Arc::new(store))
+        .config(readiness_at_every_call)
+        .spawn();
     let expected = app.consulta(TRES_GERENTES).json();
     assert_serving(&app, &expected, "before the fault");
 
@@ -115,7 +123,7 @@ fn a_store_failing_while_serving_answers_500_and_503_then_recovers_without_a_res
 
 #[test]
 fn the_sqlite_file_overwritten_with_garbage_answers_500_and_recovers_once_restored() {
-    let app = TestApp::builder().spawn();
+    let app = TestApp::builder().config(readiness_at_every_call).spawn();
     let expected = app.consulta(TRES_GERENTES).json();
     let good = checkpointed_copy(app.sqlite_file());
 
@@ -129,7 +137,7 @@ fn the_sqlite_file_overwritten_with_garbage_answers_500_and_recovers_once_restor
 
 #[test]
 fn the_sqlite_file_swapped_for_garbage_answers_500_and_recovers_once_swapped_back() {
-    let app = TestApp::builder().spawn();
+    let app = TestApp::builder().config(readiness_at_every_call).spawn();
     let expected = app.consulta(TRES_GERENTES).json();
     let good = checkpointed_copy(app.sqlite_file());
 
@@ -143,7 +151,7 @@ fn the_sqlite_file_swapped_for_garbage_answers_500_and_recovers_once_swapped_bac
 
 #[test]
 fn the_sqlite_file_removed_answers_500_and_recovers_once_put_back() {
-    let app = TestApp::builder().spawn();
+    let app = TestApp::builder().config(readiness_at_every_call).spawn();
     let expected = app.consulta(TRES_GERENTES).json();
     let good = checkpointed_copy(app.sqlite_file());
 
