@@ -30,7 +30,7 @@ cargo xtask gen "$accounts" --agencia 4242 --codes-only --out "$dir/codes.txt"
 rm -f "$dir/soak.db" "$dir/soak.db-wal" "$dir/soak.db-shm"
 "$bin" import "$dir/accounts.jsonl" --db "sqlite:$dir/soak.db"
 
-export ITAU_CODIGO_USERNAME=soak ITAU_CODIGO_PASSWORD=soak-password SOAK_CODES="$dir/codes.txt"
+export ITAU_CODIGO_USERNAME=soak ITAU_CODIGO_PASSWORD=soak-password-longa SOAK_CODES="$dir/codes.txt"
 port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
 url="http://127.0.0.1:$port"
 # Access logs on, as in production, into /dev/null (5 minutes of them is gigabytes).

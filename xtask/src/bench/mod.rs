@@ -56,7 +56,7 @@ pub(crate) const HELP: &str = "  bench [--smoke] [OPTIONS]
 
 const PATH: &str = "/apiaccess/rest/ccmessaging/v1/itau/codigo";
 const USERNAME: &str = "bench";
-const PASSWORD: &str = "bench-s3nh4";
+const PASSWORD: &str = "bench-s3nh4-longa";
 
 /// What to run.
 #[derive(Debug, Clone)]
@@ -466,7 +466,7 @@ fn import(service: &Path, data: &Path, db: &str, replace: bool) -> anyhow::Resul
     eprintln!(
         "bench: itau-codigo import {} --db {}",
         data.display(),
-        redact(db)
+        report::shown_location(db)
     );
     let started = Instant::now();
     let output = wrk::output_retrying(&mut command).context("cannot run itau-codigo import")?;
@@ -608,19 +608,5 @@ fn clear_itau_env(command: &mut Command) {
         if name.to_string_lossy().starts_with("ITAU_CODIGO_") {
             command.env_remove(name);
         }
-    }
-}
-
-/// `scheme://user:secret@host` -> `scheme://user:***@host`.
-pub(crate) fn redact(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_owned();
-    };
-    let Some((userinfo, host)) = rest.split_once('@') else {
-        return url.to_owned();
-    };
-    match userinfo.split_once(':') {
-        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
-        None => url.to_owned(),
     }
 }

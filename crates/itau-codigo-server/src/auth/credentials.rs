@@ -25,6 +25,14 @@ pub enum CredentialsError {
     /// Both password forms are set.
     #[error("both ITAU_CODIGO_PASSWORD and ITAU_CODIGO_PASSWORD_FILE are set: keep one")]
     TwoPasswords,
+    /// A password is shorter than the rule allows (outside the demo).
+    #[error(
+        "{what} is shorter than {MIN_PASSWORD_CHARS} characters: an API password must have at least {MIN_PASSWORD_CHARS} (make a random one, e.g. `openssl rand -base64 24`)"
+    )]
+    TooShort {
+        /// Which password: the variable, or the file's line.
+        what: String,
+    },
     /// The password file cannot be read.
     #[error("cannot read ITAU_CODIGO_PASSWORD_FILE {path}: {reason}")]
     PasswordFile {
@@ -48,6 +56,12 @@ pub enum PasswordSource {
     Literal,
 }
 
+/// Fewest characters (Unicode scalar values) an API password may have outside the
+/// demo. Anyone who reaches the service may guess, and the throttle slows guessing
+/// per address, not per botnet: only the password's own length puts it out of reach.
+/// OPERATIONS.md says why this number.
+pub const MIN_PASSWORD_CHARS: usize = 16;
+
 /// Most passwords accepted at once: the old and the new one, during a rotation.
 pub const MAX_PASSWORDS: usize = 2;
 
@@ -61,6 +75,9 @@ pub struct Credentials {
     /// One or two digests.
     password_digests: Vec<[u8; 32]>,
     source: PasswordSource,
+    /// The length rule this set was held to, and a reread will be: 0 for the demo and
+    /// for passwords given in code.
+    min_password_chars: usize,
 }
 
 impl fmt::Debug for Credentials {
@@ -81,33 +98,52 @@ pub enum Verdict {
 }
 
 impl Credentials {
-    /// Credentials from values.
+    /// Credentials from values given in code (tests, embedding): the caller chooses the
+    /// password, so [`MIN_PASSWORD_CHARS`] is not applied.
     ///
     /// # Errors
     ///
     /// An empty user name or password.
     pub fn new(username: &str, password: &SecretString) -> Result<Self, CredentialsError> {
-        Self::with_source(username, password, PasswordSource::Literal)
-    }
-
-    fn with_source(
-        username: &str,
-        password: &SecretString,
-        source: PasswordSource,
-    ) -> Result<Self, CredentialsError> {
-        Self::with_passwords(username, std::slice::from_ref(password), source)
+        Self::with_passwords(
+            username,
+            std::slice::from_ref(password),
+            PasswordSource::Literal,
+            0,
+        )
     }
 
     fn with_passwords(
         username: &str,
         passwords: &[SecretString],
         source: PasswordSource,
+        min_password_chars: usize,
     ) -> Result<Self, CredentialsError> {
         if username.is_empty() {
             return Err(CredentialsError::EmptyCredential("ITAU_CODIGO_USERNAME"));
         }
         if passwords.is_empty() || passwords.iter().any(|p| p.expose_secret().is_empty()) {
             return Err(CredentialsError::EmptyCredential("ITAU_CODIGO_PASSWORD"));
+        }
+        if let Some(line) = passwords
+            .iter()
+            .position(|p| p.expose_secret().chars().count() < min_password_chars)
+        {
+            let what = match &source {
+                PasswordSource::File(path) if passwords.len() > 1 => format!(
+                    "line {} of ITAU_CODIGO_PASSWORD_FILE {}",
+                    line + 1,
+                    path.display()
+                ),
+                PasswordSource::File(path) => {
+                    format!(
+                        "the password in ITAU_CODIGO_PASSWORD_FILE {}",
+                        path.display()
+                    )
+                }
+                _ => "ITAU_CODIGO_PASSWORD".to_owned(),
+            };
+            return Err(CredentialsError::TooShort { what });
         }
         Ok(Self {
             username: username.to_owned(),
@@ -117,6 +153,7 @@ impl Credentials {
                 .map(|p| Sha256::digest(p.expose_secret().as_bytes()).into())
                 .collect(),
             source,
+            min_password_chars,
         })
     }
 
@@ -134,7 +171,12 @@ impl Credentials {
             });
         };
         let passwords = read_password_file(path)?;
-        Self::with_passwords(&self.username, &passwords, self.source.clone())
+        Self::with_passwords(
+            &self.username,
+            &passwords,
+            self.source.clone(),
+            self.min_password_chars,
+        )
     }
 
     /// How many passwords are accepted (two during a rotation).
@@ -173,7 +215,8 @@ impl Credentials {
             None if demo => "demo".to_owned(),
             None => return Err(CredentialsError::EmptyCredential("ITAU_CODIGO_USERNAME")),
         };
-        Self::with_passwords(&username, &passwords, source)
+        let min_password_chars = if demo { 0 } else { MIN_PASSWORD_CHARS };
+        Self::with_passwords(&username, &passwords, source, min_password_chars)
     }
 
     /// The user name (not secret: it is printed in the demo's curl command).
@@ -327,19 +370,28 @@ mod tests {
     fn the_password_file_loses_one_trailing_newline() {
         let file = PasswordFile::new("pw");
         let read = |content: &str| file.read(content).unwrap();
-        let right = headers(&[("userName", "u"), ("password", "s3cret")]);
-        assert_eq!(read("s3cret\n").verify(&right), Verdict::Accepted);
-        assert_eq!(read("s3cret\r\n").verify(&right), Verdict::Accepted);
-        assert_eq!(read("s3cret").verify(&right), Verdict::Accepted);
+        let right = headers(&[("userName", "u"), ("password", "s3cret-senha-longa")]);
+        assert_eq!(
+            read("s3cret-senha-longa\n").verify(&right),
+            Verdict::Accepted
+        );
+        assert_eq!(
+            read("s3cret-senha-longa\r\n").verify(&right),
+            Verdict::Accepted
+        );
+        assert_eq!(read("s3cret-senha-longa").verify(&right), Verdict::Accepted);
         // Two passwords, one a line: both accepted, anything else refused.
-        let rotating = read("0ld-one\r\ns3cret\n");
+        let rotating = read("0ld-one-senha-longa\r\ns3cret-senha-longa\n");
         assert_eq!(rotating.password_count(), 2);
         assert_eq!(rotating.verify(&right), Verdict::Accepted);
-        let old = headers(&[("userName", "u"), ("password", "0ld-one")]);
+        let old = headers(&[("userName", "u"), ("password", "0ld-one-senha-longa")]);
         assert_eq!(rotating.verify(&old), Verdict::Accepted);
-        let neither = headers(&[("userName", "u"), ("password", "0ld-ones3cret")]);
+        let neither = headers(&[
+            ("userName", "u"),
+            ("password", "0ld-one-senha-longas3cret-senha-longa"),
+        ]);
         assert_eq!(rotating.verify(&neither), Verdict::Wrong);
-        let wrong_user = headers(&[("userName", "x"), ("password", "0ld-one")]);
+        let wrong_user = headers(&[("userName", "x"), ("password", "0ld-one-senha-longa")]);
         assert_eq!(rotating.verify(&wrong_user), Verdict::Wrong);
     }
 
@@ -351,7 +403,7 @@ mod tests {
         for (content, reason) in [
             ("", "empty"),
             ("\n", "empty"),
-            ("s3cret\n\n", "line 2 is empty"),
+            ("s3cret-senha-longa\n\n", "line 2 is empty"),
             ("\ns3cret", "line 1 is empty"),
             ("a-1\nb-2\nc-3\n", "holds 3 lines"),
         ] {
@@ -361,11 +413,68 @@ mod tests {
                 assert!(!error.contains(secret), "{error}");
             }
         }
-        let good = read("s3cret\n").unwrap();
-        std::fs::write(file, "s3cret\nn3w-one\n").unwrap();
+        let good = read("s3cret-senha-longa\n").unwrap();
+        std::fs::write(file, "s3cret-senha-longa\nn3w-one-senha-longa\n").unwrap();
         assert_eq!(good.reread().unwrap().password_count(), 2);
         std::fs::remove_file(file).unwrap();
         assert!(good.reread().is_err());
+    }
+
+    #[test]
+    fn a_password_shorter_than_the_rule_is_refused_outside_the_demo_naming_the_rule() {
+        let short = "fifteen-chars-x";
+        assert_eq!(short.chars().count(), MIN_PASSWORD_CHARS - 1);
+        let variables = [
+            ("ITAU_CODIGO_USERNAME", "u"),
+            ("ITAU_CODIGO_PASSWORD", short),
+        ];
+        let error = Credentials::from_env(env(&variables), false).unwrap_err();
+        assert_eq!(
+            error,
+            CredentialsError::TooShort {
+                what: "ITAU_CODIGO_PASSWORD".into()
+            }
+        );
+        let message = error.to_string();
+        assert!(message.contains("at least 16"), "{message}");
+        assert!(!message.contains(short), "{message}");
+        // Characters, not bytes: 16 two-byte characters pass, 15 do not.
+        let accented = "ç".repeat(MIN_PASSWORD_CHARS);
+        let variables = [
+            ("ITAU_CODIGO_USERNAME", "u"),
+            ("ITAU_CODIGO_PASSWORD", &accented),
+        ];
+        assert!(Credentials::from_env(env(&variables), false).is_ok());
+        let variables = [
+            ("ITAU_CODIGO_USERNAME", "u"),
+            ("ITAU_CODIGO_PASSWORD", &accented[2..]),
+        ];
+        assert!(Credentials::from_env(env(&variables), false).is_err());
+        // The demo takes any password: it is for a laptop, on loopback.
+        let variables = [("ITAU_CODIGO_USERNAME", "u"), ("ITAU_CODIGO_PASSWORD", "p")];
+        assert!(Credentials::from_env(env(&variables), true).is_ok());
+    }
+
+    #[test]
+    fn a_password_file_reloaded_with_a_short_password_keeps_the_last_good_set() {
+        let password_file = PasswordFile::new("pw-short");
+        let error = password_file
+            .read("old-but-long-enough\nshort\n")
+            .unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains("line 2 of ITAU_CODIGO_PASSWORD_FILE"),
+            "{error}"
+        );
+        assert!(!error.to_string().contains("short\n"), "{error}");
+        let good = password_file.read("old-but-long-enough\n").unwrap();
+        std::fs::write(&password_file.0, "short\n").unwrap();
+        let error = good.reread().unwrap_err();
+        assert!(
+            matches!(error, CredentialsError::TooShort { .. }),
+            "{error}"
+        );
     }
 
     #[test]

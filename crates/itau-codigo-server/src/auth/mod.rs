@@ -12,7 +12,9 @@ use std::time::{Duration, Instant};
 
 use actix_web::http::header::HeaderMap;
 
-pub use credentials::{Credentials, CredentialsError, MAX_PASSWORDS, PasswordSource, Verdict};
+pub use credentials::{
+    Credentials, CredentialsError, MAX_PASSWORDS, MIN_PASSWORD_CHARS, PasswordSource, Verdict,
+};
 pub use reload::{LiveCredentials, POLL_INTERVAL, watch_password_file};
 pub use throttle::{AddressKey, Failure, LoginThrottle, MAX_TRACKED_ADDRESSES, ThrottleConfig};
 

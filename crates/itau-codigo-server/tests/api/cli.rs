@@ -147,7 +147,7 @@ fn serve_refuses_a_sqlite_file_that_does_not_exist() {
                 "127.0.0.1:0",
             ])
             .env("ITAU_CODIGO_USERNAME", "u")
-            .env("ITAU_CODIGO_PASSWORD", "p"),
+            .env("ITAU_CODIGO_PASSWORD", "long-enough-password"),
         b"",
     );
     assert_eq!(output.status, 2);
@@ -487,7 +487,7 @@ fn the_demo_curl_reads_the_password_from_the_environment_when_it_is_not_demo() {
 
 #[test]
 fn logs_of_a_run_hold_no_password_name_document_email_phone_birth_date_racf_or_full_code() {
-    const PASSWORD_SET: &str = "Pw-Sup3r-S3cret";
+    const PASSWORD_SET: &str = "Pw-Sup3r-S3cret-Longa";
     const PASSWORD_TRIED: &str = "Wr0ng-Pw-Attempt";
     let (served, _) = serve_demo(&[
         ("ITAU_CODIGO_USERNAME", "operador"),

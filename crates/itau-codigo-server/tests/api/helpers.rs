@@ -23,7 +23,7 @@ use crate::stores::{TestDb, TestStore};
 
 pub(crate) const PATH: &str = "/apiaccess/rest/ccmessaging/v1/itau/codigo";
 pub(crate) const USERNAME: &str = "chat_itau_oiap";
-pub(crate) const PASSWORD: &str = "s3nh4-de-teste";
+pub(crate) const PASSWORD: &str = "s3nh4-de-teste-longa";
 /// A person with three managers: AP (first), OP, SD.
 pub(crate) const TRES_GERENTES: &str = "001341150100098790";
 /// A customer with `emails: []` and `telefones: []`.

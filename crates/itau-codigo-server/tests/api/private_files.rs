@@ -46,7 +46,7 @@ fn open_files_under(pid: u32, dir: &Path) -> Vec<(String, u32)> {
 
 const SERVE_ENV: [(&str, &str); 2] = [
     ("ITAU_CODIGO_USERNAME", "user"),
-    ("ITAU_CODIGO_PASSWORD", "s3nh4-longa"),
+    ("ITAU_CODIGO_PASSWORD", "s3nh4-longa-o-bastante"),
 ];
 
 #[test]

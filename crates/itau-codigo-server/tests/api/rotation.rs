@@ -12,8 +12,8 @@ use itau_codigo_server::auth::Credentials;
 use crate::helpers::*;
 use crate::process::ServeProcess;
 
-const OLD: &str = "0ld-Rot4ting-Pw";
-const NEW: &str = "n3w-Rot4ting-Pw";
+const OLD: &str = "0ld-Rot4ting-Pw-Longa";
+const NEW: &str = "n3w-Rot4ting-Pw-Longa";
 
 /// Replaces the file at once (a new file renamed over it), as secret managers do.
 fn replace(file: &Path, content: &str) {
@@ -165,11 +165,24 @@ fn serve_rereads_the_password_file_on_sighup_and_logs_no_password() {
     std::fs::write(&file, "L1ne-One-X\nL1ne-Two-X\nL1ne-Three-X\n").unwrap();
     wait_for_reloads(http, "failed", 1);
     assert_eq!(status_as(http, NEW), 200);
+    // A password shorter than the rule: refused like a bad file, saying why.
+    std::fs::write(&file, "Sh0rt-Pw\n").unwrap();
+    wait_for_reloads(http, "failed", 2);
+    assert_eq!(status_as(http, NEW), 200);
+    assert_eq!(status_as(http, "Sh0rt-Pw"), 401);
     let (status, logs) = server.terminate();
     assert_eq!(status, 0, "{logs}");
     assert!(logs.contains("password file reloaded"), "{logs}");
     assert!(logs.contains("password file not reloaded"), "{logs}");
-    for secret in [OLD, NEW, "L1ne-One-X", "L1ne-Two-X", "L1ne-Three-X"] {
+    assert!(logs.contains("shorter than 16 characters"), "{logs}");
+    for secret in [
+        OLD,
+        NEW,
+        "L1ne-One-X",
+        "L1ne-Two-X",
+        "L1ne-Three-X",
+        "Sh0rt-Pw",
+    ] {
         assert!(!logs.contains(secret), "{secret} in\n{logs}");
     }
 }
