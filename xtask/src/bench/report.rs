@@ -7,7 +7,9 @@ use std::process::Command;
 use super::procfs::{self, Memory};
 use super::results::{self, ImportResult, LoadResult, Results, Store};
 use super::wrk::Measured;
-use super::{Imported, Options, redact};
+use itau_codigo_server::store::DbLocation;
+
+use super::{Imported, Options};
 
 /// Targets of issue #4, on this machine.
 const MIN_RATIO_TO_CEILING: f64 = 0.75;
@@ -60,12 +62,35 @@ fn command_output(program: &str, args: &[&str]) -> String {
         .unwrap_or_else(|| "?".into())
 }
 
+/// The command line as the report publishes it: a `--db` value (it may hold a
+/// password) as the store shows a location, through the store's own redaction.
+fn shown_command(args: &[&str]) -> String {
+    let mut shown = String::from("cargo xtask bench");
+    let mut after_db = false;
+    for arg in args {
+        let arg = match arg.strip_prefix("--db=") {
+            Some(url) => format!("--db={}", shown_location(url)),
+            None if after_db => shown_location(arg),
+            None => (*arg).to_owned(),
+        };
+        after_db = arg == "--db";
+        shown.push(' ');
+        shown.push_str(&arg);
+    }
+    shown
+}
+
+/// A `--db` value as the store shows it (`postgres://user:***@host/db`).
+pub(crate) fn shown_location(raw: &str) -> String {
+    DbLocation::parse(raw).map_or_else(|_| "<not a location>".to_owned(), |l| l.to_string())
+}
+
 impl Report {
     pub(crate) fn new(options: &Options, args: &[&str]) -> Self {
         let dirty = !command_output("git", &["status", "--porcelain"]).is_empty();
         let store = options.db.as_deref().map_or_else(
             || "SQLite, a new file per size (`itau-codigo import` into an empty store)".into(),
-            |url| format!("`{}` (imported with `--replace`)", redact(url)),
+            |url| format!("`{}` (imported with `--replace`)", shown_location(url)),
         );
         let setup = format!(
             "Servers pinned with `taskset -c {}`, `--workers {}` each; wrk 4 (`-t1`, \
@@ -90,9 +115,7 @@ impl Report {
             options.warmup.as_secs(),
         );
         Self {
-            command: format!("cargo xtask bench {}", args.join(" "))
-                .trim_end()
-                .to_owned(),
+            command: shown_command(args),
             started: command_output("date", &["-u", "+%Y-%m-%d %H:%M UTC"]),
             machine: procfs::machine(),
             load_start: procfs::load_average(),
@@ -574,6 +597,25 @@ pub(crate) fn thousands(n: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_published_command_line_shows_no_database_password() {
+        let shown = shown_command(&[
+            "--db",
+            "postgres://postgres:28c737dc712c@127.0.0.1:36031/postgres",
+            "--accounts",
+            "1000",
+        ]);
+        assert_eq!(
+            shown,
+            "cargo xtask bench --db postgres://postgres:***@127.0.0.1:36031/postgres --accounts 1000"
+        );
+        let shown = shown_command(&["--db=postgres://u:s3cr%2Ft@db/x?password=other"]);
+        assert!(
+            !shown.contains("s3cr") && !shown.contains("other"),
+            "{shown}"
+        );
+    }
 
     #[test]
     fn thousands_are_separated_by_spaces() {
