@@ -30,6 +30,8 @@ pub(crate) const IMAGE: &str = "localhost/itau-codigo:latest";
 
 /// The user the image runs as (Containerfile's `USER`).
 const CONTAINER_USER: u32 = 10001;
+/// The API password's file under the secrets mount, `/run/secrets/` in the container.
+const PASSWORD_FILE_NAME: &str = "itau-codigo-password";
 
 pub(crate) fn run(root: &Path, args: &[&str]) -> anyhow::Result<()> {
     let mut test = false;
@@ -364,18 +366,30 @@ fn container_test(root: &Path, engine: &Engine, binary: &Path) -> anyhow::Result
     );
 
     let name = format!("itau-codigo-image-test-{}", std::process::id());
-    let password = format!("Teste-{}", std::process::id());
+    // The API password comes from a mounted secret file, as OPERATIONS.md runs it:
+    // an environment variable would show in `inspect` and in /proc/1/environ.
+    let password = format!("Teste-{}-senha-do-container", std::process::id());
+    let secrets = work.join("secrets");
+    fs::create_dir_all(&secrets)?;
+    fs::write(secrets.join(PASSWORD_FILE_NAME), format!("{password}\n"))?;
+    fs::set_permissions(
+        secrets.join(PASSWORD_FILE_NAME),
+        fs::Permissions::from_mode(0o400),
+    )?;
+    give_to_container_user(engine, &secrets)?;
     let mount = format!("{}:/data", store.display());
+    let secret_mount = format!("{}:/run/secrets:ro", secrets.display());
+    let password_file_env = format!("ITAU_CODIGO_PASSWORD_FILE=/run/secrets/{PASSWORD_FILE_NAME}");
     let mut run = vec!["run", "-d", "--name", &name, "--read-only"];
-    run.extend(["-p", "127.0.0.1::8080", "-v", &mount]);
-    run.extend(["-e", "ITAU_CODIGO_USERNAME=teste"]);
-    let password_env = format!("ITAU_CODIGO_PASSWORD={password}");
-    run.extend(["-e", &password_env, IMAGE]);
-    eprintln!(
-        "image test: {} {}",
-        engine.program,
-        run.join(" ").replace(&password, "***")
-    );
+    run.extend(["-p", "127.0.0.1::8080", "-v", &mount, "-v", &secret_mount]);
+    run.extend([
+        "-e",
+        "ITAU_CODIGO_USERNAME=teste",
+        "-e",
+        &password_file_env,
+        IMAGE,
+    ]);
+    eprintln!("image test: {} {}", engine.program, run.join(" "));
     engine.output(&run)?;
     let container = Container {
         engine,
@@ -401,7 +415,14 @@ fn container_test(root: &Path, engine: &Engine, binary: &Path) -> anyhow::Result
         answer["data"]["nome_completo"] == nome,
         "consulta answered another customer: {answer}"
     );
-    eprintln!("image test: POST consulta (credentials from -e) -> 200, the imported customer");
+    eprintln!(
+        "image test: POST consulta (password from the mounted secret file) -> 200, the imported customer"
+    );
+    let inspected = engine.output(&["inspect", "--format", "{{json .Config.Env}}", &name])?;
+    ensure!(
+        !inspected.contains(&password),
+        "the password shows in the container's configuration"
+    );
     let (status, _) = post_consulta(port, "teste", "wrong", &body)?;
     ensure!(status == 401, "a wrong password answered {status}");
 
