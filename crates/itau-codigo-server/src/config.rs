@@ -37,6 +37,11 @@ pub const DEFAULT_MAX_CONNECTIONS: usize = 25_000;
 pub const DEFAULT_LOGIN_MAX_FAILURES: u32 = 10;
 /// `--login-lockout`: how long a locked-out address stays refused.
 pub const DEFAULT_LOGIN_LOCKOUT: Duration = Duration::from_secs(60);
+/// Most client addresses the login throttle remembers at once, and apart most blocks
+/// (IPv4 /24, IPv6 /48): one IPv6 /48 holds this many /64 networks. An entry costs a
+/// few hundred bytes at most (its queue items included), so both tables together stay
+/// within a few tens of MiB.
+pub const DEFAULT_LOGIN_THROTTLE_CAPACITY: usize = 65_536;
 /// `--log`: the log filter.
 pub const DEFAULT_LOG: &str = "info";
 /// How often, at most, `/readyz` (and the `itau_codigo_store_up` gauge) asks the store
@@ -105,6 +110,7 @@ impl Default for ThrottleConfig {
         Self {
             max_failures: DEFAULT_LOGIN_MAX_FAILURES,
             lockout: DEFAULT_LOGIN_LOCKOUT,
+            capacity: DEFAULT_LOGIN_THROTTLE_CAPACITY,
         }
     }
 }

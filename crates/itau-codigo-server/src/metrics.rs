@@ -26,6 +26,9 @@ pub struct Metrics {
     store_errors: AtomicU64,
     credential_reloads_ok: AtomicU64,
     credential_reloads_failed: AtomicU64,
+    login_failures: AtomicU64,
+    lockouts: AtomicU64,
+    login_throttle_table_full: AtomicU64,
     /// The last readiness check: 0 none yet, 1 the store did not answer, 2 it did.
     store_up: AtomicU8,
 }
@@ -66,6 +69,23 @@ impl Metrics {
             &self.credential_reloads_failed
         };
         counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts one login whose credentials were checked and found missing or wrong.
+    pub fn login_failure(&self) {
+        self.login_failures.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts one client address (or block) locked out.
+    pub fn lockout(&self) {
+        self.lockouts.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts one failed login the throttle could not count against its address,
+    /// because its table was full of live lockouts.
+    pub fn login_throttle_table_full(&self) {
+        self.login_throttle_table_full
+            .fetch_add(1, Ordering::Relaxed);
     }
 
     /// The Prometheus text exposition.
@@ -139,6 +159,27 @@ impl Metrics {
                 "itau_codigo_credential_reloads_total{{outcome=\"{outcome}\"}} {}",
                 counter.load(Ordering::Relaxed)
             );
+        }
+        for (name, help, counter) in [
+            (
+                "itau_codigo_login_failures_total",
+                "Logins whose credentials were checked and found missing or wrong (a locked-out client's attempts are refused unchecked and not counted).",
+                &self.login_failures,
+            ),
+            (
+                "itau_codigo_lockouts_total",
+                "Client addresses, or blocks of them, locked out after too many failed logins.",
+                &self.lockouts,
+            ),
+            (
+                "itau_codigo_login_throttle_table_full_total",
+                "Failed logins the throttle counted against the client's block (IPv4 /24, IPv6 /48) or not at all, because its table was full of live lockouts.",
+                &self.login_throttle_table_full,
+            ),
+        ] {
+            let _ = writeln!(out, "# HELP {name} {help}");
+            let _ = writeln!(out, "# TYPE {name} counter");
+            let _ = writeln!(out, "{name} {}", counter.load(Ordering::Relaxed));
         }
         out
     }

@@ -61,7 +61,11 @@ impl Application {
         let description = store.describe();
         let docs = config.docs;
         let metrics = Arc::new(Metrics::default());
-        let auth = Gatekeeper::new(config.credentials.clone(), config.login_throttle);
+        let auth = Gatekeeper::new(
+            config.credentials.clone(),
+            config.login_throttle,
+            Arc::clone(&metrics),
+        );
         let watched = Arc::clone(auth.credentials());
         let reloads = Arc::clone(&metrics);
         actix_web::rt::spawn(watch_password_file(watched, move |ok| {

@@ -212,6 +212,7 @@ fn serve_config(args: &ServeArgs) -> Result<ServeConfig, ConfigError> {
         login_throttle: ThrottleConfig {
             max_failures: args.login_max_failures,
             lockout: args.login_lockout.0,
+            ..ThrottleConfig::default()
         },
         trusted_proxies: args.trusted_proxies.clone(),
         docs: args.docs,
