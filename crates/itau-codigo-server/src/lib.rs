@@ -20,6 +20,7 @@ pub mod problem;
 pub mod readiness;
 pub mod request_context;
 pub mod routes;
+pub mod shutdown;
 pub mod startup;
 pub mod state;
 pub mod store;

@@ -15,6 +15,7 @@ use crate::auth::{Gatekeeper, watch_password_file};
 use crate::config::{READINESS_TIMEOUT, ServeConfig, StoreConfig, TlsFiles};
 use crate::metrics::Metrics;
 use crate::readiness::StoreCheck;
+use crate::shutdown::{Draining, stop_on_signals};
 use crate::state::AppState;
 use crate::store::{self, Store};
 use crate::{demo, request_context, routes};
@@ -25,6 +26,8 @@ pub struct Application {
     https: bool,
     server: Server,
     store: String,
+    draining: Arc<Draining>,
+    drain_period: Duration,
 }
 
 impl std::fmt::Debug for Application {
@@ -77,6 +80,7 @@ impl Application {
             READINESS_TIMEOUT,
             Arc::clone(&metrics),
         );
+        let draining = Arc::new(Draining::default());
         let state = web::Data::new(AppState {
             store,
             readiness,
@@ -84,6 +88,7 @@ impl Application {
             client_timeout: config.client_timeout,
             trusted_proxies: config.trusted_proxies.clone(),
             metrics,
+            draining: Arc::clone(&draining),
         });
         let app = move || {
             App::new()
@@ -101,7 +106,9 @@ impl Application {
             .client_request_timeout(config.client_timeout)
             .client_disconnect_timeout(Duration::from_secs(1))
             .shutdown_timeout(config.shutdown_timeout.as_secs_f64().ceil() as u64)
-            .max_connections(config.max_connections);
+            .max_connections(config.max_connections)
+            // `run_until_stopped` handles them, with the drain.
+            .disable_signals();
         if let Some(workers) = config.workers {
             server = server.workers(workers);
         }
@@ -114,6 +121,8 @@ impl Application {
             https: config.tls.is_some(),
             server: server.run(),
             store: description,
+            draining,
+            drain_period: config.drain_period,
         })
     }
 
@@ -142,14 +151,27 @@ impl Application {
         self.server.handle()
     }
 
-    /// Serves until SIGTERM/SIGINT (or a handle's stop); in-flight requests get up to the
-    /// shutdown timeout to finish.
+    /// Serves until a stop signal (or a handle's stop): SIGTERM drains for the drain
+    /// period first, SIGINT does not; in-flight requests then get up to the shutdown
+    /// timeout to finish ([`crate::shutdown`]).
     ///
     /// # Errors
     ///
-    /// The server failed.
+    /// The server failed, or the signal handlers cannot be installed.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let handle = self.server.handle();
+        let (draining, drain_period) = (self.draining, self.drain_period);
+        let signals =
+            actix_web::rt::spawn(
+                async move { stop_on_signals(handle, &draining, drain_period).await },
+            );
+        let served = self.server.await;
+        if signals.is_finished() {
+            signals.await.map_err(std::io::Error::other)??;
+        } else {
+            signals.abort();
+        }
+        served
     }
 }
 

@@ -19,6 +19,12 @@ pub(super) async fn healthz() -> HttpResponse {
 }
 
 pub(super) async fn readyz(state: web::Data<AppState>, ids: RequestIds) -> HttpResponse {
+    // Not a problem of the store's: the replica is leaving, and says so plainly.
+    if state.draining.is_on() {
+        return HttpResponse::ServiceUnavailable()
+            .content_type(ContentType::plaintext())
+            .body("draining\n");
+    }
     if state.readiness.store_up().await {
         HttpResponse::Ok()
             .content_type(ContentType::plaintext())

@@ -296,3 +296,111 @@ fn a_first_import_refuses_to_start_beside_a_leftover_building_file() {
     assert_eq!(output.status, 0, "{output:?}");
     assert_eq!(count_rows(&db), 2);
 }
+
+/// A consulta that keeps its connection open (HTTP/1.1's default).
+fn keep_alive_consulta() -> Vec<u8> {
+    let body = format!(r#"{{"codigo_conta":"{TRES_GERENTES}"}}"#);
+    format!(
+        "POST {PATH} HTTP/1.1\r\nHost: x\r\nuserName: {USERNAME}\r\npassword: {PASSWORD}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
+}
+
+fn serve_draining_for(seconds: &str) -> (tempfile::TempDir, ServeProcess) {
+    let (dir, db) = demo_db();
+    let server = ServeProcess::start(
+        &["--db", db.to_str().unwrap(), "--workers", "1"],
+        &[
+            ("ITAU_CODIGO_USERNAME", USERNAME),
+            ("ITAU_CODIGO_PASSWORD", PASSWORD),
+            ("ITAU_CODIGO_DRAIN_PERIOD", seconds),
+        ],
+    );
+    (dir, server)
+}
+
+#[test]
+fn sigterm_fails_readiness_at_once_and_answers_with_connection_close_until_the_drain_ends() {
+    let (_dir, mut server) = serve_draining_for("2");
+    let http = server.http();
+    let mut kept = http.connect();
+    kept.write_all(&keep_alive_consulta()).unwrap();
+    let before = read_one_response(&mut kept).unwrap();
+    assert_eq!((before.status, before.header("connection")), (200, None));
+
+    let signalled = Instant::now();
+    server.signal_term();
+    let readyz = loop {
+        let readyz = http.get("/readyz");
+        if readyz.status != 200 || signalled.elapsed() > Duration::from_secs(1) {
+            break readyz;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    assert_eq!(
+        (
+            readyz.status,
+            String::from_utf8_lossy(&readyz.body).as_ref()
+        ),
+        (503, "draining\n")
+    );
+    assert!(signalled.elapsed() < Duration::from_millis(500));
+    // The connection opened before the signal is still answered, and then closed.
+    kept.write_all(&keep_alive_consulta()).unwrap();
+    let during = read_one_response(&mut kept).unwrap();
+    assert_eq!(
+        (during.status, during.header("connection")),
+        (200, Some("close"))
+    );
+    assert_eq!(kept.read(&mut [0; 1]).unwrap(), 0, "still open");
+    // So is a new one, with the same close.
+    let mut fresh = http.connect();
+    fresh.write_all(&keep_alive_consulta()).unwrap();
+    let fresh = read_one_response(&mut fresh).unwrap();
+    assert_eq!(
+        (fresh.status, fresh.header("connection")),
+        (200, Some("close"))
+    );
+    assert_eq!(http.get("/healthz").status, 200);
+
+    let (status, logs) = server.wait();
+    let stopped_after = signalled.elapsed();
+    assert_eq!(status, 0, "{logs}");
+    assert!(
+        stopped_after >= Duration::from_secs(2) && stopped_after < Duration::from_secs(6),
+        "stopped {stopped_after:?} after SIGTERM with a 2 s drain"
+    );
+    assert!(logs.contains("SIGTERM: draining"), "{logs}");
+}
+
+#[test]
+fn sigint_stops_without_the_drain() {
+    let (_dir, mut server) = serve_draining_for("30");
+    assert_eq!(server.http().get("/readyz").status, 200);
+    let signalled = Instant::now();
+    server.signal("INT");
+    let (status, logs) = server.wait();
+    assert_eq!(status, 0, "{logs}");
+    assert!(signalled.elapsed() < Duration::from_secs(5), "{logs}");
+    assert!(!logs.contains("draining"), "{logs}");
+}
+
+#[test]
+fn a_second_sigterm_cuts_the_drain_short() {
+    let (_dir, mut server) = serve_draining_for("30");
+    let signalled = Instant::now();
+    server.signal_term();
+    let readyz = (0..100)
+        .map(|_| {
+            std::thread::sleep(Duration::from_millis(10));
+            server.http().get("/readyz").status
+        })
+        .find(|&status| status == 503);
+    assert_eq!(readyz, Some(503));
+    server.signal_term();
+    let (status, logs) = server.wait();
+    assert_eq!(status, 0, "{logs}");
+    assert!(signalled.elapsed() < Duration::from_secs(6), "{logs}");
+}
