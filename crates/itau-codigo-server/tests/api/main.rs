@@ -15,6 +15,7 @@ mod postgres;
 mod private_files;
 mod process;
 mod readonly;
+mod rolling_restart;
 mod rotation;
 mod secrets;
 mod security;
