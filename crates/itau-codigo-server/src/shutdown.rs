@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use actix_web::dev::ServerHandle;
-use tokio::signal::unix::{SignalKind, signal};
+use tokio::signal::unix::{Signal, SignalKind, signal};
 
 /// Whether `serve` is draining: set once, on SIGTERM, never cleared.
 #[derive(Debug, Default)]
@@ -30,46 +30,65 @@ impl Draining {
     }
 }
 
-/// Waits for a stop signal and stops `server` as the signal asks: SIGTERM drains for
-/// `drain_period` first (a second SIGTERM or a SIGINT during it cuts it short), SIGINT
-/// stops gracefully at once, SIGQUIT stops without waiting for in-flight requests.
-///
-/// # Errors
-///
-/// The signal handlers cannot be installed.
-pub async fn stop_on_signals(
-    server: ServerHandle,
-    draining: &Draining,
-    drain_period: Duration,
-) -> std::io::Result<()> {
-    let mut terminate = signal(SignalKind::terminate())?;
-    let mut interrupt = signal(SignalKind::interrupt())?;
-    let mut quit = signal(SignalKind::quit())?;
-    tokio::select! {
-        _ = terminate.recv() => {
-            if !drain_period.is_zero() {
-                draining.begin();
-                tracing::info!(
-                    drain_period_s = drain_period.as_secs_f64(),
-                    "SIGTERM: draining (readiness fails, answers close their connections), then stopping"
-                );
-                tokio::select! {
-                    () = tokio::time::sleep(drain_period) => {}
-                    _ = terminate.recv() => tracing::info!("SIGTERM again: the drain is cut short"),
-                    _ = interrupt.recv() => tracing::info!("SIGINT: the drain is cut short"),
+/// The stop signals, caught from the moment this exists: installed before the service
+/// says it serves, so that a SIGTERM sent right after cannot meet the default action
+/// (an exit by signal, no drain).
+#[derive(Debug)]
+pub struct StopSignals {
+    terminate: Signal,
+    interrupt: Signal,
+    quit: Signal,
+}
+
+impl StopSignals {
+    /// Installs the handlers (inside the runtime).
+    ///
+    /// # Errors
+    ///
+    /// A handler cannot be installed.
+    pub fn install() -> std::io::Result<Self> {
+        Ok(Self {
+            terminate: signal(SignalKind::terminate())?,
+            interrupt: signal(SignalKind::interrupt())?,
+            quit: signal(SignalKind::quit())?,
+        })
+    }
+
+    /// Waits for a stop signal and stops `server` as the signal asks: SIGTERM drains
+    /// for `drain_period` first (a second SIGTERM or a SIGINT during it cuts it short),
+    /// SIGINT stops gracefully at once, SIGQUIT stops without waiting for in-flight
+    /// requests.
+    pub async fn stop(self, server: ServerHandle, draining: &Draining, drain_period: Duration) {
+        let Self {
+            mut terminate,
+            mut interrupt,
+            mut quit,
+        } = self;
+        tokio::select! {
+            _ = terminate.recv() => {
+                if !drain_period.is_zero() {
+                    draining.begin();
+                    tracing::info!(
+                        drain_period_s = drain_period.as_secs_f64(),
+                        "SIGTERM: draining (readiness fails, answers close their connections), then stopping"
+                    );
+                    tokio::select! {
+                        () = tokio::time::sleep(drain_period) => {}
+                        _ = terminate.recv() => tracing::info!("SIGTERM again: the drain is cut short"),
+                        _ = interrupt.recv() => tracing::info!("SIGINT: the drain is cut short"),
+                    }
                 }
+                tracing::info!("stopping: no new connections; in-flight requests finish");
+                server.stop(true).await;
             }
-            tracing::info!("stopping: no new connections; in-flight requests finish");
-            server.stop(true).await;
-        }
-        _ = interrupt.recv() => {
-            tracing::info!("SIGINT: stopping without a drain; in-flight requests finish");
-            server.stop(true).await;
-        }
-        _ = quit.recv() => {
-            tracing::info!("SIGQUIT: stopping at once");
-            server.stop(false).await;
+            _ = interrupt.recv() => {
+                tracing::info!("SIGINT: stopping without a drain; in-flight requests finish");
+                server.stop(true).await;
+            }
+            _ = quit.recv() => {
+                tracing::info!("SIGQUIT: stopping at once");
+                server.stop(false).await;
+            }
         }
     }
-    Ok(())
 }

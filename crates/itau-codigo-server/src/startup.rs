@@ -15,7 +15,7 @@ use crate::auth::{Gatekeeper, watch_password_file};
 use crate::config::{READINESS_TIMEOUT, ServeConfig, StoreConfig, TlsFiles};
 use crate::metrics::Metrics;
 use crate::readiness::StoreCheck;
-use crate::shutdown::{Draining, stop_on_signals};
+use crate::shutdown::{Draining, StopSignals};
 use crate::state::AppState;
 use crate::store::{self, Store};
 use crate::{demo, request_context, routes};
@@ -28,6 +28,7 @@ pub struct Application {
     store: String,
     draining: Arc<Draining>,
     drain_period: Duration,
+    signals: StopSignals,
 }
 
 impl std::fmt::Debug for Application {
@@ -56,7 +57,8 @@ impl Application {
     ///
     /// # Errors
     ///
-    /// The address cannot be bound or the TLS files are unusable.
+    /// The address cannot be bound, the TLS files are unusable, or the signal handlers
+    /// cannot be installed.
     pub fn build_with_store(config: &ServeConfig, store: Arc<dyn Store>) -> anyhow::Result<Self> {
         let listener = TcpListener::bind(config.bind)
             .with_context(|| format!("cannot listen on {}", config.bind))?;
@@ -123,6 +125,7 @@ impl Application {
             store: description,
             draining,
             drain_period: config.drain_period,
+            signals: StopSignals::install().context("cannot install the signal handlers")?,
         })
     }
 
@@ -157,20 +160,16 @@ impl Application {
     ///
     /// # Errors
     ///
-    /// The server failed, or the signal handlers cannot be installed.
+    /// The server failed.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let handle = self.server.handle();
-        let (draining, drain_period) = (self.draining, self.drain_period);
-        let signals =
+        let (signals, draining, drain_period) = (self.signals, self.draining, self.drain_period);
+        let stopper =
             actix_web::rt::spawn(
-                async move { stop_on_signals(handle, &draining, drain_period).await },
+                async move { signals.stop(handle, &draining, drain_period).await },
             );
         let served = self.server.await;
-        if signals.is_finished() {
-            signals.await.map_err(std::io::Error::other)??;
-        } else {
-            signals.abort();
-        }
+        stopper.abort();
         served
     }
 }

@@ -522,15 +522,90 @@ enum ImportConnection {
 /// path ([`building_path`]) and renamed into place once committed, so that no one can
 /// open a store that is not complete: `serve` finds no file until then, as before the
 /// import. Unless an import into it commits, the file is removed (with its journal,
-/// `-wal` and `-shm`) when dropped; a killed import leaves it behind, and the next
-/// first import into that path refuses to start until it is removed.
+/// `-wal` and `-shm`) when dropped. A killed import leaves it behind: the next first
+/// import, holding the lock ([`BuildLock`]) that no running import holds any more,
+/// removes it and starts afresh.
 #[derive(Debug)]
 struct CreatedFile {
     /// Where it is built.
     path: PathBuf,
     /// The store's path, where it goes once committed.
     target: PathBuf,
-    committed: bool,
+    /// Held until the building file is gone or renamed (dropped after the cleanup).
+    _lock: BuildLock,
+}
+
+/// The right to build the store at a path: an exclusive `flock` on `PATH.importing.lock`,
+/// taken before the building file is looked at and released by the kernel when its
+/// holder ends, however it ends. A separate file, because SQLite's own (fcntl) locks
+/// share the database file's, and closing any descriptor of it would drop them.
+#[derive(Debug)]
+struct BuildLock {
+    /// The locked descriptor: closing it unlocks.
+    _file: std::fs::File,
+    path: PathBuf,
+}
+
+impl BuildLock {
+    /// Takes the lock for building `target`, or says that a running import holds it.
+    fn take(target: &Path) -> Result<Self, StoreError> {
+        use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+        let mut name = building_path(target).into_os_string();
+        name.push(".lock");
+        let path = PathBuf::from(name);
+        let error = |reason: String| StoreError::Open {
+            location: format!("sqlite:{}", target.display()),
+            reason,
+        };
+        loop {
+            let file = std::fs::OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .mode(0o600)
+                .open(&path)
+                .map_err(|e| error(format!("cannot create {}: {e}", path.display())))?;
+            match file.try_lock() {
+                Ok(()) => {}
+                Err(std::fs::TryLockError::WouldBlock) => {
+                    return Err(error(format!(
+                        "another first import into this store is running (it holds {})",
+                        path.display()
+                    )));
+                }
+                Err(std::fs::TryLockError::Error(e)) => {
+                    return Err(error(format!("cannot lock {}: {e}", path.display())));
+                }
+            }
+            // The holder before us removes the file before it unlocks: a lock taken on
+            // a file no longer at `path` guards nothing; open the new one.
+            let held = file.metadata().map_err(|e| error(e.to_string()))?;
+            match std::fs::metadata(&path) {
+                Ok(now) if (now.dev(), now.ino()) == (held.dev(), held.ino()) => {
+                    return Ok(Self { _file: file, path });
+                }
+                _ => continue,
+            }
+        }
+    }
+}
+
+impl Drop for BuildLock {
+    fn drop(&mut self) {
+        // Removed while still locked (see `take`); the lock goes with the descriptor.
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// Removes `path` and SQLite's side files of it, saying whether there was anything.
+fn remove_with_side_files(path: &Path) -> bool {
+    let mut removed = false;
+    for suffix in ["", "-journal", "-wal", "-shm"] {
+        let mut file = path.as_os_str().to_owned();
+        file.push(suffix);
+        removed |= std::fs::remove_file(file).is_ok();
+    }
+    removed
 }
 
 /// Where the first import into `path` builds the store: `PATH.importing`, in the same
@@ -544,19 +619,10 @@ fn building_path(path: &Path) -> PathBuf {
 impl Drop for CreatedFile {
     /// After the importing connection is closed (it is declared before this).
     fn drop(&mut self) {
-        // Committed, the store is in place; what may be left under the building name
-        // is SQLite's side files, which only the closed connection used (a reader of
-        // the store in place has its own).
-        let suffixes: &[&str] = if self.committed {
-            &["-journal", "-wal", "-shm"]
-        } else {
-            &["", "-journal", "-wal", "-shm"]
-        };
-        for suffix in suffixes {
-            let mut file = self.path.as_os_str().to_owned();
-            file.push(suffix);
-            let _ = std::fs::remove_file(file);
-        }
+        // Not committed, the file goes. Committed, it was renamed into place, and what
+        // may be left under the building name is SQLite's side files, which only the
+        // closed connection used (a reader of the store in place has its own).
+        remove_with_side_files(&self.path);
     }
 }
 
@@ -572,24 +638,35 @@ impl SqliteImporter {
         let created = if path.exists() {
             None
         } else {
-            let building = building_path(path);
-            create_private(&building).map_err(|e| StoreError::Open {
-                location: format!("sqlite:{}", path.display()),
-                reason: if e.kind() == std::io::ErrorKind::AlreadyExists {
-                    format!(
-                        "{} exists: another first import into this store is running, or one \
-                         was stopped before it ended (if none runs, remove that file)",
+            let lock = BuildLock::take(path)?;
+            if path.exists() {
+                // Another first import committed while we waited for the lock: import
+                // into its store as into any other.
+                drop(lock);
+                None
+            } else {
+                let building = building_path(path);
+                // No running import holds the lock: what is there was left by one that
+                // was killed, and its journal must never be applied to a new file.
+                // Said on stderr: only `import` builds a store, and it runs no log
+                // subscriber (its report goes to stderr too).
+                if remove_with_side_files(&building) {
+                    eprintln!(
+                        "warning: removed {} (and its side files), left by a first import \
+                         that was stopped before it ended",
                         building.display()
-                    )
-                } else {
-                    format!("cannot create {}: {e}", building.display())
-                },
-            })?;
-            Some(CreatedFile {
-                path: building,
-                target: path.to_owned(),
-                committed: false,
-            })
+                    );
+                }
+                create_private(&building).map_err(|e| StoreError::Open {
+                    location: format!("sqlite:{}", path.display()),
+                    reason: format!("cannot create {}: {e}", building.display()),
+                })?;
+                Some(CreatedFile {
+                    path: building,
+                    target: path.to_owned(),
+                    _lock: lock,
+                })
+            }
         };
         let file = created.as_ref().map_or(path, |created| &created.path);
         let mut connection = Connection::open_with_flags(
@@ -712,7 +789,6 @@ impl ImportSession for SqliteImport<'_> {
                 location: format!("sqlite:{}", created.target.display()),
                 reason: format!("cannot rename {} into place: {e}", created.path.display()),
             })?;
-            created.committed = true;
         }
         Ok(())
     }
