@@ -31,6 +31,9 @@ pub struct Metrics {
     login_throttle_table_full: AtomicU64,
     /// The last readiness check: 0 none yet, 1 the store did not answer, 2 it did.
     store_up: AtomicU8,
+    /// A hot standby's replay lag at the last readiness check; `None` for a store that
+    /// replicates nothing (or before the first check).
+    replay_lag: Mutex<Option<f64>>,
 }
 
 impl Metrics {
@@ -59,6 +62,13 @@ impl Metrics {
     pub fn store_up(&self, up: bool) {
         self.store_up
             .store(if up { 2 } else { 1 }, Ordering::Relaxed);
+    }
+
+    /// Records a hot standby's replay lag, or that the store tells none.
+    pub fn replay_lag(&self, seconds: Option<f64>) {
+        if let Ok(mut lag) = self.replay_lag.lock() {
+            *lag = seconds;
+        }
     }
 
     /// Counts one reload of the password file.
@@ -140,6 +150,12 @@ impl Metrics {
             out.push_str("# HELP itau_codigo_store_up Whether the store answered the last readiness check (the one /readyz reports): 1 yes, 0 no.\n");
             out.push_str("# TYPE itau_codigo_store_up gauge\n");
             let _ = writeln!(out, "itau_codigo_store_up {up}");
+        }
+        // Absent on a store that replicates nothing (and until the first check).
+        if let Some(lag) = self.replay_lag.lock().ok().and_then(|lag| *lag) {
+            out.push_str("# HELP itau_codigo_store_replay_lag_seconds On a PostgreSQL hot standby: 0 when replay has caught up with what it received, else seconds since the last replayed commit.\n");
+            out.push_str("# TYPE itau_codigo_store_replay_lag_seconds gauge\n");
+            let _ = writeln!(out, "itau_codigo_store_replay_lag_seconds {lag}");
         }
         out.push_str("# HELP itau_codigo_log_lines_dropped_total Log lines dropped because the log writer could not keep up (each time, a warning line says how many).\n");
         out.push_str("# TYPE itau_codigo_log_lines_dropped_total counter\n");

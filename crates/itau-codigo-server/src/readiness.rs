@@ -65,7 +65,18 @@ impl StoreCheck {
                 false
             }
         };
-        if !up {
+        if up {
+            // Asked with the check, not per scrape: it costs the store one more query a
+            // second at most.
+            match tokio::time::timeout(self.timeout, self.store.replay_lag()).await {
+                Ok(Ok(lag)) => self.metrics.replay_lag(lag),
+                Ok(Err(error)) => {
+                    tracing::warn!(error = %error, "readiness: the replay lag could not be read");
+                    self.metrics.replay_lag(None);
+                }
+                Err(_elapsed) => self.metrics.replay_lag(None),
+            }
+        } else {
             self.metrics.store_error();
         }
         self.metrics.store_up(up);

@@ -87,6 +87,12 @@ pub trait Store: Send + Sync + 'static {
     /// Succeeds when the store answers a trivial query (readiness).
     fn ping(&self) -> StoreFuture<'_, ()>;
 
+    /// On a hot standby, how far its replay is behind the primary, in seconds (0 when
+    /// it has replayed all it received); `None` for a store that replicates nothing.
+    fn replay_lag(&self) -> StoreFuture<'_, Option<f64>> {
+        Box::pin(std::future::ready(Ok(None)))
+    }
+
     /// What the store is, for logs: never a password.
     fn describe(&self) -> String;
 }
@@ -202,6 +208,11 @@ pub enum StoreError {
     /// Another `import` holds the database's import lock.
     #[error("another import into this database is running; try again once it has finished")]
     ImportRunning,
+    /// `import` or `migrate` pointed at a PostgreSQL hot standby, which is read-only.
+    #[error(
+        "the database is a read-only hot standby (in recovery): import and migrate write, point --db at the primary"
+    )]
+    ReadOnlyStandby,
 }
 
 // By hand, not `#[from]`: the text already carries the causes, and an error reporter

@@ -77,6 +77,15 @@ const COPY_CHUNKS_QUEUED: usize = 4;
 
 const FIND: &str = "SELECT resposta FROM clientes WHERE codigo_conta = $1";
 const PING: &str = "SELECT 1 FROM clientes LIMIT 1";
+/// A standby's replay lag in seconds: 0 when it has replayed everything it received (a
+/// quiet primary sends nothing new, and the time since the last replayed commit would
+/// then read as lag), else the time since the last replayed commit; NULL on a primary,
+/// and on a standby that has replayed no commit yet.
+const REPLAY_LAG: &str = "SELECT CASE
+    WHEN NOT pg_is_in_recovery() THEN NULL
+    WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0::float8
+    ELSE extract(epoch FROM now() - pg_last_xact_replay_timestamp())::float8
+END";
 
 /// A PostgreSQL store with a pool of connections.
 pub struct PostgresStore {
@@ -170,6 +179,12 @@ impl PostgresStore {
         .transpose()
     }
 
+    async fn replay_lag_now(&self) -> Result<Option<f64>, StoreError> {
+        let client = self.pool.get().await?;
+        let statement = client.prepare_cached(REPLAY_LAG).await?;
+        Ok(client.query_one(&statement, &[]).await?.get(0))
+    }
+
     async fn ping_now(&self) -> Result<(), StoreError> {
         let client = self.pool.get().await?;
         // Reads the table, so a dropped table fails readiness too.
@@ -189,6 +204,10 @@ impl Store for PostgresStore {
 
     fn ping(&self) -> StoreFuture<'_, ()> {
         Box::pin(within_timeout("readiness check", self.ping_now()))
+    }
+
+    fn replay_lag(&self) -> StoreFuture<'_, Option<f64>> {
+        Box::pin(within_timeout("replay lag", self.replay_lag_now()))
     }
 
     fn describe(&self) -> String {
@@ -654,6 +673,15 @@ pub(super) fn migrate_database(url: &str) -> Result<(i64, i64), StoreError> {
 /// Applies pending migrations; imports (and `migrate` commands) starting together take
 /// turns on an advisory lock, and the later ones find nothing left to do.
 async fn migrate(client: &Client) -> Result<(), StoreError> {
+    // Said before anything is tried: a standby would refuse the first write with a
+    // message about read-only transactions that names neither the cause nor the fix.
+    let in_recovery: bool = client
+        .query_one("SELECT pg_is_in_recovery()", &[])
+        .await?
+        .get(0);
+    if in_recovery {
+        return Err(StoreError::ReadOnlyStandby);
+    }
     client
         .batch_execute(&format!(
             "BEGIN;

@@ -19,4 +19,5 @@ mod rolling_restart;
 mod rotation;
 mod secrets;
 mod security;
+mod standby;
 mod stores;
