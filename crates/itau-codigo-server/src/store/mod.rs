@@ -2,6 +2,7 @@
 //! care) whether SQLite or PostgreSQL answers.
 
 mod format;
+mod passfile;
 mod pg_tls;
 mod postgres;
 mod sqlite;
@@ -15,6 +16,7 @@ use std::time::Duration;
 use itau_codigo::{CodigoConta, ConsultaClienteRequest, RegistroCliente};
 
 pub use format::{CorruptRecord, encode_dados, encode_record, render_answer};
+pub use passfile::{ConnectionKey, Passfile, PassfileError};
 pub use postgres::{
     IMPORT_BATCH_ROWS, IMPORT_LOCK, MIGRATION_LOCK, PostgresImporter, PostgresStore, QUERY_TIMEOUT,
 };

@@ -22,6 +22,7 @@ use tokio_postgres::config::Host;
 use tokio_postgres::{Client, Config, Statement};
 use tokio_postgres_rustls::MakeRustlsConnect;
 
+use super::passfile::{ConnectionKey, Passfile};
 use super::pg_tls::{SslMode, Tls};
 use super::{
     DbLocation, ImportSession, Importer, Store, StoreError, StoreFuture, encode_dados, key,
@@ -61,6 +62,29 @@ const MIGRATION_BATCH_ROWS: i64 = 5_000;
 pub const MIGRATION_LOCK: i64 = 0x6974_6175_6d69_6772;
 /// The advisory lock an import holds for its whole transaction ("itauimpt").
 pub const IMPORT_LOCK: i64 = 0x6974_6175_696d_7074;
+
+/// How many connections a lookup tries when the ones it gets turn out lost.
+const READ_ATTEMPTS: u32 = 3;
+
+/// Whether `error` says that the connection was lost rather than that the query
+/// failed: closed, or ended by the server (a shutdown, `pg_terminate_backend`).
+fn connection_lost(error: &StoreError) -> bool {
+    use tokio_postgres::error::SqlState;
+    match error {
+        StoreError::Postgres(error) => {
+            error.is_closed()
+                || error.code().is_some_and(|code| {
+                    [
+                        SqlState::ADMIN_SHUTDOWN,
+                        SqlState::CRASH_SHUTDOWN,
+                        SqlState::CANNOT_CONNECT_NOW,
+                    ]
+                    .contains(code)
+                })
+        }
+        _ => false,
+    }
+}
 
 /// How long a lookup or a readiness check may take, connection included, before it
 /// counts as a store failure (a 500, or a 503 on `/readyz`).
@@ -116,7 +140,7 @@ impl PostgresStore {
     /// error names the command that upgrades it) or newer than this binary's.
     pub fn open(url: &str, pool_size: u32) -> Result<Self, StoreError> {
         let target = Target::parse(url)?;
-        let (config, tls) = (target.config.clone(), target.tls.clone());
+        let (config, connector) = (target.config.clone(), target.clone());
         let location = target.location.clone();
         on_own_runtime(async move {
             let client = target.connect().await?;
@@ -137,9 +161,9 @@ impl PostgresStore {
                 })),
             }
         })?;
-        let manager = Manager::from_config(
+        let manager = Manager::from_connect(
             config,
-            tls,
+            ConnectNow(connector),
             ManagerConfig {
                 // A closed connection (a restarted server) is noticed and replaced.
                 recycling_method: RecyclingMethod::Fast,
@@ -162,7 +186,26 @@ impl PostgresStore {
         })
     }
 
+    /// A lookup, tried again on another connection when the one it got was lost
+    /// (a server restart, `pg_terminate_backend` after a password rotation): a lookup
+    /// is a read, and the pool replaces lost connections.
     async fn answer_now(
+        &self,
+        consulta: &ConsultaClienteRequest,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        let mut attempt = 1;
+        loop {
+            match self.answer_once(consulta).await {
+                Err(error) if attempt < READ_ATTEMPTS && connection_lost(&error) => {
+                    tracing::debug!(%error, attempt, "store connection lost; the lookup is tried again");
+                    attempt += 1;
+                }
+                result => return result,
+            }
+        }
+    }
+
+    async fn answer_once(
         &self,
         consulta: &ConsultaClienteRequest,
     ) -> Result<Option<Vec<u8>>, StoreError> {
@@ -212,6 +255,39 @@ impl Store for PostgresStore {
 
     fn describe(&self) -> String {
         self.location.clone()
+    }
+}
+
+/// How the pool makes a connection: from the target's settings as they are now (the
+/// passfile read again), not from the ones it was built with.
+struct ConnectNow(Target);
+
+impl deadpool_postgres::Connect for ConnectNow {
+    fn connect(
+        &self,
+        _built_with: &Config,
+    ) -> futures_util::future::BoxFuture<
+        '_,
+        Result<(Client, tokio::task::JoinHandle<()>), tokio_postgres::Error>,
+    > {
+        Box::pin(async move {
+            let config = match self.0.config_now() {
+                Ok(config) => config,
+                Err(error) => {
+                    // Said here, since the pool only passes on tokio-postgres errors:
+                    // connecting without the password then fails as such.
+                    tracing::error!(error = %error, "cannot read the database password");
+                    self.0.config.clone()
+                }
+            };
+            let (client, connection) = config.connect(self.0.tls.clone()).await?;
+            let task = tokio::spawn(async move {
+                if let Err(error) = connection.await {
+                    tracing::debug!(%error, "store connection closed");
+                }
+            });
+            Ok((client, task))
+        })
     }
 }
 
@@ -790,11 +866,14 @@ async fn answers_stored_ready_to_send(client: &Client) -> Result<(), StoreError>
     Ok(())
 }
 
-/// A parsed `--db` URL: the connection settings, the TLS connector, and the location
+/// A parsed `--db` URL: the connection settings, the TLS connector, the passfile that
+/// holds the password (if the URL names one and holds none itself), and the location
 /// as it may be shown (from [`redacted_url`], the one place a URL is redacted).
+#[derive(Clone)]
 struct Target {
     config: Config,
     tls: MakeRustlsConnect,
+    passfile: Option<Passfile>,
     location: String,
 }
 
@@ -810,6 +889,7 @@ impl Target {
         };
         let (url, sslmode) = take_query_parameter(url, "sslmode");
         let (url, sslrootcert) = take_query_parameter(&url, "sslrootcert");
+        let (url, passfile) = take_query_parameter(&url, "passfile");
         let mut config: Config = url
             .parse()
             .map_err(|e: tokio_postgres::Error| bad(format!("not a PostgreSQL URL: {e}")))?;
@@ -826,16 +906,48 @@ impl Target {
         }
         let tls = Tls::from_url_values(sslmode.as_deref(), sslrootcert.as_deref()).map_err(bad)?;
         config.ssl_mode(tls.wire);
+        // As in libpq, a password in the URL wins over the passfile.
+        let passfile = passfile
+            .filter(|_| config.get_password().is_none())
+            .map(Passfile::new);
         Ok(Self {
             config,
             tls: tls.connector,
+            passfile,
             location,
         })
     }
 
+    /// The settings for one new connection: with a passfile, its password as the file
+    /// says now (read for every connection, so that a rotation needs no restart).
+    fn config_now(&self) -> Result<Config, StoreError> {
+        let Some(passfile) = &self.passfile else {
+            return Ok(self.config.clone());
+        };
+        let host = match self.config.get_hosts().first() {
+            Some(Host::Tcp(name)) => name.clone(),
+            // libpq matches a Unix socket as `localhost`.
+            _ => "localhost".to_owned(),
+        };
+        let key = ConnectionKey {
+            host: &host,
+            port: self.config.get_ports().first().copied().unwrap_or(5432),
+            database: self
+                .config
+                .get_dbname()
+                .or(self.config.get_user())
+                .unwrap_or_default(),
+            user: self.config.get_user().unwrap_or_default(),
+        };
+        let password = passfile.password(key).map_err(|e| self.open_error(e))?;
+        let mut config = self.config.clone();
+        config.password(password);
+        Ok(config)
+    }
+
     async fn connect(&self) -> Result<Client, StoreError> {
         let (client, connection) = self
-            .config
+            .config_now()?
             .connect(self.tls.clone())
             .await
             .map_err(|e| self.open_error(StoreError::from(e)))?;

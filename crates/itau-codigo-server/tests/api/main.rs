@@ -11,6 +11,7 @@ mod helpers;
 mod hostile;
 mod lifecycle;
 mod operations;
+mod pg_passfile;
 mod postgres;
 mod private_files;
 mod process;
