@@ -17,6 +17,7 @@ pub mod import;
 pub mod metrics;
 pub mod paths;
 pub mod problem;
+pub mod procfs;
 pub mod readiness;
 pub mod request_context;
 pub mod routes;

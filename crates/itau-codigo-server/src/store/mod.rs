@@ -97,6 +97,43 @@ pub trait Store: Send + Sync + 'static {
 
     /// What the store is, for logs: never a password.
     fn describe(&self) -> String;
+
+    /// Its connection pool as it is now, for `/metrics`. The default, for a store
+    /// without a pool (a test's stand-in), is `None`.
+    fn pool_status(&self) -> Option<PoolStatus> {
+        None
+    }
+
+    /// What the last import recorded when it committed, or `None` when no import did
+    /// (a store from before imports recorded it, one only migrated since, or a test's
+    /// stand-in, the default).
+    fn last_import(&self) -> StoreFuture<'_, Option<LastImport>> {
+        Box::pin(async { Ok(None) })
+    }
+}
+
+/// A connection pool as it is at one moment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolStatus {
+    /// The most connections it may open.
+    pub max_size: u64,
+    /// Connections open now, idle or in use.
+    pub size: u64,
+    /// Connections lent out now.
+    pub in_use: u64,
+    /// Callers waiting now for a connection.
+    pub waiting: u64,
+}
+
+/// What an import records in the store, in the same transaction as the data: when it
+/// committed and how many accounts the store held then.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LastImport {
+    /// When it committed, in seconds since the Unix epoch (the clock of the database
+    /// server on PostgreSQL, of the importing machine on SQLite).
+    pub committed_at: f64,
+    /// Accounts in the store once it committed.
+    pub accounts: u64,
 }
 
 impl fmt::Debug for dyn Store {
@@ -131,6 +168,26 @@ pub trait ImportSession {
     /// As [`Self::upsert`].
     fn upsert_registro(&mut self, registro: &RegistroCliente) -> Result<(), StoreError> {
         self.upsert(key(&registro.codigo_conta), &encode_record(registro))
+    }
+}
+
+/// How many accounts a store holds once an import commits, from what the import saw:
+/// the accounts it added (`inserted`: not stored before it), whether it emptied the
+/// store first (`replace`), and the count the previous import recorded. `None` when
+/// only counting the table can tell: no import was recorded before this one (a store
+/// from before the record), and it did not replace everything.
+///
+/// Kept rather than counted, because counting means reading the whole table (the
+/// B-tree in SQLite, the heap in PostgreSQL) inside the import's transaction.
+fn accounts_after_import(
+    replace: bool,
+    inserted: u64,
+    recorded_before: Option<u64>,
+) -> Option<u64> {
+    if replace {
+        Some(inserted)
+    } else {
+        recorded_before.map(|before| before + inserted)
     }
 }
 
@@ -606,6 +663,14 @@ mod tests {
             DbLocation::parse("sqlite:///var/lib/itau.db"),
             Ok(DbLocation::SqliteFile("/var/lib/itau.db".into()))
         );
+    }
+
+    #[test]
+    fn the_accounts_after_an_import_are_kept_not_counted_once_one_was_recorded() {
+        assert_eq!(accounts_after_import(true, 7, Some(100)), Some(7));
+        assert_eq!(accounts_after_import(true, 7, None), Some(7));
+        assert_eq!(accounts_after_import(false, 7, Some(100)), Some(107));
+        assert_eq!(accounts_after_import(false, 7, None), None);
     }
 
     #[test]

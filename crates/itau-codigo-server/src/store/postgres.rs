@@ -25,8 +25,9 @@ use tokio_postgres_rustls::MakeRustlsConnect;
 use super::passfile::{ConnectionKey, Passfile};
 use super::pg_tls::{SslMode, Tls};
 use super::{
-    DbLocation, ImportSession, Importer, Store, StoreError, StoreFuture, encode_dados, key,
-    migrate_command, percent_decode_lossy, redacted_url, render_answer,
+    DbLocation, ImportSession, Importer, LastImport, PoolStatus, Store, StoreError, StoreFuture,
+    accounts_after_import, encode_dados, key, migrate_command, percent_decode_lossy, redacted_url,
+    render_answer,
 };
 
 /// A step of the schema.
@@ -51,7 +52,22 @@ const MIGRATIONS: &[Migration] = &[
     // 2. Answers stored ready to send: `resposta` is `store::format`'s record, as in
     // SQLite.
     Migration::AnswersStoredReadyToSend,
+    // 3. What each import recorded when it committed (`/metrics` shows the last one).
+    // Only a table added: a binary of schema 2 never reads it, and this one serves a
+    // database of schema 2 without it (see OLDEST_SERVED).
+    Migration::Sql(
+        "CREATE TABLE itau_codigo_imports (
+            id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            committed_at timestamptz NOT NULL,
+            accounts bigint NOT NULL
+        )",
+    ),
 ];
+
+/// The oldest schema `serve` reads: the one before this binary's, as long as what it
+/// adds is only read when present (expand, then contract). Schema 2 lacks only the
+/// record of imports, so `/metrics` leaves out the store's freshness.
+const OLDEST_SERVED: i32 = 2;
 
 /// Rows re-rendered per round trip by migration 2.
 const MIGRATION_BATCH_ROWS: i64 = 5_000;
@@ -110,6 +126,11 @@ const REPLAY_LAG: &str = "SELECT CASE
     WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0::float8
     ELSE extract(epoch FROM now() - pg_last_xact_replay_timestamp())::float8
 END";
+/// Whether the record of imports exists (not in a database of schema 2).
+const IMPORTS_RECORDED: &str = "SELECT to_regclass('itau_codigo_imports') IS NOT NULL";
+/// The record of the last import.
+const LAST_IMPORT: &str = "SELECT extract(epoch FROM committed_at)::float8, accounts
+     FROM itau_codigo_imports ORDER BY id DESC LIMIT 1";
 
 /// A PostgreSQL store with a pool of connections.
 pub struct PostgresStore {
@@ -148,17 +169,19 @@ impl PostgresStore {
                 .await
                 .map_err(|e| target.open_error(e))?;
             let supported = supported_version();
-            match found.cmp(&supported) {
-                std::cmp::Ordering::Equal => Ok(()),
-                std::cmp::Ordering::Greater => Err(target.open_error(StoreError::SchemaTooNew {
+            if found > supported {
+                Err(target.open_error(StoreError::SchemaTooNew {
                     found: found.into(),
                     supported: supported.into(),
-                })),
-                std::cmp::Ordering::Less => Err(target.open_error(StoreError::SchemaTooOld {
+                }))
+            } else if found < OLDEST_SERVED {
+                Err(target.open_error(StoreError::SchemaTooOld {
                     found: found.into(),
                     supported: supported.into(),
                     command: migrate_command(&DbLocation::Postgres(url.to_owned())),
-                })),
+                }))
+            } else {
+                Ok(())
             }
         })?;
         let manager = Manager::from_connect(
@@ -235,6 +258,28 @@ impl PostgresStore {
         client.query(&statement, &[]).await?;
         Ok(())
     }
+
+    async fn last_import_now(&self) -> Result<Option<LastImport>, StoreError> {
+        let client = self.pool.get().await?;
+        let recorded: bool = client
+            .query_one(&client.prepare_cached(IMPORTS_RECORDED).await?, &[])
+            .await?
+            .try_get(0)?;
+        if !recorded {
+            return Ok(None);
+        }
+        let row = client
+            .query_opt(&client.prepare_cached(LAST_IMPORT).await?, &[])
+            .await?;
+        row.map(|row| {
+            let accounts: i64 = row.try_get(1)?;
+            Ok(LastImport {
+                committed_at: row.try_get(0)?,
+                accounts: u64::try_from(accounts).unwrap_or(0),
+            })
+        })
+        .transpose()
+    }
 }
 
 impl Store for PostgresStore {
@@ -255,6 +300,21 @@ impl Store for PostgresStore {
 
     fn describe(&self) -> String {
         self.location.clone()
+    }
+
+    fn pool_status(&self) -> Option<PoolStatus> {
+        let status = self.pool.status();
+        let count = |n: usize| u64::try_from(n).unwrap_or(u64::MAX);
+        Some(PoolStatus {
+            max_size: count(status.max_size),
+            size: count(status.size),
+            in_use: count(status.size.saturating_sub(status.available)),
+            waiting: count(status.waiting),
+        })
+    }
+
+    fn last_import(&self) -> StoreFuture<'_, Option<LastImport>> {
+        Box::pin(within_timeout("import record", self.last_import_now()))
     }
 }
 
@@ -386,15 +446,28 @@ impl Importer for PostgresImporter {
                      {replace}"
                 ))
                 .await?;
+            // The batch's accounts not stored before it, counted in the same snapshot
+            // as the upsert: so the import knows how many accounts it added without
+            // counting the table.
             Ok(client
                 .prepare(
-                    "INSERT INTO clientes (codigo_conta, resposta)
-                     SELECT codigo_conta, resposta FROM itau_codigo_import
-                     ON CONFLICT (codigo_conta) DO UPDATE SET resposta = excluded.resposta",
+                    "WITH fresh AS (
+                         SELECT count(*) AS accounts FROM itau_codigo_import batch
+                         WHERE NOT EXISTS (
+                             SELECT 1 FROM clientes WHERE codigo_conta = batch.codigo_conta
+                         )
+                     ), upserted AS (
+                         INSERT INTO clientes (codigo_conta, resposta)
+                         SELECT codigo_conta, resposta FROM itau_codigo_import
+                         ON CONFLICT (codigo_conta) DO UPDATE SET resposta = excluded.resposta
+                     )
+                     SELECT accounts FROM fresh",
                 )
                 .await?)
         })?;
         Ok(Box::new(PostgresImport {
+            replace,
+            inserted: 0,
             importer: self,
             streaming: if replace {
                 Streaming::Ready
@@ -449,7 +522,8 @@ struct CopyStream {
     task: Option<CopyTask>,
 }
 
-type CopyTask = tokio::task::JoinHandle<Result<(), tokio_postgres::Error>>;
+/// Ends with the rows the `COPY` stored.
+type CopyTask = tokio::task::JoinHandle<Result<u64, tokio_postgres::Error>>;
 
 impl CopyStream {
     fn start(runtime: &tokio::runtime::Runtime, client: Arc<Client>) -> Self {
@@ -462,13 +536,10 @@ impl CopyStream {
             while let Some(chunk) = chunks.recv().await {
                 match chunk {
                     CopyChunk::Rows(rows) => sink.send(rows).await?,
-                    CopyChunk::Finish => {
-                        sink.as_mut().finish().await?;
-                        break;
-                    }
+                    CopyChunk::Finish => return sink.as_mut().finish().await,
                 }
             }
-            Ok(())
+            Ok(0)
         });
         let mut buffer = BytesMut::with_capacity(COPY_CHUNK_BYTES + 64 * 1024);
         put_copy_header(&mut buffer);
@@ -517,10 +588,10 @@ impl CopyStream {
         ))
     }
 
-    /// Waits for the task (once) and returns how it ended.
-    fn outcome(&mut self, runtime: &tokio::runtime::Runtime) -> Result<(), StoreError> {
+    /// Waits for the task (once) and returns how it ended: the rows it stored.
+    fn outcome(&mut self, runtime: &tokio::runtime::Runtime) -> Result<u64, StoreError> {
         let Some(task) = self.task.take() else {
-            return Ok(());
+            return Ok(0);
         };
         runtime
             .block_on(task)
@@ -528,8 +599,8 @@ impl CopyStream {
             .map_err(StoreError::from)
     }
 
-    /// Sends what is left and completes the `COPY`.
-    fn finish(mut self, runtime: &tokio::runtime::Runtime) -> Result<(), StoreError> {
+    /// Sends what is left and completes the `COPY`; returns the rows it stored.
+    fn finish(mut self, runtime: &tokio::runtime::Runtime) -> Result<u64, StoreError> {
         put_copy_trailer(&mut self.buffer);
         let rows = self.buffer.split().freeze();
         self.send(runtime, CopyChunk::Rows(rows))?;
@@ -582,7 +653,8 @@ impl Batch {
     }
 }
 
-type InFlight = tokio::task::JoinHandle<Result<(), tokio_postgres::Error>>;
+/// Ends with the batch's accounts that were not stored before it.
+type InFlight = tokio::task::JoinHandle<Result<u64, tokio_postgres::Error>>;
 
 /// Whether rows stream straight into the table by one `COPY` (`--replace`).
 enum Streaming {
@@ -596,6 +668,10 @@ enum Streaming {
 }
 
 struct PostgresImport<'i> {
+    replace: bool,
+    /// Accounts this import added (not stored before it), in the batches and `COPY`s
+    /// that have ended.
+    inserted: u64,
     importer: &'i mut PostgresImporter,
     streaming: Streaming,
     upsert: Statement,
@@ -608,23 +684,24 @@ struct PostgresImport<'i> {
 impl PostgresImport<'_> {
     /// Completes the streaming `COPY`, if one is open: what follows is upserted.
     fn finish_copy(&mut self) -> Result<(), StoreError> {
-        match std::mem::replace(&mut self.streaming, Streaming::Off) {
-            Streaming::Open(copy) => copy.finish(&self.importer.runtime),
-            Streaming::Ready | Streaming::Off => Ok(()),
+        if let Streaming::Open(copy) = std::mem::replace(&mut self.streaming, Streaming::Off) {
+            // Into a table emptied by `--replace`, in ascending keys: every row is an
+            // account the store did not hold.
+            self.inserted += copy.finish(&self.importer.runtime)?;
         }
+        Ok(())
     }
 
     /// Waits for the batch the server is storing.
     fn wait(&mut self) -> Result<(), StoreError> {
-        match self.in_flight.take() {
-            None => Ok(()),
-            Some(task) => self
+        if let Some(task) = self.in_flight.take() {
+            self.inserted += self
                 .importer
                 .runtime
                 .block_on(task)
-                .map_err(|e| StoreError::Task(e.to_string()))?
-                .map_err(StoreError::from),
+                .map_err(|e| StoreError::Task(e.to_string()))??;
         }
+        Ok(())
     }
 
     /// Hands the current batch to the server, after the previous one is stored.
@@ -645,8 +722,9 @@ impl PostgresImport<'_> {
             futures_util::pin_mut!(sink);
             sink.send(data).await?;
             sink.finish().await?;
-            client.execute(&upsert, &[]).await?;
-            client.batch_execute("TRUNCATE itau_codigo_import").await
+            let fresh: i64 = client.query_one(&upsert, &[]).await?.try_get(0)?;
+            client.batch_execute("TRUNCATE itau_codigo_import").await?;
+            Ok(u64::try_from(fresh).unwrap_or(0))
         }));
         Ok(())
     }
@@ -680,11 +758,13 @@ impl ImportSession for PostgresImport<'_> {
         self.send_batch()?;
         self.wait()?;
         let client = Arc::clone(&self.importer.client);
+        let (replace, inserted) = (self.replace, self.inserted);
         self.open = false;
-        self.importer
-            .runtime
-            .block_on(async move { client.batch_execute("COMMIT").await })?;
-        Ok(())
+        self.importer.runtime.block_on(async move {
+            record_import(&client, replace, inserted).await?;
+            client.batch_execute("COMMIT").await?;
+            Ok::<_, StoreError>(())
+        })
     }
 }
 
@@ -707,7 +787,34 @@ impl Drop for PostgresImport<'_> {
     }
 }
 
-/// The newest schema version this binary knows (and the only one it serves).
+/// Records the import in `itau_codigo_imports`, inside its transaction: the server's
+/// clock now (`clock_timestamp()`, not the transaction's start), and how many accounts
+/// the store holds.
+async fn record_import(client: &Client, replace: bool, inserted: u64) -> Result<(), StoreError> {
+    let recorded_before: Option<i64> = client
+        .query_opt(LAST_IMPORT, &[])
+        .await?
+        .map(|row| row.try_get(1))
+        .transpose()?;
+    let recorded_before = recorded_before.map(|n| u64::try_from(n).unwrap_or(0));
+    let accounts = match accounts_after_import(replace, inserted, recorded_before) {
+        Some(accounts) => i64::try_from(accounts).unwrap_or(i64::MAX),
+        None => client
+            .query_one("SELECT count(*) FROM clientes", &[])
+            .await?
+            .try_get(0)?,
+    };
+    client
+        .execute(
+            "INSERT INTO itau_codigo_imports (committed_at, accounts)
+             VALUES (clock_timestamp(), $1)",
+            &[&accounts],
+        )
+        .await?;
+    Ok(())
+}
+
+/// The newest schema version this binary knows.
 fn supported_version() -> i32 {
     i32::try_from(MIGRATIONS.len()).unwrap_or(i32::MAX)
 }

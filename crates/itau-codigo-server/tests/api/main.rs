@@ -1,6 +1,7 @@
 //! The service from outside: a real app on a real store (a SQLite file or a PostgreSQL
 //! database), over real HTTP.
 
+mod alerts;
 mod cli;
 mod cli_conventions;
 mod consulta;
@@ -10,11 +11,13 @@ mod faults;
 mod helpers;
 mod hostile;
 mod lifecycle;
+mod metrics;
 mod operations;
 mod pg_passfile;
 mod postgres;
 mod private_files;
 mod process;
+mod prometheus;
 mod readonly;
 mod rolling_restart;
 mod rotation;
