@@ -11,6 +11,7 @@
 //! - Those documents quote no measurement (req/s, records/s, a latency, a memory size):
 //!   figures live in BENCHMARKS.md and RELIABILITY.md.
 //! - No file of the repository points at the developers' private notes.
+//! - No container or deployment example passes the API password in the environment.
 
 use std::collections::BTreeSet;
 use std::fs;
@@ -371,6 +372,42 @@ fn no_file_points_at_the_developers_private_notes() {
     assert!(
         found.is_empty(),
         "the repository must say what users need in its own words:\n{}",
+        found.join("\n")
+    );
+}
+
+#[test]
+fn no_container_or_deployment_example_passes_the_api_password_in_the_environment() {
+    // `-e ITAU_CODIGO_PASSWORD=…` (or an `env:` entry of it) shows in `podman inspect`,
+    // `docker inspect` and /proc/1/environ; examples mount ITAU_CODIGO_PASSWORD_FILE.
+    let mut all = Vec::new();
+    files(&root(), &mut all);
+    let mut found = Vec::new();
+    for file in all {
+        let name = relative(&file);
+        let example = name.ends_with(".md")
+            || name == "Containerfile"
+            || name.starts_with("deploy/")
+            || name.starts_with("tools/containers/");
+        let Ok(text) = fs::read_to_string(&file) else {
+            continue;
+        };
+        if !example {
+            continue;
+        }
+        for (number, line) in text.lines().enumerate() {
+            let passes = line.contains("-e ITAU_CODIGO_PASSWORD=")
+                || line.contains("--env ITAU_CODIGO_PASSWORD=")
+                || line.trim() == "- name: ITAU_CODIGO_PASSWORD";
+            // The sentence that warns against it quotes it without a value.
+            if passes && !line.contains("ITAU_CODIGO_PASSWORD=…`") {
+                found.push(format!("{name}:{}: {line}", number + 1));
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "mount the API password as a file (ITAU_CODIGO_PASSWORD_FILE) instead:\n{}",
         found.join("\n")
     );
 }
