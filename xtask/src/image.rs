@@ -23,7 +23,9 @@ pub(crate) const HELP: &str = "\
                       localhost/itau-codigo:latest from Containerfile (podman, installed
                       with apt-get when missing, or docker where a daemon runs); with
                       --test, then run it on a store imported on the host and check a
-                      consulta, /readyz, the HEALTHCHECK and a clean stop on SIGTERM
+                      consulta, /readyz, the HEALTHCHECK and a clean stop on SIGTERM;
+                      then import into a private TLS PostgreSQL from the image and
+                      serve from it
 ";
 
 pub(crate) const IMAGE: &str = "localhost/itau-codigo:latest";
@@ -32,6 +34,8 @@ pub(crate) const IMAGE: &str = "localhost/itau-codigo:latest";
 const CONTAINER_USER: u32 = 10001;
 /// The API password's file under the secrets mount, `/run/secrets/` in the container.
 const PASSWORD_FILE_NAME: &str = "itau-codigo-password";
+/// The build machine's CA bundle (Debian's `ca-certificates`), copied into the image.
+const CA_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
 
 pub(crate) fn run(root: &Path, args: &[&str]) -> anyhow::Result<()> {
     let mut test = false;
@@ -315,7 +319,15 @@ fn prepare_context(root: &Path, binary: &Path) -> anyhow::Result<PathBuf> {
     }
     copy(&root.join("tools/containers/passwd"), "passwd", 0o644)?;
     copy(&root.join("tools/containers/group"), "group", 0o644)?;
+    let bundle = Path::new(CA_BUNDLE);
+    ensure!(
+        bundle.exists(),
+        "{CA_BUNDLE} is missing: install the CA bundle (Debian: apt-get install ca-certificates)"
+    );
+    copy(bundle, "ca-certificates.crt", 0o644)?;
     fs::set_permissions(context.join("data"), fs::Permissions::from_mode(0o700))?;
+    fs::create_dir_all(context.join("tmp"))?;
+    fs::set_permissions(context.join("tmp"), fs::Permissions::from_mode(0o700))?;
     Ok(context)
 }
 
@@ -466,7 +478,176 @@ fn container_test(root: &Path, engine: &Engine, binary: &Path) -> anyhow::Result
         stopped_in.as_secs_f64()
     );
     drop(container);
+    postgres_from_the_image(root, engine, &work)?;
     remove_as_container_user(engine, &work)
+}
+
+/// Accounts in the file the PostgreSQL part imports: several MiB of JSON, more than the
+/// 1 MiB of sort memory it is given, so that the sort spills.
+const SPILLING_RECORDS: usize = 6_000;
+
+/// The image on PostgreSQL as OPERATIONS.md runs it: `import` of a file larger than its
+/// sort memory (it spills: into the image's /tmp, then, with a read-only root, into a
+/// mounted volume named by `--temp-dir`), `sslmode=verify-full` against the private
+/// server's certificate and the database password from a mounted passfile; then
+/// `serve` on it; and `sslrootcert=system` finding the image's CA bundle.
+fn postgres_from_the_image(root: &Path, engine: &Engine, work: &Path) -> anyhow::Result<()> {
+    let fixtures = root.join("crates/itau-codigo-server/tests/fixtures/pg-tls");
+    let binaries = private_postgres::Binaries::find()?;
+    let server = private_postgres::PrivateServer::start(
+        &binaries,
+        &root.join("target/container-test-postgres"),
+        &private_postgres::Options {
+            tls: Some((fixtures.join("server.pem"), fixtures.join("server.key"))),
+            ..private_postgres::Options::default()
+        },
+    )?;
+    let port = server.port();
+
+    let input = work.join("input");
+    let spill = work.join("spill");
+    let secrets = work.join("pg-secrets");
+    for dir in [&input, &spill, &secrets] {
+        fs::create_dir_all(dir)?;
+    }
+    let records = dados_sinteticos::records(SPILLING_RECORDS, "4321");
+    ensure!(
+        records.len() > 1 << 20,
+        "the input is not larger than 1 MiB"
+    );
+    let codigo = serde_json::from_str::<serde_json::Value>(records.lines().next().unwrap_or(""))?
+        ["codigo_conta"]
+        .as_str()
+        .context("no codigo_conta")?
+        .to_owned();
+    fs::write(input.join("clientes.jsonl"), &records)?;
+    fs::set_permissions(
+        input.join("clientes.jsonl"),
+        fs::Permissions::from_mode(0o644),
+    )?;
+    fs::write(
+        secrets.join("pgpass"),
+        format!("127.0.0.1:{port}:postgres:postgres:{}\n", server.password()),
+    )?;
+    fs::set_permissions(secrets.join("pgpass"), fs::Permissions::from_mode(0o600))?;
+    fs::copy(fixtures.join("ca.pem"), secrets.join("db-ca.pem"))?;
+    let api_password = format!("Teste-{}-senha-no-postgres", std::process::id());
+    fs::write(
+        secrets.join(PASSWORD_FILE_NAME),
+        format!("{api_password}\n"),
+    )?;
+    fs::set_permissions(
+        secrets.join(PASSWORD_FILE_NAME),
+        fs::Permissions::from_mode(0o400),
+    )?;
+    give_to_container_user(engine, &spill)?;
+    give_to_container_user(engine, &secrets)?;
+
+    let url = |roots: &str| {
+        format!(
+            "ITAU_CODIGO_DB=postgres://postgres@127.0.0.1:{port}/postgres?sslmode=verify-full\
+             &sslrootcert={roots}&passfile=/run/secrets/pgpass"
+        )
+    };
+    let verify_full = url("/run/secrets/db-ca.pem");
+    let input_mount = format!("{}:/in:ro", input.display());
+    let spill_mount = format!("{}:/spill", spill.display());
+    let secrets_mount = format!("{}:/run/secrets:ro", secrets.display());
+    let expect = SPILLING_RECORDS.to_string();
+    let base = ["run", "--rm", "--network", "host"];
+
+    // The image's own /tmp takes the spill files.
+    let mut import = base.to_vec();
+    import.extend(["-v", &input_mount, "-v", &secrets_mount, "-e", &verify_full]);
+    import.extend([IMAGE, "import", "/in/clientes.jsonl", "--sort-memory", "1"]);
+    eprintln!("image test: {} {}", engine.program, import.join(" "));
+    engine.output(&import)?;
+    // The documented recipe for large files: a read-only root, a volume for the spill.
+    let mut import = base.to_vec();
+    import.extend(["--read-only", "-v", &input_mount, "-v", &spill_mount]);
+    import.extend(["-v", &secrets_mount, "-e", &verify_full, IMAGE, "import"]);
+    import.extend([
+        "/in/clientes.jsonl",
+        "--sort-memory",
+        "1",
+        "--temp-dir",
+        "/spill",
+    ]);
+    import.extend(["--replace", "--expect-records", &expect]);
+    eprintln!("image test: {} {}", engine.program, import.join(" "));
+    engine.output(&import)?;
+
+    let serve_port = free_port()?;
+    let bind = format!("ITAU_CODIGO_BIND=127.0.0.1:{serve_port}");
+    let password_file_env = format!("ITAU_CODIGO_PASSWORD_FILE=/run/secrets/{PASSWORD_FILE_NAME}");
+    let name = format!("itau-codigo-image-test-pg-{}", std::process::id());
+    let mut serve = vec![
+        "run",
+        "-d",
+        "--name",
+        &name,
+        "--network",
+        "host",
+        "--read-only",
+    ];
+    serve.extend(["-v", &secrets_mount, "-e", &verify_full, "-e", &bind]);
+    serve.extend([
+        "-e",
+        "ITAU_CODIGO_USERNAME=teste",
+        "-e",
+        &password_file_env,
+        IMAGE,
+    ]);
+    eprintln!("image test: {} {}", engine.program, serve.join(" "));
+    engine.output(&serve)?;
+    let container = Container {
+        engine,
+        name: &name,
+    };
+    wait_ready(serve_port).with_context(|| container.logs())?;
+    let body = format!(r#"{{"codigo_conta":"{codigo}"}}"#);
+    let (status, answer) = post_consulta(serve_port, "teste", &api_password, &body)?;
+    ensure!(
+        status == 200,
+        "consulta on PostgreSQL answered {status}: {answer}"
+    );
+    eprintln!("image test: serve on PostgreSQL (verify-full, passfile) -> consulta 200");
+    drop(container);
+
+    // `sslrootcert=system` reads the image's bundle: the private CA is not in it, so
+    // the handshake fails on the issuer (not on "no root certificates"); with the CA
+    // added through SSL_CERT_FILE it goes through.
+    let system = url("system");
+    let mut migrate = base.to_vec();
+    migrate.extend(["-v", &secrets_mount, "-e", &system, IMAGE, "migrate"]);
+    let refused = engine.command().args(&migrate).output()?;
+    let said = String::from_utf8_lossy(&refused.stderr);
+    ensure!(
+        !refused.status.success() && !said.contains("no root certificates"),
+        "sslrootcert=system in the image: {said}"
+    );
+    let mut migrate = base.to_vec();
+    migrate.extend(["-v", &secrets_mount, "-e", &system]);
+    migrate.extend([
+        "-e",
+        "SSL_CERT_FILE=/run/secrets/db-ca.pem",
+        IMAGE,
+        "migrate",
+    ]);
+    engine.output(&migrate)?;
+    eprintln!(
+        "image test: sslrootcert=system reads the image's CA bundle (private CA refused: {}); with SSL_CERT_FILE -> migrate 0",
+        said.lines().last().unwrap_or("").trim()
+    );
+    drop(server);
+    Ok(())
+}
+
+/// A free loopback port (probed, then released for the container to bind).
+fn free_port() -> anyhow::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
 }
 
 /// A running test container, removed when dropped (also on failure).
