@@ -8,6 +8,7 @@ mod lint_openapi;
 mod man;
 mod pg;
 mod schemas;
+mod upgrade;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -45,23 +46,26 @@ fn main() -> ExitCode {
         ["bench", rest @ ..] => bench::run(&workspace_root(), rest),
         ["gen", rest @ ..] => generate::run(rest),
         ["image", rest @ ..] => image::run(&workspace_root(), rest),
+        ["upgrade-test", rest @ ..] => upgrade::run(&workspace_root(), rest),
         ["lint-openapi", rest @ ..] => lint_openapi::run(&workspace_root(), rest),
         ["help" | "--help" | "-h"] | [] => {
             print!(
-                "{HELP}{}{}{}{}",
+                "{HELP}{}{}{}{}{}",
                 generate::HELP,
                 lint_openapi::HELP,
                 image::HELP,
+                upgrade::HELP,
                 bench::HELP
             );
             Ok(())
         }
         _ => {
             eprint!(
-                "unknown task {args:?}\n\n{HELP}{}{}{}{}",
+                "unknown task {args:?}\n\n{HELP}{}{}{}{}{}",
                 generate::HELP,
                 lint_openapi::HELP,
                 image::HELP,
+                upgrade::HELP,
                 bench::HELP
             );
             return ExitCode::from(2);

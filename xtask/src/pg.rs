@@ -68,6 +68,15 @@ pub(crate) fn stop(root: &Path, args: &[&str]) -> anyhow::Result<()> {
 /// `cargo xtask test [ARGS]`: `cargo test --workspace ARGS` with a private server
 /// started for the run and stopped after it, so both stores are tested.
 pub(crate) fn test(root: &Path, args: &[&str]) -> anyhow::Result<()> {
+    test_with_env(root, args, &[])
+}
+
+/// [`test`] with more variables set for the tests.
+pub(crate) fn test_with_env(
+    root: &Path,
+    args: &[&str],
+    env: &[(&str, &std::ffi::OsStr)],
+) -> anyhow::Result<()> {
     let server = match Binaries::find() {
         Ok(binaries) => {
             let dir = target_dir(root).join("private-postgres-test");
@@ -92,7 +101,8 @@ pub(crate) fn test(root: &Path, args: &[&str]) -> anyhow::Result<()> {
     command
         .current_dir(root)
         .args(["test", "--workspace"])
-        .args(args);
+        .args(args)
+        .envs(env.iter().copied());
     match &server {
         Some((binaries, server)) => {
             command
@@ -139,6 +149,6 @@ fn dir_option<'a>(root: &Path, args: &[&'a str]) -> anyhow::Result<(PathBuf, Vec
     ))
 }
 
-fn target_dir(root: &Path) -> PathBuf {
+pub(crate) fn target_dir(root: &Path) -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from)
 }

@@ -25,3 +25,4 @@ mod secrets;
 mod security;
 mod standby;
 mod stores;
+mod upgrade;
