@@ -11,7 +11,7 @@ pub mod schema;
 
 pub use codigo_conta::{CodigoConta, CodigoContaError, ComposeError, LENGTH, Masked, Parte, dac};
 pub use documento::{DocumentoError, TipoDocumento, validate_cpf_cnpj};
-pub use error::{FieldError, FieldErrorCode};
+pub use error::{FieldError, FieldErrorCode, UnknownValue};
 pub use model::cliente::{
     Cliente, ConsultaClienteResponse, Dados, DadosCliente, DadosRegistro, Email, Gerente,
     GerentesShape, Registro, Telefone,

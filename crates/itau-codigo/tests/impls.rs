@@ -20,6 +20,9 @@ assert_impl_all!(ConsultaClienteResponse: Clone, Eq, Debug, Default, serde::Seri
 assert_impl_all!(RegistroCliente: Clone, Eq, Debug, serde::Serialize, serde::de::DeserializeOwned, schemars::JsonSchema);
 assert_impl_all!(Problem: Clone, Eq, Debug, serde::Serialize, serde::de::DeserializeOwned, schemars::JsonSchema);
 assert_impl_all!(FieldError: Clone, Eq, Debug, Display, serde::Serialize);
+assert_impl_all!(FieldErrorCode: Clone, Eq, Hash, Debug, Display, Send, Sync, serde::Serialize, serde::de::DeserializeOwned, schemars::JsonSchema);
+assert_impl_all!(ProblemType: Clone, Eq, Hash, Debug, Display, Send, Sync, serde::Serialize, serde::de::DeserializeOwned, schemars::JsonSchema);
+assert_impl_all!(UnknownValue: Clone, Eq, Hash, Debug, Display, Send, Sync);
 
 #[test]
 fn a_codigo_conta_is_18_bytes_inline() {

@@ -341,8 +341,8 @@ fn a_type_error_inside_a_manager_keeps_its_path_and_quotes_no_value() {
             .unwrap_err();
     assert_eq!(one.len(), 1);
     assert_eq!(
-        (one[0].field.as_str(), one[0].code),
-        ("data.gerentes.telefones.ddd", FieldErrorCode::InvalidType)
+        (one[0].field.as_str(), &one[0].code),
+        ("data.gerentes.telefones.ddd", &FieldErrorCode::InvalidType)
     );
     let many = RegistroCliente::from_json_line(&with(
         "/data/gerentes/1",

@@ -30,7 +30,7 @@ pub(crate) const CPF_CNPJ_PATTERN: &str = "^([0-9]{11}|[0-9A-Z]{12}[0-9]{2})?$";
 ///
 /// let telefone = Telefone { ddd: Some("1l".into()), ..Telefone::default() };
 /// let errors = telefone.validate().unwrap_err();
-/// assert_eq!((errors[0].field.as_str(), errors[0].code), ("ddd", FieldErrorCode::NotDigits));
+/// assert_eq!((errors[0].field.as_str(), &errors[0].code), ("ddd", &FieldErrorCode::NotDigits));
 /// ```
 pub trait Validate {
     /// Records every rule of `self` that fails, at paths below `at`'s.
