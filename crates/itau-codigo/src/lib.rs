@@ -18,5 +18,7 @@ pub use model::cliente::{
 };
 pub use model::problem::{Problem, ProblemType};
 pub use model::registro::{MAX_LINE_BYTES, RegistroCliente};
-pub use model::request::{ConsultaClienteRequest, MAX_OPTIONAL_CHARS, RequestError};
+pub use model::request::{
+    ConsultaClienteRequest, MAX_OPTIONAL_CHARS, MemberError, OptionalMember, RequestError,
+};
 pub use model::rules::{Checker, MAX_CHARS, Validate};
