@@ -25,11 +25,12 @@ const BY_READER: [&str; 4] = [
 ];
 
 /// Languages a fenced block of those documents may declare.
-const FENCE_LANGUAGES: [&str; 6] = ["console", "sh", "text", "toml", "json", "ts"];
+const FENCE_LANGUAGES: [&str; 7] = ["console", "sh", "text", "toml", "json", "ts", "haproxy"];
 
 /// How a backticked path into the repository starts.
-const REPO_PREFIXES: [&str; 10] = [
+const REPO_PREFIXES: [&str; 11] = [
     "crates/",
+    "deploy/",
     "scripts/",
     "schemas/",
     "docs/",

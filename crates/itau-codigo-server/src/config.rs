@@ -29,14 +29,26 @@ pub const DEFAULT_BIND: SocketAddr = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::
 pub const DEFAULT_DB: &str = default_db!();
 /// `--client-timeout`: how long a client may take to send its head, then its body.
 pub const DEFAULT_CLIENT_TIMEOUT: Duration = Duration::from_secs(5);
-/// `--shutdown-timeout`: how long in-flight requests get after SIGTERM/SIGINT.
-pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(30);
+/// `--drain-period`: how long, after SIGTERM, readiness fails while requests are still
+/// answered. It covers a load balancer's health check (e.g. HAProxy at `inter 1s
+/// fall 2`: down within about 3 s) with room to spare.
+pub const DEFAULT_DRAIN_PERIOD: Duration = Duration::from_secs(5);
+/// `--shutdown-timeout`: how long in-flight requests get after the drain (or SIGINT).
+/// A consulta takes milliseconds; with the drain it stays within the 10 s that podman,
+/// Docker and Kubernetes (`terminationGracePeriodSeconds`, set to match) give a
+/// container before they kill it, so that SIGTERM ends in exit 0.
+pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(4);
 /// `--max-connections`: connections each worker serves at once.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 25_000;
 /// `--login-max-failures`: failed logins that lock a client address out.
 pub const DEFAULT_LOGIN_MAX_FAILURES: u32 = 10;
 /// `--login-lockout`: how long a locked-out address stays refused.
 pub const DEFAULT_LOGIN_LOCKOUT: Duration = Duration::from_secs(60);
+/// Most client addresses the login throttle remembers at once, and apart most blocks
+/// (IPv4 /24, IPv6 /48): one IPv6 /48 holds this many /64 networks. An entry costs a
+/// few hundred bytes at most (its queue items included), so both tables together stay
+/// within a few tens of MiB.
+pub const DEFAULT_LOGIN_THROTTLE_CAPACITY: usize = 65_536;
 /// `--log`: the log filter.
 pub const DEFAULT_LOG: &str = "info";
 /// How often, at most, `/readyz` (and the `itau_codigo_store_up` gauge) asks the store
@@ -64,7 +76,9 @@ pub struct ServeConfig {
     pub credentials: Credentials,
     /// How long a client may take to send its request head, and then its body.
     pub client_timeout: Duration,
-    /// How long in-flight requests may take to finish after SIGTERM/SIGINT.
+    /// How long, after SIGTERM, readiness fails while answers go on (zero: no drain).
+    pub drain_period: Duration,
+    /// How long in-flight requests may take to finish after the drain (or SIGINT).
     pub shutdown_timeout: Duration,
     /// Most connections served at once per worker; further ones wait in the backlog.
     pub max_connections: usize,
@@ -89,6 +103,7 @@ impl ServeConfig {
             tls: None,
             credentials,
             client_timeout: DEFAULT_CLIENT_TIMEOUT,
+            drain_period: DEFAULT_DRAIN_PERIOD,
             shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
             max_connections: DEFAULT_MAX_CONNECTIONS,
             login_throttle: ThrottleConfig::default(),
@@ -105,6 +120,7 @@ impl Default for ThrottleConfig {
         Self {
             max_failures: DEFAULT_LOGIN_MAX_FAILURES,
             lockout: DEFAULT_LOGIN_LOCKOUT,
+            capacity: DEFAULT_LOGIN_THROTTLE_CAPACITY,
         }
     }
 }

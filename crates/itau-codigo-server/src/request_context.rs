@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::ConnectionType;
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
@@ -119,6 +120,13 @@ pub async fn middleware(
     let span = request_span(&ids);
     let mut response = next.call(request).instrument(span.clone()).await?;
 
+    if state.as_ref().is_some_and(|state| state.draining.is_on()) {
+        // No idle keep-alive connection may race the listener's close.
+        response
+            .response_mut()
+            .head_mut()
+            .set_connection_type(ConnectionType::Close);
+    }
     let headers = response.headers_mut();
     if let Ok(value) = HeaderValue::from_str(&ids.correlation_id) {
         headers.insert(CORRELATION_ID, value);

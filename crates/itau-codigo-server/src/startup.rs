@@ -15,6 +15,7 @@ use crate::auth::{Gatekeeper, watch_password_file};
 use crate::config::{READINESS_TIMEOUT, ServeConfig, StoreConfig, TlsFiles};
 use crate::metrics::Metrics;
 use crate::readiness::StoreCheck;
+use crate::shutdown::{Draining, StopSignals};
 use crate::state::AppState;
 use crate::store::{self, Store};
 use crate::{demo, request_context, routes};
@@ -25,6 +26,9 @@ pub struct Application {
     https: bool,
     server: Server,
     store: String,
+    draining: Arc<Draining>,
+    drain_period: Duration,
+    signals: StopSignals,
 }
 
 impl std::fmt::Debug for Application {
@@ -53,7 +57,8 @@ impl Application {
     ///
     /// # Errors
     ///
-    /// The address cannot be bound or the TLS files are unusable.
+    /// The address cannot be bound, the TLS files are unusable, or the signal handlers
+    /// cannot be installed.
     pub fn build_with_store(config: &ServeConfig, store: Arc<dyn Store>) -> anyhow::Result<Self> {
         let listener = TcpListener::bind(config.bind)
             .with_context(|| format!("cannot listen on {}", config.bind))?;
@@ -61,7 +66,11 @@ impl Application {
         let description = store.describe();
         let docs = config.docs;
         let metrics = Arc::new(Metrics::default());
-        let auth = Gatekeeper::new(config.credentials.clone(), config.login_throttle);
+        let auth = Gatekeeper::new(
+            config.credentials.clone(),
+            config.login_throttle,
+            Arc::clone(&metrics),
+        );
         let watched = Arc::clone(auth.credentials());
         let reloads = Arc::clone(&metrics);
         actix_web::rt::spawn(watch_password_file(watched, move |ok| {
@@ -73,6 +82,7 @@ impl Application {
             READINESS_TIMEOUT,
             Arc::clone(&metrics),
         );
+        let draining = Arc::new(Draining::default());
         let state = web::Data::new(AppState {
             store,
             readiness,
@@ -80,6 +90,7 @@ impl Application {
             client_timeout: config.client_timeout,
             trusted_proxies: config.trusted_proxies.clone(),
             metrics,
+            draining: Arc::clone(&draining),
         });
         let app = move || {
             App::new()
@@ -97,7 +108,9 @@ impl Application {
             .client_request_timeout(config.client_timeout)
             .client_disconnect_timeout(Duration::from_secs(1))
             .shutdown_timeout(config.shutdown_timeout.as_secs_f64().ceil() as u64)
-            .max_connections(config.max_connections);
+            .max_connections(config.max_connections)
+            // `run_until_stopped` handles them, with the drain.
+            .disable_signals();
         if let Some(workers) = config.workers {
             server = server.workers(workers);
         }
@@ -110,6 +123,9 @@ impl Application {
             https: config.tls.is_some(),
             server: server.run(),
             store: description,
+            draining,
+            drain_period: config.drain_period,
+            signals: StopSignals::install().context("cannot install the signal handlers")?,
         })
     }
 
@@ -138,14 +154,23 @@ impl Application {
         self.server.handle()
     }
 
-    /// Serves until SIGTERM/SIGINT (or a handle's stop); in-flight requests get up to the
-    /// shutdown timeout to finish.
+    /// Serves until a stop signal (or a handle's stop): SIGTERM drains for the drain
+    /// period first, SIGINT does not; in-flight requests then get up to the shutdown
+    /// timeout to finish ([`crate::shutdown`]).
     ///
     /// # Errors
     ///
     /// The server failed.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let handle = self.server.handle();
+        let (signals, draining, drain_period) = (self.signals, self.draining, self.drain_period);
+        let stopper =
+            actix_web::rt::spawn(
+                async move { signals.stop(handle, &draining, drain_period).await },
+            );
+        let served = self.server.await;
+        stopper.abort();
+        served
     }
 }
 

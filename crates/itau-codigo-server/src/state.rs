@@ -7,6 +7,7 @@ use crate::auth::Gatekeeper;
 use crate::client::TrustedProxies;
 use crate::metrics::Metrics;
 use crate::readiness::StoreCheck;
+use crate::shutdown::Draining;
 use crate::store::Store;
 
 /// What every handler shares.
@@ -25,4 +26,6 @@ pub struct AppState {
     /// Whether the store answers (`/readyz`, `itau_codigo_store_up`), checked at most
     /// once per interval.
     pub readiness: StoreCheck,
+    /// Set on SIGTERM: `/readyz` fails and every answer closes its connection.
+    pub draining: Arc<Draining>,
 }

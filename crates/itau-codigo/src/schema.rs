@@ -251,9 +251,10 @@ pub fn openapi() -> Value {
             "/readyz": get_only(
                 "readyz",
                 "Readiness",
-                "200 when the store answers, 503 problem (`store-unavailable`) when it does not.",
+                "200 when the store answers; 503 problem (`store-unavailable`) when it does not, and 503 `draining` \
+                    (plain text) from the moment the replica gets SIGTERM, so that load balancers take it out before it stops.",
                 json!({"description": "The store answers.", "content": {"text/plain": {"schema": {"type": "string"}}}}),
-                Some(("503", json!({"description": "The store does not answer.", "content": {"application/problem+json": {"schema": problem}}}))),
+                Some(("503", json!({"description": "The store does not answer (a problem), or the replica is draining before it stops (`draining`, plain text).", "content": {"application/problem+json": {"schema": problem}, "text/plain": {"schema": {"type": "string", "const": "draining\n"}}}}))),
             ),
             "/metrics": get_only("metrics", "Prometheus metrics", "Requests by route and status, latency histogram, store errors.", json!({"description": "Prometheus text format.", "content": {"text/plain": {"schema": {"type": "string"}}}}), None),
             "/openapi.json": get_only("openapi", "This document", "The committed OpenAPI document.", json!({"description": "OpenAPI 3.1.", "content": {"application/json": {"schema": {"type": "object"}}}}), None),

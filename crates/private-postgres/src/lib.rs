@@ -229,28 +229,81 @@ impl PrivateServer {
             "cannot remove {}",
             password_file.display()
         )))?;
-        let mut server = Self {
+        Self {
             binaries: binaries.clone(),
             root,
             port: 0,
             password,
             detached: false,
-        };
+        }
+        .start_on_a_free_port(options)
+    }
+
+    /// Configures the cluster in this folder for a free port and starts it. A free port
+    /// can be taken by someone else between our probe and the server's bind: tries a few.
+    fn start_on_a_free_port(mut self, options: &Options) -> Result<Self, Error> {
         let mut last_error = None;
-        // A free port can be taken by someone else between our probe and the server's
-        // bind: try a few.
         for _ in 0..5 {
-            server.port = free_port()?;
-            server.configure(options)?;
-            match server.start_again() {
+            self.port = free_port()?;
+            self.configure(options)?;
+            match self.start_again() {
                 Ok(()) => {
-                    server.write_state()?;
-                    return Ok(server);
+                    self.write_state()?;
+                    return Ok(self);
                 }
                 Err(error) => last_error = Some(error),
             }
         }
-        Err(last_error.unwrap_or_else(|| Error::NotRunning(server.root.clone())))
+        Err(last_error.unwrap_or_else(|| Error::NotRunning(self.root.clone())))
+    }
+
+    /// Starts a hot standby of this server in `root` (anything there is deleted): a base
+    /// backup taken with `pg_basebackup -R -X stream` (so that it streams the primary's
+    /// WAL from then on), started read-only on a free loopback port. Its superuser and
+    /// password are the primary's.
+    ///
+    /// # Errors
+    ///
+    /// `root` cannot be prepared, or `pg_basebackup`/`pg_ctl` fail.
+    pub fn start_standby(&self, root: &Path) -> Result<Self, Error> {
+        if root.exists() {
+            let _ = Self::stop_folder(&self.binaries, root);
+            fs::remove_dir_all(root)
+                .map_err(io_error(format!("cannot empty {}", root.display())))?;
+        }
+        fs::create_dir_all(root).map_err(io_error(format!("cannot create {}", root.display())))?;
+        let root = root
+            .canonicalize()
+            .map_err(io_error(format!("cannot resolve {}", root.display())))?;
+        if running_as_root() {
+            hand_over(&root)?;
+        }
+        run(self
+            .binaries
+            .command("pg_basebackup")
+            .arg("--dbname")
+            .arg(format!(
+                "host=127.0.0.1 port={} user={SUPERUSER} password={}",
+                self.port, self.password
+            ))
+            .arg("--pgdata")
+            .arg(root.join("data"))
+            .args([
+                "--write-recovery-conf",
+                "--wal-method",
+                "stream",
+                "--no-sync",
+            ]))?;
+        // The copied postgresql.conf holds the primary's settings; the ones appended
+        // for this folder (its port, its socket) win.
+        Self {
+            binaries: self.binaries.clone(),
+            root,
+            port: 0,
+            password: self.password.clone(),
+            detached: false,
+        }
+        .start_on_a_free_port(&Options::default())
     }
 
     /// The server whose folder is `root` (started by another process, e.g. `cargo xtask

@@ -1,54 +1,23 @@
-//! What Linux says about processes: CPU time, memory, load. Read from `/proc`, so the
-//! bench needs no system-call bindings.
-
-use std::sync::OnceLock;
+//! What Linux says about processes: CPU time, memory, load, read from `/proc`;
+//! `/proc/PID/stat` through the server crate's reader (`itau_codigo_server::procfs`,
+//! which `/metrics` uses too).
 
 use anyhow::Context;
+use itau_codigo_server::procfs::{Pid, Stat};
 
-/// Fields of `/proc/PID/stat` after the command name, numbered as in proc(5) minus 3.
-const UTIME: usize = 11;
-const STIME: usize = 12;
-const CUTIME: usize = 13;
-const CSTIME: usize = 14;
-
-fn stat_fields(pid: &str) -> anyhow::Result<Vec<u64>> {
-    let text = std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .with_context(|| format!("cannot read /proc/{pid}/stat"))?;
-    // The command name is in parentheses and may hold spaces: split after the last one.
-    let rest = text
-        .rsplit_once(')')
-        .map(|(_, rest)| rest)
-        .context("unexpected /proc/PID/stat")?;
-    Ok(rest
-        .split_whitespace()
-        .map(|field| field.parse().unwrap_or(0))
-        .collect())
-}
-
-fn ticks_per_second() -> f64 {
-    static TICKS: OnceLock<f64> = OnceLock::new();
-    *TICKS.get_or_init(|| {
-        std::process::Command::new("getconf")
-            .arg("CLK_TCK")
-            .output()
-            .ok()
-            .and_then(|out| String::from_utf8(out.stdout).ok())
-            .and_then(|text| text.trim().parse().ok())
-            .unwrap_or(100.0)
-    })
+fn stat(pid: Pid) -> anyhow::Result<Stat> {
+    Stat::read(pid).with_context(|| format!("cannot read the stat of {pid:?}"))
 }
 
 /// CPU seconds (user + system, all threads) process `pid` has used so far.
 pub(crate) fn cpu_seconds(pid: u32) -> anyhow::Result<f64> {
-    let fields = stat_fields(&pid.to_string())?;
-    Ok((fields[UTIME] + fields[STIME]) as f64 / ticks_per_second())
+    Ok(stat(Pid::Of(pid))?.cpu_seconds())
 }
 
 /// CPU seconds of this process's children that it has waited for: the difference
 /// across one `wait` is what that child used.
 pub(crate) fn waited_children_cpu_seconds() -> anyhow::Result<f64> {
-    let fields = stat_fields("self")?;
-    Ok((fields[CUTIME] + fields[CSTIME]) as f64 / ticks_per_second())
+    Ok(stat(Pid::Own)?.waited_children_seconds)
 }
 
 /// Resident memory now and at its peak, in KiB (`VmRSS`, `VmHWM`).

@@ -103,8 +103,9 @@ mod tests {
 
     use super::*;
     use crate::config::{
-        DEFAULT_BIND, DEFAULT_CLIENT_TIMEOUT, DEFAULT_LOG, DEFAULT_LOGIN_LOCKOUT,
-        DEFAULT_LOGIN_MAX_FAILURES, DEFAULT_MAX_CONNECTIONS, DEFAULT_SHUTDOWN_TIMEOUT,
+        DEFAULT_BIND, DEFAULT_CLIENT_TIMEOUT, DEFAULT_DRAIN_PERIOD, DEFAULT_LOG,
+        DEFAULT_LOGIN_LOCKOUT, DEFAULT_LOGIN_MAX_FAILURES, DEFAULT_MAX_CONNECTIONS,
+        DEFAULT_SHUTDOWN_TIMEOUT,
     };
 
     #[test]
@@ -117,6 +118,7 @@ mod tests {
         };
         assert_eq!(args.bind, DEFAULT_BIND);
         assert_eq!(args.client_timeout, Seconds(DEFAULT_CLIENT_TIMEOUT));
+        assert_eq!(args.drain_period, Seconds(DEFAULT_DRAIN_PERIOD));
         assert_eq!(args.shutdown_timeout, Seconds(DEFAULT_SHUTDOWN_TIMEOUT));
         assert_eq!(args.login_lockout, Seconds(DEFAULT_LOGIN_LOCKOUT));
         assert_eq!(args.max_connections, DEFAULT_MAX_CONNECTIONS);

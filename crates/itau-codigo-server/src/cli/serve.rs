@@ -15,10 +15,10 @@ use super::db_arg::warn_if_weak_tls;
 use crate::auth::{Credentials, ThrottleConfig};
 use crate::client::TrustedProxies;
 use crate::config::{
-    ConfigError, DEFAULT_BIND, DEFAULT_CLIENT_TIMEOUT, DEFAULT_DB, DEFAULT_DOCS, DEFAULT_LOG,
-    DEFAULT_LOGIN_LOCKOUT, DEFAULT_LOGIN_MAX_FAILURES, DEFAULT_MAX_CONNECTIONS,
-    DEFAULT_READINESS_INTERVAL, DEFAULT_SHUTDOWN_TIMEOUT, ServeConfig, StoreConfig, TlsFiles,
-    default_db,
+    ConfigError, DEFAULT_BIND, DEFAULT_CLIENT_TIMEOUT, DEFAULT_DB, DEFAULT_DOCS,
+    DEFAULT_DRAIN_PERIOD, DEFAULT_LOG, DEFAULT_LOGIN_LOCKOUT, DEFAULT_LOGIN_MAX_FAILURES,
+    DEFAULT_MAX_CONNECTIONS, DEFAULT_READINESS_INTERVAL, DEFAULT_SHUTDOWN_TIMEOUT, ServeConfig,
+    StoreConfig, TlsFiles, default_db,
 };
 use crate::demo;
 use crate::exit::{EXIT_USAGE, fail};
@@ -61,7 +61,13 @@ pub struct ServeArgs {
     /// Seconds a client may take to send its request head, and then its body (408 after).
     #[arg(long, env = "ITAU_CODIGO_CLIENT_TIMEOUT", default_value_t = Seconds(DEFAULT_CLIENT_TIMEOUT), value_parser = Seconds::parse)]
     pub client_timeout: Seconds,
-    /// Seconds in-flight requests get to finish after SIGTERM/SIGINT.
+    /// Seconds after SIGTERM during which /readyz fails (503) while requests are still
+    /// answered, each with Connection: close, so that load balancers take the replica
+    /// out first; 0 skips it, and SIGINT always does.
+    #[arg(long, env = "ITAU_CODIGO_DRAIN_PERIOD", default_value_t = Seconds(DEFAULT_DRAIN_PERIOD), value_parser = Seconds::parse_or_zero)]
+    pub drain_period: Seconds,
+    /// Seconds in-flight requests get to finish once the listener has closed (after the
+    /// drain, or at once on SIGINT).
     #[arg(long, env = "ITAU_CODIGO_SHUTDOWN_TIMEOUT", default_value_t = Seconds(DEFAULT_SHUTDOWN_TIMEOUT), value_parser = Seconds::parse)]
     pub shutdown_timeout: Seconds,
     /// Most connections each worker serves at once; more wait in the listen backlog.
@@ -122,6 +128,16 @@ impl Seconds {
             ));
         }
         Ok(Self(Duration::from_secs_f64(seconds)))
+    }
+}
+
+impl Seconds {
+    /// As [`Seconds::parse`], 0 allowed (it turns the option off).
+    pub(crate) fn parse_or_zero(value: &str) -> Result<Self, String> {
+        match value.parse::<f64>() {
+            Ok(0.0) => Ok(Self(Duration::ZERO)),
+            _ => Self::parse(value),
+        }
     }
 }
 
@@ -207,11 +223,13 @@ fn serve_config(args: &ServeArgs) -> Result<ServeConfig, ConfigError> {
         tls,
         credentials,
         client_timeout: args.client_timeout.0,
+        drain_period: args.drain_period.0,
         shutdown_timeout: args.shutdown_timeout.0,
         max_connections: args.max_connections,
         login_throttle: ThrottleConfig {
             max_failures: args.login_max_failures,
             lockout: args.login_lockout.0,
+            ..ThrottleConfig::default()
         },
         trusted_proxies: args.trusted_proxies.clone(),
         docs: args.docs,
@@ -233,5 +251,11 @@ mod tests {
         assert!(Seconds::parse("0").is_err());
         assert!(Seconds::parse("86401").is_err());
         assert!(Seconds::parse("five").is_err());
+        assert_eq!(Seconds::parse_or_zero("0"), Ok(Seconds(Duration::ZERO)));
+        assert_eq!(
+            Seconds::parse_or_zero("2.5"),
+            Ok(Seconds(Duration::from_millis(2_500)))
+        );
+        assert!(Seconds::parse_or_zero("-1").is_err());
     }
 }

@@ -5,6 +5,7 @@ use actix_web::http::header::ContentType;
 use actix_web::{HttpResponse, web};
 use itau_codigo::{Problem, ProblemType};
 
+use crate::metrics::{ProcessFigures, Snapshot};
 use crate::problem::respond;
 use crate::request_context::RequestIds;
 use crate::state::AppState;
@@ -19,6 +20,12 @@ pub(super) async fn healthz() -> HttpResponse {
 }
 
 pub(super) async fn readyz(state: web::Data<AppState>, ids: RequestIds) -> HttpResponse {
+    // Not a problem of the store's: the replica is leaving, and says so plainly.
+    if state.draining.is_on() {
+        return HttpResponse::ServiceUnavailable()
+            .content_type(ContentType::plaintext())
+            .body("draining\n");
+    }
     if state.readiness.store_up().await {
         HttpResponse::Ok()
             .content_type(ContentType::plaintext())
@@ -37,9 +44,16 @@ pub(super) async fn readyz(state: web::Data<AppState>, ids: RequestIds) -> HttpR
 pub(super) async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     // A scrape refreshes `itau_codigo_store_up` through the same rate-limited check.
     state.readiness.store_up().await;
+    let mut body = state.metrics.render();
+    Snapshot {
+        process: ProcessFigures::now(),
+        pool: state.store.pool_status(),
+        last_import: state.readiness.last_import().await,
+    }
+    .render(&mut body);
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
-        .body(state.metrics.render())
+        .body(body)
 }
 
 pub(super) async fn openapi() -> HttpResponse {

@@ -2,6 +2,7 @@
 //! care) whether SQLite or PostgreSQL answers.
 
 mod format;
+mod passfile;
 mod pg_tls;
 mod postgres;
 mod sqlite;
@@ -15,6 +16,7 @@ use std::time::Duration;
 use itau_codigo::{CodigoConta, ConsultaClienteRequest, RegistroCliente};
 
 pub use format::{CorruptRecord, encode_dados, encode_record, render_answer};
+pub use passfile::{ConnectionKey, Passfile, PassfileError};
 pub use postgres::{
     IMPORT_BATCH_ROWS, IMPORT_LOCK, MIGRATION_LOCK, PostgresImporter, PostgresStore, QUERY_TIMEOUT,
 };
@@ -87,8 +89,51 @@ pub trait Store: Send + Sync + 'static {
     /// Succeeds when the store answers a trivial query (readiness).
     fn ping(&self) -> StoreFuture<'_, ()>;
 
+    /// On a hot standby, how far its replay is behind the primary, in seconds (0 when
+    /// it has replayed all it received); `None` for a store that replicates nothing.
+    fn replay_lag(&self) -> StoreFuture<'_, Option<f64>> {
+        Box::pin(std::future::ready(Ok(None)))
+    }
+
     /// What the store is, for logs: never a password.
     fn describe(&self) -> String;
+
+    /// Its connection pool as it is now, for `/metrics`. The default, for a store
+    /// without a pool (a test's stand-in), is `None`.
+    fn pool_status(&self) -> Option<PoolStatus> {
+        None
+    }
+
+    /// What the last import recorded when it committed, or `None` when no import did
+    /// (a store from before imports recorded it, one only migrated since, or a test's
+    /// stand-in, the default).
+    fn last_import(&self) -> StoreFuture<'_, Option<LastImport>> {
+        Box::pin(async { Ok(None) })
+    }
+}
+
+/// A connection pool as it is at one moment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolStatus {
+    /// The most connections it may open.
+    pub max_size: u64,
+    /// Connections open now, idle or in use.
+    pub size: u64,
+    /// Connections lent out now.
+    pub in_use: u64,
+    /// Callers waiting now for a connection.
+    pub waiting: u64,
+}
+
+/// What an import records in the store, in the same transaction as the data: when it
+/// committed and how many accounts the store held then.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LastImport {
+    /// When it committed, in seconds since the Unix epoch (the clock of the database
+    /// server on PostgreSQL, of the importing machine on SQLite).
+    pub committed_at: f64,
+    /// Accounts in the store once it committed.
+    pub accounts: u64,
 }
 
 impl fmt::Debug for dyn Store {
@@ -123,6 +168,26 @@ pub trait ImportSession {
     /// As [`Self::upsert`].
     fn upsert_registro(&mut self, registro: &RegistroCliente) -> Result<(), StoreError> {
         self.upsert(key(&registro.codigo_conta), &encode_record(registro))
+    }
+}
+
+/// How many accounts a store holds once an import commits, from what the import saw:
+/// the accounts it added (`inserted`: not stored before it), whether it emptied the
+/// store first (`replace`), and the count the previous import recorded. `None` when
+/// only counting the table can tell: no import was recorded before this one (a store
+/// from before the record), and it did not replace everything.
+///
+/// Kept rather than counted, because counting means reading the whole table (the
+/// B-tree in SQLite, the heap in PostgreSQL) inside the import's transaction.
+fn accounts_after_import(
+    replace: bool,
+    inserted: u64,
+    recorded_before: Option<u64>,
+) -> Option<u64> {
+    if replace {
+        Some(inserted)
+    } else {
+        recorded_before.map(|before| before + inserted)
     }
 }
 
@@ -202,6 +267,11 @@ pub enum StoreError {
     /// Another `import` holds the database's import lock.
     #[error("another import into this database is running; try again once it has finished")]
     ImportRunning,
+    /// `import` or `migrate` pointed at a PostgreSQL hot standby, which is read-only.
+    #[error(
+        "the database is a read-only hot standby (in recovery): import and migrate write, point --db at the primary"
+    )]
+    ReadOnlyStandby,
 }
 
 // By hand, not `#[from]`: the text already carries the causes, and an error reporter
@@ -593,6 +663,14 @@ mod tests {
             DbLocation::parse("sqlite:///var/lib/itau.db"),
             Ok(DbLocation::SqliteFile("/var/lib/itau.db".into()))
         );
+    }
+
+    #[test]
+    fn the_accounts_after_an_import_are_kept_not_counted_once_one_was_recorded() {
+        assert_eq!(accounts_after_import(true, 7, Some(100)), Some(7));
+        assert_eq!(accounts_after_import(true, 7, None), Some(7));
+        assert_eq!(accounts_after_import(false, 7, Some(100)), Some(107));
+        assert_eq!(accounts_after_import(false, 7, None), None);
     }
 
     #[test]

@@ -22,10 +22,12 @@ use tokio_postgres::config::Host;
 use tokio_postgres::{Client, Config, Statement};
 use tokio_postgres_rustls::MakeRustlsConnect;
 
+use super::passfile::{ConnectionKey, Passfile};
 use super::pg_tls::{SslMode, Tls};
 use super::{
-    DbLocation, ImportSession, Importer, Store, StoreError, StoreFuture, encode_dados, key,
-    migrate_command, percent_decode_lossy, redacted_url, render_answer,
+    DbLocation, ImportSession, Importer, LastImport, PoolStatus, Store, StoreError, StoreFuture,
+    accounts_after_import, encode_dados, key, migrate_command, percent_decode_lossy, redacted_url,
+    render_answer,
 };
 
 /// A step of the schema.
@@ -50,7 +52,22 @@ const MIGRATIONS: &[Migration] = &[
     // 2. Answers stored ready to send: `resposta` is `store::format`'s record, as in
     // SQLite.
     Migration::AnswersStoredReadyToSend,
+    // 3. What each import recorded when it committed (`/metrics` shows the last one).
+    // Only a table added: a binary of schema 2 never reads it, and this one serves a
+    // database of schema 2 without it (see OLDEST_SERVED).
+    Migration::Sql(
+        "CREATE TABLE itau_codigo_imports (
+            id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            committed_at timestamptz NOT NULL,
+            accounts bigint NOT NULL
+        )",
+    ),
 ];
+
+/// The oldest schema `serve` reads: the one before this binary's, as long as what it
+/// adds is only read when present (expand, then contract). Schema 2 lacks only the
+/// record of imports, so `/metrics` leaves out the store's freshness.
+const OLDEST_SERVED: i32 = 2;
 
 /// Rows re-rendered per round trip by migration 2.
 const MIGRATION_BATCH_ROWS: i64 = 5_000;
@@ -61,6 +78,29 @@ const MIGRATION_BATCH_ROWS: i64 = 5_000;
 pub const MIGRATION_LOCK: i64 = 0x6974_6175_6d69_6772;
 /// The advisory lock an import holds for its whole transaction ("itauimpt").
 pub const IMPORT_LOCK: i64 = 0x6974_6175_696d_7074;
+
+/// How many connections a lookup tries when the ones it gets turn out lost.
+const READ_ATTEMPTS: u32 = 3;
+
+/// Whether `error` says that the connection was lost rather than that the query
+/// failed: closed, or ended by the server (a shutdown, `pg_terminate_backend`).
+fn connection_lost(error: &StoreError) -> bool {
+    use tokio_postgres::error::SqlState;
+    match error {
+        StoreError::Postgres(error) => {
+            error.is_closed()
+                || error.code().is_some_and(|code| {
+                    [
+                        SqlState::ADMIN_SHUTDOWN,
+                        SqlState::CRASH_SHUTDOWN,
+                        SqlState::CANNOT_CONNECT_NOW,
+                    ]
+                    .contains(code)
+                })
+        }
+        _ => false,
+    }
+}
 
 /// How long a lookup or a readiness check may take, connection included, before it
 /// counts as a store failure (a 500, or a 503 on `/readyz`).
@@ -77,6 +117,20 @@ const COPY_CHUNKS_QUEUED: usize = 4;
 
 const FIND: &str = "SELECT resposta FROM clientes WHERE codigo_conta = $1";
 const PING: &str = "SELECT 1 FROM clientes LIMIT 1";
+/// A standby's replay lag in seconds: 0 when it has replayed everything it received (a
+/// quiet primary sends nothing new, and the time since the last replayed commit would
+/// then read as lag), else the time since the last replayed commit; NULL on a primary,
+/// and on a standby that has replayed no commit yet.
+const REPLAY_LAG: &str = "SELECT CASE
+    WHEN NOT pg_is_in_recovery() THEN NULL
+    WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0::float8
+    ELSE extract(epoch FROM now() - pg_last_xact_replay_timestamp())::float8
+END";
+/// Whether the record of imports exists (not in a database of schema 2).
+const IMPORTS_RECORDED: &str = "SELECT to_regclass('itau_codigo_imports') IS NOT NULL";
+/// The record of the last import.
+const LAST_IMPORT: &str = "SELECT extract(epoch FROM committed_at)::float8, accounts
+     FROM itau_codigo_imports ORDER BY id DESC LIMIT 1";
 
 /// A PostgreSQL store with a pool of connections.
 pub struct PostgresStore {
@@ -107,7 +161,7 @@ impl PostgresStore {
     /// error names the command that upgrades it) or newer than this binary's.
     pub fn open(url: &str, pool_size: u32) -> Result<Self, StoreError> {
         let target = Target::parse(url)?;
-        let (config, tls) = (target.config.clone(), target.tls.clone());
+        let (config, connector) = (target.config.clone(), target.clone());
         let location = target.location.clone();
         on_own_runtime(async move {
             let client = target.connect().await?;
@@ -115,22 +169,24 @@ impl PostgresStore {
                 .await
                 .map_err(|e| target.open_error(e))?;
             let supported = supported_version();
-            match found.cmp(&supported) {
-                std::cmp::Ordering::Equal => Ok(()),
-                std::cmp::Ordering::Greater => Err(target.open_error(StoreError::SchemaTooNew {
+            if found > supported {
+                Err(target.open_error(StoreError::SchemaTooNew {
                     found: found.into(),
                     supported: supported.into(),
-                })),
-                std::cmp::Ordering::Less => Err(target.open_error(StoreError::SchemaTooOld {
+                }))
+            } else if found < OLDEST_SERVED {
+                Err(target.open_error(StoreError::SchemaTooOld {
                     found: found.into(),
                     supported: supported.into(),
                     command: migrate_command(&DbLocation::Postgres(url.to_owned())),
-                })),
+                }))
+            } else {
+                Ok(())
             }
         })?;
-        let manager = Manager::from_config(
+        let manager = Manager::from_connect(
             config,
-            tls,
+            ConnectNow(connector),
             ManagerConfig {
                 // A closed connection (a restarted server) is noticed and replaced.
                 recycling_method: RecyclingMethod::Fast,
@@ -153,7 +209,26 @@ impl PostgresStore {
         })
     }
 
+    /// A lookup, tried again on another connection when the one it got was lost
+    /// (a server restart, `pg_terminate_backend` after a password rotation): a lookup
+    /// is a read, and the pool replaces lost connections.
     async fn answer_now(
+        &self,
+        consulta: &ConsultaClienteRequest,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        let mut attempt = 1;
+        loop {
+            match self.answer_once(consulta).await {
+                Err(error) if attempt < READ_ATTEMPTS && connection_lost(&error) => {
+                    tracing::debug!(%error, attempt, "store connection lost; the lookup is tried again");
+                    attempt += 1;
+                }
+                result => return result,
+            }
+        }
+    }
+
+    async fn answer_once(
         &self,
         consulta: &ConsultaClienteRequest,
     ) -> Result<Option<Vec<u8>>, StoreError> {
@@ -170,12 +245,40 @@ impl PostgresStore {
         .transpose()
     }
 
+    async fn replay_lag_now(&self) -> Result<Option<f64>, StoreError> {
+        let client = self.pool.get().await?;
+        let statement = client.prepare_cached(REPLAY_LAG).await?;
+        Ok(client.query_one(&statement, &[]).await?.get(0))
+    }
+
     async fn ping_now(&self) -> Result<(), StoreError> {
         let client = self.pool.get().await?;
         // Reads the table, so a dropped table fails readiness too.
         let statement = client.prepare_cached(PING).await?;
         client.query(&statement, &[]).await?;
         Ok(())
+    }
+
+    async fn last_import_now(&self) -> Result<Option<LastImport>, StoreError> {
+        let client = self.pool.get().await?;
+        let recorded: bool = client
+            .query_one(&client.prepare_cached(IMPORTS_RECORDED).await?, &[])
+            .await?
+            .try_get(0)?;
+        if !recorded {
+            return Ok(None);
+        }
+        let row = client
+            .query_opt(&client.prepare_cached(LAST_IMPORT).await?, &[])
+            .await?;
+        row.map(|row| {
+            let accounts: i64 = row.try_get(1)?;
+            Ok(LastImport {
+                committed_at: row.try_get(0)?,
+                accounts: u64::try_from(accounts).unwrap_or(0),
+            })
+        })
+        .transpose()
     }
 }
 
@@ -191,8 +294,60 @@ impl Store for PostgresStore {
         Box::pin(within_timeout("readiness check", self.ping_now()))
     }
 
+    fn replay_lag(&self) -> StoreFuture<'_, Option<f64>> {
+        Box::pin(within_timeout("replay lag", self.replay_lag_now()))
+    }
+
     fn describe(&self) -> String {
         self.location.clone()
+    }
+
+    fn pool_status(&self) -> Option<PoolStatus> {
+        let status = self.pool.status();
+        let count = |n: usize| u64::try_from(n).unwrap_or(u64::MAX);
+        Some(PoolStatus {
+            max_size: count(status.max_size),
+            size: count(status.size),
+            in_use: count(status.size.saturating_sub(status.available)),
+            waiting: count(status.waiting),
+        })
+    }
+
+    fn last_import(&self) -> StoreFuture<'_, Option<LastImport>> {
+        Box::pin(within_timeout("import record", self.last_import_now()))
+    }
+}
+
+/// How the pool makes a connection: from the target's settings as they are now (the
+/// passfile read again), not from the ones it was built with.
+struct ConnectNow(Target);
+
+impl deadpool_postgres::Connect for ConnectNow {
+    fn connect(
+        &self,
+        _built_with: &Config,
+    ) -> futures_util::future::BoxFuture<
+        '_,
+        Result<(Client, tokio::task::JoinHandle<()>), tokio_postgres::Error>,
+    > {
+        Box::pin(async move {
+            let config = match self.0.config_now() {
+                Ok(config) => config,
+                Err(error) => {
+                    // Said here, since the pool only passes on tokio-postgres errors:
+                    // connecting without the password then fails as such.
+                    tracing::error!(error = %error, "cannot read the database password");
+                    self.0.config.clone()
+                }
+            };
+            let (client, connection) = config.connect(self.0.tls.clone()).await?;
+            let task = tokio::spawn(async move {
+                if let Err(error) = connection.await {
+                    tracing::debug!(%error, "store connection closed");
+                }
+            });
+            Ok((client, task))
+        })
     }
 }
 
@@ -291,15 +446,28 @@ impl Importer for PostgresImporter {
                      {replace}"
                 ))
                 .await?;
+            // The batch's accounts not stored before it, counted in the same snapshot
+            // as the upsert: so the import knows how many accounts it added without
+            // counting the table.
             Ok(client
                 .prepare(
-                    "INSERT INTO clientes (codigo_conta, resposta)
-                     SELECT codigo_conta, resposta FROM itau_codigo_import
-                     ON CONFLICT (codigo_conta) DO UPDATE SET resposta = excluded.resposta",
+                    "WITH fresh AS (
+                         SELECT count(*) AS accounts FROM itau_codigo_import batch
+                         WHERE NOT EXISTS (
+                             SELECT 1 FROM clientes WHERE codigo_conta = batch.codigo_conta
+                         )
+                     ), upserted AS (
+                         INSERT INTO clientes (codigo_conta, resposta)
+                         SELECT codigo_conta, resposta FROM itau_codigo_import
+                         ON CONFLICT (codigo_conta) DO UPDATE SET resposta = excluded.resposta
+                     )
+                     SELECT accounts FROM fresh",
                 )
                 .await?)
         })?;
         Ok(Box::new(PostgresImport {
+            replace,
+            inserted: 0,
             importer: self,
             streaming: if replace {
                 Streaming::Ready
@@ -354,7 +522,8 @@ struct CopyStream {
     task: Option<CopyTask>,
 }
 
-type CopyTask = tokio::task::JoinHandle<Result<(), tokio_postgres::Error>>;
+/// Ends with the rows the `COPY` stored.
+type CopyTask = tokio::task::JoinHandle<Result<u64, tokio_postgres::Error>>;
 
 impl CopyStream {
     fn start(runtime: &tokio::runtime::Runtime, client: Arc<Client>) -> Self {
@@ -367,13 +536,10 @@ impl CopyStream {
             while let Some(chunk) = chunks.recv().await {
                 match chunk {
                     CopyChunk::Rows(rows) => sink.send(rows).await?,
-                    CopyChunk::Finish => {
-                        sink.as_mut().finish().await?;
-                        break;
-                    }
+                    CopyChunk::Finish => return sink.as_mut().finish().await,
                 }
             }
-            Ok(())
+            Ok(0)
         });
         let mut buffer = BytesMut::with_capacity(COPY_CHUNK_BYTES + 64 * 1024);
         put_copy_header(&mut buffer);
@@ -422,10 +588,10 @@ impl CopyStream {
         ))
     }
 
-    /// Waits for the task (once) and returns how it ended.
-    fn outcome(&mut self, runtime: &tokio::runtime::Runtime) -> Result<(), StoreError> {
+    /// Waits for the task (once) and returns how it ended: the rows it stored.
+    fn outcome(&mut self, runtime: &tokio::runtime::Runtime) -> Result<u64, StoreError> {
         let Some(task) = self.task.take() else {
-            return Ok(());
+            return Ok(0);
         };
         runtime
             .block_on(task)
@@ -433,8 +599,8 @@ impl CopyStream {
             .map_err(StoreError::from)
     }
 
-    /// Sends what is left and completes the `COPY`.
-    fn finish(mut self, runtime: &tokio::runtime::Runtime) -> Result<(), StoreError> {
+    /// Sends what is left and completes the `COPY`; returns the rows it stored.
+    fn finish(mut self, runtime: &tokio::runtime::Runtime) -> Result<u64, StoreError> {
         put_copy_trailer(&mut self.buffer);
         let rows = self.buffer.split().freeze();
         self.send(runtime, CopyChunk::Rows(rows))?;
@@ -487,7 +653,8 @@ impl Batch {
     }
 }
 
-type InFlight = tokio::task::JoinHandle<Result<(), tokio_postgres::Error>>;
+/// Ends with the batch's accounts that were not stored before it.
+type InFlight = tokio::task::JoinHandle<Result<u64, tokio_postgres::Error>>;
 
 /// Whether rows stream straight into the table by one `COPY` (`--replace`).
 enum Streaming {
@@ -501,6 +668,10 @@ enum Streaming {
 }
 
 struct PostgresImport<'i> {
+    replace: bool,
+    /// Accounts this import added (not stored before it), in the batches and `COPY`s
+    /// that have ended.
+    inserted: u64,
     importer: &'i mut PostgresImporter,
     streaming: Streaming,
     upsert: Statement,
@@ -513,23 +684,24 @@ struct PostgresImport<'i> {
 impl PostgresImport<'_> {
     /// Completes the streaming `COPY`, if one is open: what follows is upserted.
     fn finish_copy(&mut self) -> Result<(), StoreError> {
-        match std::mem::replace(&mut self.streaming, Streaming::Off) {
-            Streaming::Open(copy) => copy.finish(&self.importer.runtime),
-            Streaming::Ready | Streaming::Off => Ok(()),
+        if let Streaming::Open(copy) = std::mem::replace(&mut self.streaming, Streaming::Off) {
+            // Into a table emptied by `--replace`, in ascending keys: every row is an
+            // account the store did not hold.
+            self.inserted += copy.finish(&self.importer.runtime)?;
         }
+        Ok(())
     }
 
     /// Waits for the batch the server is storing.
     fn wait(&mut self) -> Result<(), StoreError> {
-        match self.in_flight.take() {
-            None => Ok(()),
-            Some(task) => self
+        if let Some(task) = self.in_flight.take() {
+            self.inserted += self
                 .importer
                 .runtime
                 .block_on(task)
-                .map_err(|e| StoreError::Task(e.to_string()))?
-                .map_err(StoreError::from),
+                .map_err(|e| StoreError::Task(e.to_string()))??;
         }
+        Ok(())
     }
 
     /// Hands the current batch to the server, after the previous one is stored.
@@ -550,8 +722,9 @@ impl PostgresImport<'_> {
             futures_util::pin_mut!(sink);
             sink.send(data).await?;
             sink.finish().await?;
-            client.execute(&upsert, &[]).await?;
-            client.batch_execute("TRUNCATE itau_codigo_import").await
+            let fresh: i64 = client.query_one(&upsert, &[]).await?.try_get(0)?;
+            client.batch_execute("TRUNCATE itau_codigo_import").await?;
+            Ok(u64::try_from(fresh).unwrap_or(0))
         }));
         Ok(())
     }
@@ -585,11 +758,13 @@ impl ImportSession for PostgresImport<'_> {
         self.send_batch()?;
         self.wait()?;
         let client = Arc::clone(&self.importer.client);
+        let (replace, inserted) = (self.replace, self.inserted);
         self.open = false;
-        self.importer
-            .runtime
-            .block_on(async move { client.batch_execute("COMMIT").await })?;
-        Ok(())
+        self.importer.runtime.block_on(async move {
+            record_import(&client, replace, inserted).await?;
+            client.batch_execute("COMMIT").await?;
+            Ok::<_, StoreError>(())
+        })
     }
 }
 
@@ -612,7 +787,34 @@ impl Drop for PostgresImport<'_> {
     }
 }
 
-/// The newest schema version this binary knows (and the only one it serves).
+/// Records the import in `itau_codigo_imports`, inside its transaction: the server's
+/// clock now (`clock_timestamp()`, not the transaction's start), and how many accounts
+/// the store holds.
+async fn record_import(client: &Client, replace: bool, inserted: u64) -> Result<(), StoreError> {
+    let recorded_before: Option<i64> = client
+        .query_opt(LAST_IMPORT, &[])
+        .await?
+        .map(|row| row.try_get(1))
+        .transpose()?;
+    let recorded_before = recorded_before.map(|n| u64::try_from(n).unwrap_or(0));
+    let accounts = match accounts_after_import(replace, inserted, recorded_before) {
+        Some(accounts) => i64::try_from(accounts).unwrap_or(i64::MAX),
+        None => client
+            .query_one("SELECT count(*) FROM clientes", &[])
+            .await?
+            .try_get(0)?,
+    };
+    client
+        .execute(
+            "INSERT INTO itau_codigo_imports (committed_at, accounts)
+             VALUES (clock_timestamp(), $1)",
+            &[&accounts],
+        )
+        .await?;
+    Ok(())
+}
+
+/// The newest schema version this binary knows.
 fn supported_version() -> i32 {
     i32::try_from(MIGRATIONS.len()).unwrap_or(i32::MAX)
 }
@@ -654,6 +856,15 @@ pub(super) fn migrate_database(url: &str) -> Result<(i64, i64), StoreError> {
 /// Applies pending migrations; imports (and `migrate` commands) starting together take
 /// turns on an advisory lock, and the later ones find nothing left to do.
 async fn migrate(client: &Client) -> Result<(), StoreError> {
+    // Said before anything is tried: a standby would refuse the first write with a
+    // message about read-only transactions that names neither the cause nor the fix.
+    let in_recovery: bool = client
+        .query_one("SELECT pg_is_in_recovery()", &[])
+        .await?
+        .get(0);
+    if in_recovery {
+        return Err(StoreError::ReadOnlyStandby);
+    }
     client
         .batch_execute(&format!(
             "BEGIN;
@@ -762,11 +973,14 @@ async fn answers_stored_ready_to_send(client: &Client) -> Result<(), StoreError>
     Ok(())
 }
 
-/// A parsed `--db` URL: the connection settings, the TLS connector, and the location
+/// A parsed `--db` URL: the connection settings, the TLS connector, the passfile that
+/// holds the password (if the URL names one and holds none itself), and the location
 /// as it may be shown (from [`redacted_url`], the one place a URL is redacted).
+#[derive(Clone)]
 struct Target {
     config: Config,
     tls: MakeRustlsConnect,
+    passfile: Option<Passfile>,
     location: String,
 }
 
@@ -782,6 +996,7 @@ impl Target {
         };
         let (url, sslmode) = take_query_parameter(url, "sslmode");
         let (url, sslrootcert) = take_query_parameter(&url, "sslrootcert");
+        let (url, passfile) = take_query_parameter(&url, "passfile");
         let mut config: Config = url
             .parse()
             .map_err(|e: tokio_postgres::Error| bad(format!("not a PostgreSQL URL: {e}")))?;
@@ -798,16 +1013,48 @@ impl Target {
         }
         let tls = Tls::from_url_values(sslmode.as_deref(), sslrootcert.as_deref()).map_err(bad)?;
         config.ssl_mode(tls.wire);
+        // As in libpq, a password in the URL wins over the passfile.
+        let passfile = passfile
+            .filter(|_| config.get_password().is_none())
+            .map(Passfile::new);
         Ok(Self {
             config,
             tls: tls.connector,
+            passfile,
             location,
         })
     }
 
+    /// The settings for one new connection: with a passfile, its password as the file
+    /// says now (read for every connection, so that a rotation needs no restart).
+    fn config_now(&self) -> Result<Config, StoreError> {
+        let Some(passfile) = &self.passfile else {
+            return Ok(self.config.clone());
+        };
+        let host = match self.config.get_hosts().first() {
+            Some(Host::Tcp(name)) => name.clone(),
+            // libpq matches a Unix socket as `localhost`.
+            _ => "localhost".to_owned(),
+        };
+        let key = ConnectionKey {
+            host: &host,
+            port: self.config.get_ports().first().copied().unwrap_or(5432),
+            database: self
+                .config
+                .get_dbname()
+                .or(self.config.get_user())
+                .unwrap_or_default(),
+            user: self.config.get_user().unwrap_or_default(),
+        };
+        let password = passfile.password(key).map_err(|e| self.open_error(e))?;
+        let mut config = self.config.clone();
+        config.password(password);
+        Ok(config)
+    }
+
     async fn connect(&self) -> Result<Client, StoreError> {
         let (client, connection) = self
-            .config
+            .config_now()?
             .connect(self.tls.clone())
             .await
             .map_err(|e| self.open_error(StoreError::from(e)))?;

@@ -9,11 +9,13 @@ use std::time::{Duration, Instant};
 use itau_codigo::{ConsultaClienteRequest, DadosRegistro};
 use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::types::{ToSqlOutput, ValueRef};
-use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior, params};
+use rusqlite::{
+    Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior, params,
+};
 
 use super::{
-    DbLocation, ImportSession, Importer, Store, StoreError, StoreFuture, encode_dados, key,
-    migrate_command, render_answer,
+    DbLocation, ImportSession, Importer, LastImport, PoolStatus, Store, StoreError, StoreFuture,
+    accounts_after_import, encode_dados, key, migrate_command, render_answer,
 };
 
 /// A step of the schema: SQL, or SQL and Rust (re-rendering stored records).
@@ -36,7 +38,22 @@ const MIGRATIONS: &[Migration] = &[
     ),
     // 2. Answers stored ready to send: `resposta` is `store::format`'s record.
     Migration::Code(answers_stored_ready_to_send),
+    // 3. What each import recorded when it committed (`/metrics` shows the last one).
+    // Only a table added: a binary of schema 2 never reads it, and this one serves a
+    // store of schema 2 without it (see OLDEST_SERVED).
+    Migration::Sql(
+        "CREATE TABLE itau_codigo_imports (
+            id INTEGER PRIMARY KEY,
+            committed_at REAL NOT NULL,
+            accounts INTEGER NOT NULL
+        ) STRICT;",
+    ),
 ];
+
+/// The oldest schema `serve` reads: the one before this binary's, as long as what it
+/// adds is only read when present (expand, then contract). Schema 2 lacks only the
+/// record of imports, so `/metrics` leaves out the store's freshness.
+const OLDEST_SERVED: i64 = 2;
 
 /// Schema 2: `clientes(codigo_conta, resposta BLOB)`, every record re-rendered from its
 /// JSON.
@@ -107,6 +124,8 @@ const IMPORT_CACHE_KIB: i64 = 64 * 1024;
 pub struct SqliteStore {
     source: Arc<Source>,
     location: String,
+    /// Queries waiting for a connection (r2d2 does not count them).
+    waiting: AtomicU64,
     /// For the in-memory demo database: a connection that lives as long as the store,
     /// so the database is not freed when the pool closes its last connection.
     _keep_alive: Option<std::sync::Mutex<Connection>>,
@@ -314,17 +333,19 @@ fn connect(path: &Path, pool_size: u32) -> Result<Pool, StoreError> {
     pool(manager, pool_size)
 }
 
-/// Serving reads only the schema this binary writes.
+/// Serving reads the schema this binary writes and the ones back to [`OLDEST_SERVED`].
 fn check_version(found: i64, path: &Path) -> Result<(), StoreError> {
     let supported = MIGRATIONS.len() as i64;
-    match found.cmp(&supported) {
-        std::cmp::Ordering::Equal => Ok(()),
-        std::cmp::Ordering::Greater => Err(StoreError::SchemaTooNew { found, supported }),
-        std::cmp::Ordering::Less => Err(StoreError::SchemaTooOld {
+    if found > supported {
+        Err(StoreError::SchemaTooNew { found, supported })
+    } else if found < OLDEST_SERVED {
+        Err(StoreError::SchemaTooOld {
             found,
             supported,
             command: migrate_command(&DbLocation::SqliteFile(path.to_owned())),
-        }),
+        })
+    } else {
+        Ok(())
     }
 }
 
@@ -364,6 +385,7 @@ impl SqliteStore {
         Ok(Self {
             source: Arc::new(Source::File(WatchedFile::new(path, pool_size, state, pool))),
             location: format!("sqlite:{}", path.display()),
+            waiting: AtomicU64::new(0),
             _keep_alive: None,
         })
     }
@@ -395,6 +417,7 @@ impl SqliteStore {
         Ok(Self {
             source: Arc::new(Source::Memory(pool(manager, pool_size)?)),
             location: "sqlite::memory: (demo)".into(),
+            waiting: AtomicU64::new(0),
             _keep_alive: Some(std::sync::Mutex::new(keep_alive)),
         })
     }
@@ -427,7 +450,18 @@ impl SqliteStore {
         F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'a,
     {
         Box::pin(async move {
-            let connection = self.source.pool()?.get()?;
+            let pool = self.source.pool()?;
+            // Counted only when no connection is idle, so that the usual case touches
+            // no shared counter.
+            let connection = match pool.try_get() {
+                Some(connection) => connection,
+                None => {
+                    self.waiting.fetch_add(1, Ordering::Relaxed);
+                    let connection = pool.get();
+                    self.waiting.fetch_sub(1, Ordering::Relaxed);
+                    connection?
+                }
+            };
             let result = query(&connection);
             if result.is_err() {
                 // A failed query may be the first sign of a file written under us; the
@@ -445,6 +479,19 @@ impl Source {
         match self {
             Self::Memory(pool) => Ok(pool.clone()),
             Self::File(file) => file.pool(),
+        }
+    }
+
+    /// The pool queries use now, without a look at the file.
+    fn current_pool(&self) -> Pool {
+        match self {
+            Self::Memory(pool) => pool.clone(),
+            Self::File(file) => file
+                .current
+                .read()
+                .unwrap_or_else(PoisonError::into_inner)
+                .pool
+                .clone(),
         }
     }
 
@@ -499,7 +546,50 @@ impl Store for SqliteStore {
     fn describe(&self) -> String {
         self.location.clone()
     }
+
+    fn pool_status(&self) -> Option<PoolStatus> {
+        let pool = self.source.current_pool();
+        let state = pool.state();
+        Some(PoolStatus {
+            max_size: pool.max_size().into(),
+            size: state.connections.into(),
+            in_use: state
+                .connections
+                .saturating_sub(state.idle_connections)
+                .into(),
+            waiting: self.waiting.load(Ordering::Relaxed),
+        })
+    }
+
+    fn last_import(&self) -> StoreFuture<'_, Option<LastImport>> {
+        self.blocking(|connection| {
+            // Absent from a store of schema 2, which this binary serves too.
+            let recorded: bool = connection
+                .prepare_cached(
+                    "SELECT count(*) FROM sqlite_schema
+                     WHERE type = 'table' AND name = 'itau_codigo_imports'",
+                )?
+                .query_row([], |row| row.get(0))?;
+            if !recorded {
+                return Ok(None);
+            }
+            let last = connection
+                .prepare_cached(LAST_IMPORT)?
+                .query_row([], |row| {
+                    Ok(LastImport {
+                        committed_at: row.get(0)?,
+                        accounts: u64::try_from(row.get::<_, i64>(1)?).unwrap_or(0),
+                    })
+                })
+                .optional()?;
+            Ok(last)
+        })
+    }
 }
+
+/// The record of the last import.
+const LAST_IMPORT: &str =
+    "SELECT committed_at, accounts FROM itau_codigo_imports ORDER BY id DESC LIMIT 1";
 
 /// The connection an import writes with.
 #[derive(Debug)]
@@ -522,15 +612,90 @@ enum ImportConnection {
 /// path ([`building_path`]) and renamed into place once committed, so that no one can
 /// open a store that is not complete: `serve` finds no file until then, as before the
 /// import. Unless an import into it commits, the file is removed (with its journal,
-/// `-wal` and `-shm`) when dropped; a killed import leaves it behind, and the next
-/// first import into that path refuses to start until it is removed.
+/// `-wal` and `-shm`) when dropped. A killed import leaves it behind: the next first
+/// import, holding the lock ([`BuildLock`]) that no running import holds any more,
+/// removes it and starts afresh.
 #[derive(Debug)]
 struct CreatedFile {
     /// Where it is built.
     path: PathBuf,
     /// The store's path, where it goes once committed.
     target: PathBuf,
-    committed: bool,
+    /// Held until the building file is gone or renamed (dropped after the cleanup).
+    _lock: BuildLock,
+}
+
+/// The right to build the store at a path: an exclusive `flock` on `PATH.importing.lock`,
+/// taken before the building file is looked at and released by the kernel when its
+/// holder ends, however it ends. A separate file, because SQLite's own (fcntl) locks
+/// share the database file's, and closing any descriptor of it would drop them.
+#[derive(Debug)]
+struct BuildLock {
+    /// The locked descriptor: closing it unlocks.
+    _file: std::fs::File,
+    path: PathBuf,
+}
+
+impl BuildLock {
+    /// Takes the lock for building `target`, or says that a running import holds it.
+    fn take(target: &Path) -> Result<Self, StoreError> {
+        use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+        let mut name = building_path(target).into_os_string();
+        name.push(".lock");
+        let path = PathBuf::from(name);
+        let error = |reason: String| StoreError::Open {
+            location: format!("sqlite:{}", target.display()),
+            reason,
+        };
+        loop {
+            let file = std::fs::OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .mode(0o600)
+                .open(&path)
+                .map_err(|e| error(format!("cannot create {}: {e}", path.display())))?;
+            match file.try_lock() {
+                Ok(()) => {}
+                Err(std::fs::TryLockError::WouldBlock) => {
+                    return Err(error(format!(
+                        "another first import into this store is running (it holds {})",
+                        path.display()
+                    )));
+                }
+                Err(std::fs::TryLockError::Error(e)) => {
+                    return Err(error(format!("cannot lock {}: {e}", path.display())));
+                }
+            }
+            // The holder before us removes the file before it unlocks: a lock taken on
+            // a file no longer at `path` guards nothing; open the new one.
+            let held = file.metadata().map_err(|e| error(e.to_string()))?;
+            match std::fs::metadata(&path) {
+                Ok(now) if (now.dev(), now.ino()) == (held.dev(), held.ino()) => {
+                    return Ok(Self { _file: file, path });
+                }
+                _ => continue,
+            }
+        }
+    }
+}
+
+impl Drop for BuildLock {
+    fn drop(&mut self) {
+        // Removed while still locked (see `take`); the lock goes with the descriptor.
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// Removes `path` and SQLite's side files of it, saying whether there was anything.
+fn remove_with_side_files(path: &Path) -> bool {
+    let mut removed = false;
+    for suffix in ["", "-journal", "-wal", "-shm"] {
+        let mut file = path.as_os_str().to_owned();
+        file.push(suffix);
+        removed |= std::fs::remove_file(file).is_ok();
+    }
+    removed
 }
 
 /// Where the first import into `path` builds the store: `PATH.importing`, in the same
@@ -544,19 +709,10 @@ fn building_path(path: &Path) -> PathBuf {
 impl Drop for CreatedFile {
     /// After the importing connection is closed (it is declared before this).
     fn drop(&mut self) {
-        // Committed, the store is in place; what may be left under the building name
-        // is SQLite's side files, which only the closed connection used (a reader of
-        // the store in place has its own).
-        let suffixes: &[&str] = if self.committed {
-            &["-journal", "-wal", "-shm"]
-        } else {
-            &["", "-journal", "-wal", "-shm"]
-        };
-        for suffix in suffixes {
-            let mut file = self.path.as_os_str().to_owned();
-            file.push(suffix);
-            let _ = std::fs::remove_file(file);
-        }
+        // Not committed, the file goes. Committed, it was renamed into place, and what
+        // may be left under the building name is SQLite's side files, which only the
+        // closed connection used (a reader of the store in place has its own).
+        remove_with_side_files(&self.path);
     }
 }
 
@@ -572,24 +728,35 @@ impl SqliteImporter {
         let created = if path.exists() {
             None
         } else {
-            let building = building_path(path);
-            create_private(&building).map_err(|e| StoreError::Open {
-                location: format!("sqlite:{}", path.display()),
-                reason: if e.kind() == std::io::ErrorKind::AlreadyExists {
-                    format!(
-                        "{} exists: another first import into this store is running, or one \
-                         was stopped before it ended (if none runs, remove that file)",
+            let lock = BuildLock::take(path)?;
+            if path.exists() {
+                // Another first import committed while we waited for the lock: import
+                // into its store as into any other.
+                drop(lock);
+                None
+            } else {
+                let building = building_path(path);
+                // No running import holds the lock: what is there was left by one that
+                // was killed, and its journal must never be applied to a new file.
+                // Said on stderr: only `import` builds a store, and it runs no log
+                // subscriber (its report goes to stderr too).
+                if remove_with_side_files(&building) {
+                    eprintln!(
+                        "warning: removed {} (and its side files), left by a first import \
+                         that was stopped before it ended",
                         building.display()
-                    )
-                } else {
-                    format!("cannot create {}: {e}", building.display())
-                },
-            })?;
-            Some(CreatedFile {
-                path: building,
-                target: path.to_owned(),
-                committed: false,
-            })
+                    );
+                }
+                create_private(&building).map_err(|e| StoreError::Open {
+                    location: format!("sqlite:{}", path.display()),
+                    reason: format!("cannot create {}: {e}", building.display()),
+                })?;
+                Some(CreatedFile {
+                    path: building,
+                    target: path.to_owned(),
+                    _lock: lock,
+                })
+            }
         };
         let file = created.as_ref().map_or(path, |created| &created.path);
         let mut connection = Connection::open_with_flags(
@@ -665,13 +832,20 @@ impl Importer for SqliteImporter {
         if replace {
             transaction.execute("DELETE FROM clientes", [])?;
         }
-        // Prepared once for the whole import, not looked up per record.
-        let upsert = connection.prepare(
+        // Prepared once for the whole import, not looked up per record. An insert and,
+        // for an account already stored, an update: so the import knows how many
+        // accounts it added without counting the table.
+        let insert = connection.prepare(
             "INSERT INTO clientes (codigo_conta, resposta) VALUES (?1, ?2)
-             ON CONFLICT (codigo_conta) DO UPDATE SET resposta = excluded.resposta",
+             ON CONFLICT (codigo_conta) DO NOTHING",
         )?;
+        let update =
+            connection.prepare("UPDATE clientes SET resposta = ?2 WHERE codigo_conta = ?1")?;
         Ok(Box::new(SqliteImport {
-            upsert,
+            insert,
+            update,
+            inserted: 0,
+            replace,
             transaction,
             connection,
             created: self.created.as_mut(),
@@ -681,7 +855,11 @@ impl Importer for SqliteImporter {
 
 struct SqliteImport<'c> {
     // Declared first, so finalized before the transaction ends.
-    upsert: rusqlite::Statement<'c>,
+    insert: rusqlite::Statement<'c>,
+    update: rusqlite::Statement<'c>,
+    /// Accounts this import added (not stored before it).
+    inserted: u64,
+    replace: bool,
     transaction: rusqlite::Transaction<'c>,
     connection: &'c Connection,
     created: Option<&'c mut CreatedFile>,
@@ -691,18 +869,26 @@ impl ImportSession for SqliteImport<'_> {
     fn upsert(&mut self, key: i64, encoded: &[u8]) -> Result<(), StoreError> {
         // Bound without a copy.
         let resposta = ToSqlOutput::Borrowed(ValueRef::Blob(encoded));
-        self.upsert.execute(params![key, resposta])?;
+        if self.insert.execute(params![key, resposta])? == 1 {
+            self.inserted += 1;
+        } else {
+            self.update.execute(params![key, resposta])?;
+        }
         Ok(())
     }
 
     fn commit(self: Box<Self>) -> Result<(), StoreError> {
         let Self {
-            upsert,
+            insert,
+            update,
+            inserted,
+            replace,
             transaction,
             connection,
             created,
         } = *self;
-        drop(upsert);
+        drop((insert, update));
+        record_import(&transaction, replace, inserted)?;
         transaction.commit()?;
         if let Some(created) = created {
             // In WAL before anyone can open it; then into place. Should either fail, the
@@ -712,10 +898,32 @@ impl ImportSession for SqliteImport<'_> {
                 location: format!("sqlite:{}", created.target.display()),
                 reason: format!("cannot rename {} into place: {e}", created.path.display()),
             })?;
-            created.committed = true;
         }
         Ok(())
     }
+}
+
+/// Records the import in `itau_codigo_imports`, inside its transaction: now, and how
+/// many accounts the store holds.
+fn record_import(
+    transaction: &Transaction<'_>,
+    replace: bool,
+    inserted: u64,
+) -> Result<(), StoreError> {
+    let recorded_before: Option<i64> = transaction
+        .query_row(LAST_IMPORT, [], |row| row.get(1))
+        .optional()?;
+    let recorded_before = recorded_before.map(|n| u64::try_from(n).unwrap_or(0));
+    let accounts: i64 = match accounts_after_import(replace, inserted, recorded_before) {
+        Some(accounts) => i64::try_from(accounts).unwrap_or(i64::MAX),
+        None => transaction.query_row("SELECT count(*) FROM clientes", [], |row| row.get(0))?,
+    };
+    transaction.execute(
+        "INSERT INTO itau_codigo_imports (committed_at, accounts)
+         VALUES (unixepoch('subsec'), ?1)",
+        [accounts],
+    )?;
+    Ok(())
 }
 
 fn pool(

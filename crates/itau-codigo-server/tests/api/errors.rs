@@ -85,6 +85,7 @@ fn every_consulta_answer_carries_cache_control_no_store(store: TestStore) {
             config.login_throttle = ThrottleConfig {
                 max_failures: 1,
                 lockout: Duration::from_secs(60),
+                ..ThrottleConfig::default()
             }
         })
         .spawn();

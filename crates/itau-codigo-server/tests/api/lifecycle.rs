@@ -273,26 +273,186 @@ fn a_new_store_appears_only_complete_built_without_a_wal_and_left_in_wal_mode() 
     assert!(left.is_empty(), "left behind: {left:?}");
 }
 
-/// A first import killed midway leaves `PATH.importing`; the next one refuses to start
-/// until it is removed, naming it, rather than guess whether another import is running.
+/// Waits (30 s at most) until `path` exists.
+fn wait_until_exists(path: &std::path::Path) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !path.exists() {
+        assert!(
+            Instant::now() < deadline,
+            "{} never appeared",
+            path.display()
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// A first import killed midway (an OOM-killed job, a drained node) leaves
+/// `PATH.importing` behind; the next one, finding no running import holding the lock,
+/// removes it and its side files (a stale journal must never be applied to a new file)
+/// and builds the store.
 #[test]
-fn a_first_import_refuses_to_start_beside_a_leftover_building_file() {
+fn a_first_import_killed_midway_is_cleared_away_by_the_next_one() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("new.db");
     let building = dir.path().join("new.db.importing");
-    std::fs::write(&building, b"").unwrap();
-    let output = run(
-        itau_codigo().args(["import", "-", "--db", db.to_str().unwrap()]),
-        generated_records(2, "7777").as_bytes(),
-    );
-    assert_eq!(output.status, 2, "{output:?}");
-    output.assert_stderr_has(&format!("{} exists", building.display()));
-    assert!(!db.exists());
-    std::fs::remove_file(&building).unwrap();
+    let mut command = itau_codigo();
+    command.args(["import", "-", "--db", db.to_str().unwrap()]);
+    let (mut killed, stdin) = import_from_open_pipe(command, &generated_records(500, "7777"));
+    wait_until_exists(&building);
+    killed.kill().unwrap();
+    killed.wait().unwrap();
+    drop(stdin);
+    assert!(building.exists());
+    let stale_journal = dir.path().join("new.db.importing-journal");
+    std::fs::write(&stale_journal, b"not a journal of the next file").unwrap();
+
     let output = run(
         itau_codigo().args(["import", "-", "--db", db.to_str().unwrap()]),
         generated_records(2, "7777").as_bytes(),
     );
     assert_eq!(output.status, 0, "{output:?}");
+    output.assert_stderr_has(&format!(
+        "removed {} (and its side files), left by a first import that was stopped",
+        building.display()
+    ));
     assert_eq!(count_rows(&db), 2);
+    let left: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().into_string().unwrap())
+        .filter(|name| name.contains("importing"))
+        .collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+}
+
+#[test]
+fn a_second_first_import_refuses_while_the_first_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("new.db");
+    let mut command = itau_codigo();
+    command.args(["import", "-", "--db", db.to_str().unwrap()]);
+    let (first, stdin) = import_from_open_pipe(command, &generated_records(3, "7777"));
+    wait_until_exists(&dir.path().join("new.db.importing"));
+
+    let second = run(
+        itau_codigo().args(["import", "-", "--db", db.to_str().unwrap()]),
+        generated_records(2, "8888").as_bytes(),
+    );
+    assert_eq!(second.status, 2, "{second:?}");
+    second.assert_stderr_has(&format!(
+        "another first import into this store is running (it holds {})",
+        dir.path().join("new.db.importing.lock").display()
+    ));
+
+    drop(stdin);
+    let first = first.wait_with_output().unwrap();
+    assert!(first.status.success(), "{first:?}");
+    assert_eq!(count_rows(&db), 3);
+}
+
+/// A consulta that keeps its connection open (HTTP/1.1's default).
+fn keep_alive_consulta() -> Vec<u8> {
+    let body = format!(r#"{{"codigo_conta":"{TRES_GERENTES}"}}"#);
+    format!(
+        "POST {PATH} HTTP/1.1\r\nHost: x\r\nuserName: {USERNAME}\r\npassword: {PASSWORD}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
+}
+
+fn serve_draining_for(seconds: &str) -> (tempfile::TempDir, ServeProcess) {
+    let (dir, db) = demo_db();
+    let server = ServeProcess::start(
+        &["--db", db.to_str().unwrap(), "--workers", "1"],
+        &[
+            ("ITAU_CODIGO_USERNAME", USERNAME),
+            ("ITAU_CODIGO_PASSWORD", PASSWORD),
+            ("ITAU_CODIGO_DRAIN_PERIOD", seconds),
+        ],
+    );
+    (dir, server)
+}
+
+#[test]
+fn sigterm_fails_readiness_at_once_and_answers_with_connection_close_until_the_drain_ends() {
+    let (_dir, mut server) = serve_draining_for("2");
+    let http = server.http();
+    let mut kept = http.connect();
+    kept.write_all(&keep_alive_consulta()).unwrap();
+    let before = read_one_response(&mut kept).unwrap();
+    assert_eq!((before.status, before.header("connection")), (200, None));
+
+    let signalled = Instant::now();
+    server.signal_term();
+    let readyz = loop {
+        let readyz = http.get("/readyz");
+        if readyz.status != 200 || signalled.elapsed() > Duration::from_secs(1) {
+            break readyz;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    assert_eq!(
+        (
+            readyz.status,
+            String::from_utf8_lossy(&readyz.body).as_ref()
+        ),
+        (503, "draining\n")
+    );
+    assert!(signalled.elapsed() < Duration::from_millis(500));
+    // The connection opened before the signal is still answered, and then closed.
+    kept.write_all(&keep_alive_consulta()).unwrap();
+    let during = read_one_response(&mut kept).unwrap();
+    assert_eq!(
+        (during.status, during.header("connection")),
+        (200, Some("close"))
+    );
+    assert_eq!(kept.read(&mut [0; 1]).unwrap(), 0, "still open");
+    // So is a new one, with the same close.
+    let mut fresh = http.connect();
+    fresh.write_all(&keep_alive_consulta()).unwrap();
+    let fresh = read_one_response(&mut fresh).unwrap();
+    assert_eq!(
+        (fresh.status, fresh.header("connection")),
+        (200, Some("close"))
+    );
+    assert_eq!(http.get("/healthz").status, 200);
+
+    let (status, logs) = server.wait();
+    let stopped_after = signalled.elapsed();
+    assert_eq!(status, 0, "{logs}");
+    assert!(
+        stopped_after >= Duration::from_secs(2) && stopped_after < Duration::from_secs(6),
+        "stopped {stopped_after:?} after SIGTERM with a 2 s drain"
+    );
+    assert!(logs.contains("SIGTERM: draining"), "{logs}");
+}
+
+#[test]
+fn sigint_stops_without_the_drain() {
+    let (_dir, mut server) = serve_draining_for("30");
+    assert_eq!(server.http().get("/readyz").status, 200);
+    let signalled = Instant::now();
+    server.signal("INT");
+    let (status, logs) = server.wait();
+    assert_eq!(status, 0, "{logs}");
+    assert!(signalled.elapsed() < Duration::from_secs(5), "{logs}");
+    assert!(!logs.contains("draining"), "{logs}");
+}
+
+#[test]
+fn a_second_sigterm_cuts_the_drain_short() {
+    let (_dir, mut server) = serve_draining_for("30");
+    let signalled = Instant::now();
+    server.signal_term();
+    let readyz = (0..100)
+        .map(|_| {
+            std::thread::sleep(Duration::from_millis(10));
+            server.http().get("/readyz").status
+        })
+        .find(|&status| status == 503);
+    assert_eq!(readyz, Some(503));
+    server.signal_term();
+    let (status, logs) = server.wait();
+    assert_eq!(status, 0, "{logs}");
+    assert!(signalled.elapsed() < Duration::from_secs(6), "{logs}");
 }

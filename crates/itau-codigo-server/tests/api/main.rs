@@ -1,6 +1,7 @@
 //! The service from outside: a real app on a real store (a SQLite file or a PostgreSQL
 //! database), over real HTTP.
 
+mod alerts;
 mod cli;
 mod cli_conventions;
 mod consulta;
@@ -10,12 +11,17 @@ mod faults;
 mod helpers;
 mod hostile;
 mod lifecycle;
+mod metrics;
 mod operations;
+mod pg_passfile;
 mod postgres;
 mod private_files;
 mod process;
+mod prometheus;
 mod readonly;
+mod rolling_restart;
 mod rotation;
 mod secrets;
 mod security;
+mod standby;
 mod stores;

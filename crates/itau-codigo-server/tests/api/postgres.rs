@@ -16,7 +16,7 @@ use crate::stores::*;
 
 /// A server of the test's own, for tests that stop it or configure it differently
 /// (the shared one serves every other test at the same time).
-fn dedicated_server(options: &Options) -> Option<PrivateServer> {
+pub(crate) fn dedicated_server(options: &Options) -> Option<PrivateServer> {
     let binaries = match Binaries::find() {
         Ok(binaries) => binaries,
         Err(error) => {
@@ -45,19 +45,19 @@ fn migrate_postgres(url: &str) -> Result<(i64, i64), StoreError> {
     store::migrate(&DbLocation::parse(url).unwrap())
 }
 
-fn demo_lines() -> &'static str {
+pub(crate) fn demo_lines() -> &'static str {
     include_str!("../../demo/clientes.jsonl")
 }
 
 /// The test credentials, for `serve`.
-const CREDENTIALS: [(&str, &str); 2] = [
+pub(crate) const CREDENTIALS: [(&str, &str); 2] = [
     ("ITAU_CODIGO_USERNAME", USERNAME),
     ("ITAU_CODIGO_PASSWORD", PASSWORD),
 ];
 
 /// One valid import line for `codigo_conta` (a demo customer under a new code), with
 /// `nome_social` set to `marker`.
-fn record(agencia: &str, conta: &str, marker: &str) -> (String, String) {
+pub(crate) fn record(agencia: &str, conta: &str, marker: &str) -> (String, String) {
     let mut value: Value = serde_json::from_str(demo_lines().lines().next().unwrap()).unwrap();
     let codigo = itau_codigo::CodigoConta::compose("001", "341", agencia, conta)
         .unwrap()

@@ -104,16 +104,28 @@ pub(crate) struct ServeProcess {
 impl ServeProcess {
     /// Starts `itau-codigo serve ARGS` on a free loopback port with JSON logs and the
     /// given environment (nothing inherited from ours), and waits until it serves.
+    /// SIGTERM stops it without a drain unless `env` sets `ITAU_CODIGO_DRAIN_PERIOD`.
     pub(crate) fn start(args: &[&str], env: &[(&str, &str)]) -> Self {
         Self::start_command(itau_codigo(), args, env)
     }
 
+    /// [`Self::start`] on `bind` (`127.0.0.1:PORT`), e.g. a replica restarted where its
+    /// load balancer expects it.
+    pub(crate) fn start_on(bind: &str, args: &[&str], env: &[(&str, &str)]) -> Self {
+        Self::start_bound(itau_codigo(), bind, args, env)
+    }
+
     /// [`Self::start`] with `command` as the binary (e.g. [`itau_codigo_under_umask`]).
-    pub(crate) fn start_command(mut command: Command, args: &[&str], env: &[(&str, &str)]) -> Self {
+    pub(crate) fn start_command(command: Command, args: &[&str], env: &[(&str, &str)]) -> Self {
+        Self::start_bound(command, "127.0.0.1:0", args, env)
+    }
+
+    fn start_bound(mut command: Command, bind: &str, args: &[&str], env: &[(&str, &str)]) -> Self {
         command
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .args(["serve", "--bind", "127.0.0.1:0", "--log-format", "json"])
+            .env("ITAU_CODIGO_DRAIN_PERIOD", "0")
+            .args(["serve", "--bind", bind, "--log-format", "json"])
             .args(args)
             .envs(env.iter().copied())
             .stdin(Stdio::null())
@@ -194,8 +206,13 @@ impl ServeProcess {
 
     /// Sends SIGTERM.
     pub(crate) fn signal_term(&self) {
+        self.signal("TERM");
+    }
+
+    /// Sends the signal `name` (`TERM`, `INT`, `HUP`, ...).
+    pub(crate) fn signal(&self, name: &str) {
         let status = Command::new("kill")
-            .args(["-TERM", &self.pid().to_string()])
+            .args([&format!("-{name}"), &self.pid().to_string()])
             .status()
             .unwrap();
         assert!(status.success());

@@ -244,7 +244,7 @@ fn serve_refuses_an_older_store_naming_the_command_and_migrate_upgrades_it(store
 
     let migrated = run(itau_codigo().args(["migrate", "--db", db.url()]), b"");
     assert_eq!(migrated.status, 0, "{}", migrated.stderr);
-    migrated.assert_stderr_has("from schema version 1 to 2");
+    migrated.assert_stderr_has("from schema version 1 to 3");
     let again = run(itau_codigo().args(["migrate", "--db", db.url()]), b"");
     assert_eq!(again.status, 0, "{}", again.stderr);
     again.assert_stderr_has("nothing to do");

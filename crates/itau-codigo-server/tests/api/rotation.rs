@@ -153,11 +153,7 @@ fn serve_rereads_the_password_file_on_sighup_and_logs_no_password() {
         .unwrap();
     std::thread::sleep(Duration::from_millis(1_500));
     let before = reloads(http, "ok");
-    let status = std::process::Command::new("kill")
-        .args(["-HUP", &server.pid().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
+    server.signal("HUP");
     wait_for_reloads(http, "ok", before + 1);
     assert_eq!(status_as(http, NEW), 200);
     assert_eq!(status_as(http, OLD), 401);

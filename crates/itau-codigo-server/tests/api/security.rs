@@ -28,6 +28,7 @@ fn repeated_failed_logins_lock_the_address_out_still_with_the_documented_401() {
             config.login_throttle = ThrottleConfig {
                 max_failures: 3,
                 lockout: Duration::from_millis(1_500),
+                ..ThrottleConfig::default()
             };
         })
         .spawn();
@@ -56,6 +57,7 @@ fn a_successful_login_clears_the_failures_of_its_address() {
             config.login_throttle = ThrottleConfig {
                 max_failures: 3,
                 lockout: Duration::from_secs(60),
+                ..ThrottleConfig::default()
             };
         })
         .spawn();
@@ -73,6 +75,7 @@ fn throttled_app(trusted_proxies: &str) -> TestApp {
             config.login_throttle = ThrottleConfig {
                 max_failures: 3,
                 lockout: Duration::from_secs(60),
+                ..ThrottleConfig::default()
             };
             config.trusted_proxies = trusted_proxies;
         })
@@ -134,6 +137,60 @@ fn behind_a_trusted_gateway_one_strangers_failures_lock_out_only_that_stranger()
     assert_eq!(
         post_from(gateway, PASSWORD, &["X-Forwarded-For: not-an-address"]).status,
         200
+    );
+}
+
+/// The value of an unlabelled counter in a `/metrics` text.
+fn counter(metrics: &str, name: &str) -> u64 {
+    metrics
+        .lines()
+        .find_map(|line| line.strip_prefix(name)?.strip_prefix(' '))
+        .and_then(|value| value.parse().ok())
+        .unwrap_or_else(|| panic!("no {name} in {metrics}"))
+}
+
+#[test]
+fn a_flood_of_forwarded_addresses_neither_unlocks_a_locked_out_client_nor_locks_out_a_fresh_one() {
+    const CAPACITY: usize = 8;
+    let app = TestApp::builder()
+        .config(|config| {
+            config.login_throttle = ThrottleConfig {
+                max_failures: 3,
+                lockout: Duration::from_secs(60),
+                capacity: CAPACITY,
+            };
+            config.trusted_proxies = "127.0.0.1/32".parse().unwrap();
+        })
+        .spawn();
+    let gateway = app.from("127.0.0.1");
+    let guesser = ["X-Forwarded-For: 203.0.113.66"];
+    for _ in 0..3 {
+        assert_eq!(post_from(gateway, "guess", &guesser).status, 401);
+    }
+    // Forty more clients, each on its own /24, each failing until locked out: seven
+    // fill the table of addresses, eight the table of blocks, the rest find no room.
+    for n in 0..40 {
+        let flooder = format!("X-Forwarded-For: 10.{n}.0.1");
+        for _ in 0..3 {
+            assert_eq!(post_from(gateway, "guess", &[&flooder]).status, 401);
+        }
+    }
+    let refused = post_from(gateway, PASSWORD, &guesser);
+    assert_eq!(
+        (refused.status, refused.header("retry-after").is_some()),
+        (401, true),
+        "the flood unlocked the guesser"
+    );
+    let fresh = ["X-Forwarded-For: 192.0.2.77"];
+    assert_eq!(post_from(gateway, PASSWORD, &fresh).status, 200);
+    let metrics = String::from_utf8(app.get("/metrics").body).unwrap();
+    assert_eq!(
+        [
+            counter(&metrics, "itau_codigo_login_failures_total"),
+            counter(&metrics, "itau_codigo_lockouts_total"),
+            counter(&metrics, "itau_codigo_login_throttle_table_full_total"),
+        ],
+        [3 + 40 * 3, 1 + 7 + 8, 8 * 3 + 25 * 3]
     );
 }
 
