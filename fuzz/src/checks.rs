@@ -6,7 +6,7 @@
 
 use itau_codigo::{
     CodigoConta, CodigoContaError, ConsultaClienteRequest, FieldErrorCode, MAX_LINE_BYTES,
-    MAX_OPTIONAL_CHARS, RegistroCliente, RequestError, dac,
+    MAX_OPTIONAL_CHARS, RegistroCliente, RequestError, Validate, dac,
 };
 use serde_json::Value;
 
@@ -38,9 +38,9 @@ pub fn consulta_request(data: &[u8]) {
     match ConsultaClienteRequest::from_json(data) {
         Ok(request) => {
             for member in [
-                &request.tipo_estrutura,
-                &request.segmento,
-                &request.servico_digital,
+                request.tipo_estrutura(),
+                request.segmento(),
+                request.servico_digital(),
             ]
             .into_iter()
             .flatten()
@@ -99,14 +99,24 @@ pub fn consulta_request(data: &[u8]) {
 }
 
 /// One import line: `from_json_line` never panics, a record it accepts passes its own
-/// rules and re-imports unchanged once written back, and a refusal says why.
+/// rules and re-imports unchanged once written back, serde's `Deserialize` accepts and
+/// builds the same (below the line length limit, which only a line has), and a refusal
+/// says why.
 pub fn registro_line(data: &[u8]) {
     let Ok(line) = std::str::from_utf8(data) else {
         return;
     };
-    match RegistroCliente::from_json_line(line) {
+    let parsed = RegistroCliente::from_json_line(line);
+    if line.len() <= MAX_LINE_BYTES {
+        assert_eq!(
+            serde_json::from_str::<RegistroCliente>(line).ok().as_ref(),
+            parsed.as_ref().ok(),
+            "from_json_line and Deserialize disagree"
+        );
+    }
+    match parsed {
         Ok(registro) => {
-            assert_eq!(registro.validate_fields(), Ok(()));
+            assert_eq!(registro.validate(), Ok(()));
             let _ = format!("{registro:?}");
             let written = serde_json::to_string(&registro).expect("a record serialises");
             if written.len() <= MAX_LINE_BYTES {

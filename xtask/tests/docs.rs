@@ -327,6 +327,59 @@ fn the_core_crate_readme_is_its_crate_documentation_so_its_examples_are_doctests
 }
 
 #[test]
+fn the_core_crate_readme_says_what_its_manifest_and_the_repository_say() {
+    let read = |name: &str| fs::read_to_string(root().join(name)).expect("the file exists");
+    let readme = read("crates/itau-codigo/README.md");
+    let manifest = read("crates/itau-codigo/Cargo.toml");
+    let workspace = read("Cargo.toml");
+
+    let msrv = workspace
+        .lines()
+        .find_map(|line| line.strip_prefix("rust-version = "))
+        .expect("the workspace states its rust-version")
+        .trim_matches('"');
+    assert!(manifest.contains("rust-version.workspace = true"));
+    assert!(
+        readme.contains(&format!("**Minimum Rust version: {msrv}**")),
+        "the crate README must state the minimum Rust version {msrv}"
+    );
+    assert!(
+        !manifest.contains("[features]"),
+        "the crate README says the crate has no cargo features"
+    );
+
+    // No release yet: the README pins a commit, never a tag or a registry version, and
+    // the manifest links no page (docs.rs, a repository) that nothing has created.
+    assert!(readme.contains("No release has been cut yet"));
+    let dependency = readme
+        .lines()
+        .find(|line| line.starts_with("itau-codigo = {"))
+        .expect("the README shows how to depend on the crate");
+    assert!(
+        dependency.contains(" rev = ")
+            && !dependency.contains(" tag = ")
+            && !dependency.contains(" version = "),
+        "{dependency}"
+    );
+    for key in ["documentation", "homepage", "repository"] {
+        assert!(
+            !manifest.lines().any(|line| line.starts_with(key)),
+            "crates/itau-codigo/Cargo.toml links `{key}`, but no release exists yet"
+        );
+    }
+    if let Ok(tags) = std::process::Command::new("git")
+        .args(["tag", "--list"])
+        .current_dir(root())
+        .output()
+    {
+        assert!(
+            tags.stdout.is_empty(),
+            "the repository has tags now: say so in the crate README's \"Using it\""
+        );
+    }
+}
+
+#[test]
 fn the_documents_by_reader_quote_no_measurement() {
     let mut figures = Vec::new();
     for name in BY_READER {

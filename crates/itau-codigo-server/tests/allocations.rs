@@ -63,8 +63,9 @@ fn the_store_finds_and_renders_an_answer_in_at_most_the_stated_allocations() {
     let _alone = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let dir = tempfile::tempdir().unwrap();
     let store = store::open(&demo_store(&dir), 2).unwrap();
-    let mut consulta = ConsultaClienteRequest::new("001341150100098790".parse().unwrap());
-    consulta.tipo_estrutura = Some("OP".into());
+    let consulta = ConsultaClienteRequest::new("001341150100098790".parse().unwrap())
+        .with_tipo_estrutura("OP")
+        .unwrap();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .build()
         .unwrap();

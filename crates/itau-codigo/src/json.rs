@@ -180,14 +180,26 @@ pub(crate) fn from_slice_unique(bytes: &[u8]) -> Result<Value, serde_json::Error
 pub(crate) fn deserialize_unique<'de, D: Deserializer<'de>>(
     deserializer: D,
 ) -> Result<Value, D::Error> {
+    let scanned = deserialize_scanned(deserializer, Shape::Any)?;
+    Ok(scanned.value.unwrap_or(Value::Null))
+}
+
+/// What [`scan`] finds and builds, from any deserializer: for `Deserialize` impls.
+pub(crate) fn deserialize_scanned<'de, D: Deserializer<'de>>(
+    deserializer: D,
+    shape: Shape,
+) -> Result<Scanned, D::Error> {
     let mut findings = Findings::default();
     let value = Scan {
-        shape: Shape::Any,
+        shape,
         build: true,
         findings: &mut findings,
     }
     .deserialize(deserializer)?;
-    Ok(value.unwrap_or(Value::Null))
+    Ok(Scanned {
+        value,
+        misplaced: findings.misplaced,
+    })
 }
 
 /// The scanning seed: checks (and with `build`, builds) one value standing at `shape`.

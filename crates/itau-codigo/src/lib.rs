@@ -11,12 +11,14 @@ pub mod schema;
 
 pub use codigo_conta::{CodigoConta, CodigoContaError, ComposeError, LENGTH, Masked, Parte, dac};
 pub use documento::{DocumentoError, TipoDocumento, validate_cpf_cnpj};
-pub use error::{FieldError, FieldErrorCode};
+pub use error::{FieldError, FieldErrorCode, UnknownValue};
 pub use model::cliente::{
     Cliente, ConsultaClienteResponse, Dados, DadosCliente, DadosRegistro, Email, Gerente,
     GerentesShape, Registro, Telefone,
 };
 pub use model::problem::{Problem, ProblemType};
 pub use model::registro::{MAX_LINE_BYTES, RegistroCliente};
-pub use model::request::{ConsultaClienteRequest, MAX_OPTIONAL_CHARS, RequestError};
+pub use model::request::{
+    ConsultaClienteRequest, MAX_OPTIONAL_CHARS, MemberError, OptionalMember, RequestError,
+};
 pub use model::rules::{Checker, MAX_CHARS, Validate};

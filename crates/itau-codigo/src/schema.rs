@@ -129,7 +129,7 @@ pub fn openapi() -> Value {
         let uris: Vec<&str> = types.iter().map(|t| t.uri()).collect();
         let examples: Map<String, Value> = types
             .iter()
-            .map(|&t| {
+            .map(|t| {
                 let example = json!({"summary": t.title(), "value": problem_example(t)});
                 (t.slug().to_owned(), example)
             })
@@ -283,7 +283,7 @@ pub fn openapi() -> Value {
 }
 
 /// The body the service sends for `problem_type`, as an example (correlation ID made up).
-fn problem_example(problem_type: ProblemType) -> Value {
+fn problem_example(problem_type: &ProblemType) -> Value {
     let detail = match problem_type {
         ProblemType::UnsupportedMediaType => {
             "expected Content-Type application/json (parameters allowed) or none"
@@ -303,8 +303,12 @@ fn problem_example(problem_type: ProblemType) -> Value {
         ProblemType::StoreUnavailable => "the store failed to answer; try again later",
         _ => "an unexpected error occurred",
     };
-    let mut problem = Problem::new(problem_type, detail, "3f0c1d9e-2b7a-4c1e-9a51-0d6c2e8b7f10");
-    if problem_type == ProblemType::InvalidRequest {
+    let mut problem = Problem::new(
+        problem_type.clone(),
+        detail,
+        "3f0c1d9e-2b7a-4c1e-9a51-0d6c2e8b7f10",
+    );
+    if *problem_type == ProblemType::InvalidRequest {
         problem.errors = Some(vec![FieldError::new(
             "codigo_conta",
             FieldErrorCode::DacMismatch,

@@ -19,7 +19,13 @@ assert_impl_all!(ConsultaClienteRequest: Clone, Eq, Debug, Send, Sync, serde::Se
 assert_impl_all!(ConsultaClienteResponse: Clone, Eq, Debug, Default, serde::Serialize, serde::de::DeserializeOwned, schemars::JsonSchema);
 assert_impl_all!(RegistroCliente: Clone, Eq, Debug, serde::Serialize, serde::de::DeserializeOwned, schemars::JsonSchema);
 assert_impl_all!(Problem: Clone, Eq, Debug, serde::Serialize, serde::de::DeserializeOwned, schemars::JsonSchema);
-assert_impl_all!(FieldError: Clone, Eq, Debug, Display, serde::Serialize);
+assert_impl_all!(FieldError: Clone, Eq, Debug, Display, serde::Serialize, From<MemberError>);
+assert_impl_all!(FieldErrorCode: Clone, Eq, Hash, Debug, Display, Send, Sync, serde::Serialize, serde::de::DeserializeOwned, schemars::JsonSchema);
+assert_impl_all!(ProblemType: Clone, Eq, Hash, Debug, Display, Send, Sync, serde::Serialize, serde::de::DeserializeOwned, schemars::JsonSchema);
+assert_impl_all!(UnknownValue: Clone, Eq, Hash, Debug, Display, Send, Sync);
+assert_impl_all!(MemberError: Copy, Eq, Error, Display, Send, Sync);
+assert_impl_all!(OptionalMember: Copy, Eq, Hash, Debug, Display, Send, Sync);
+assert_impl_all!(RegistroCliente: Validate);
 
 #[test]
 fn a_codigo_conta_is_18_bytes_inline() {

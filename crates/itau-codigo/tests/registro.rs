@@ -1,6 +1,6 @@
 //! Import records: parsing a line, and every field rule with its path and code.
 
-use itau_codigo::{FieldError, FieldErrorCode, RegistroCliente};
+use itau_codigo::{FieldError, FieldErrorCode, RegistroCliente, Validate};
 use serde_json::{Value, json};
 
 fn valid_record() -> Value {
@@ -341,8 +341,8 @@ fn a_type_error_inside_a_manager_keeps_its_path_and_quotes_no_value() {
             .unwrap_err();
     assert_eq!(one.len(), 1);
     assert_eq!(
-        (one[0].field.as_str(), one[0].code),
-        ("data.gerentes.telefones.ddd", FieldErrorCode::InvalidType)
+        (one[0].field.as_str(), &one[0].code),
+        ("data.gerentes.telefones.ddd", &FieldErrorCode::InvalidType)
     );
     let many = RegistroCliente::from_json_line(&with(
         "/data/gerentes/1",
@@ -371,4 +371,49 @@ fn a_bad_account_code_does_not_hide_the_data_errors_of_the_same_line() {
             ),
         ]
     );
+}
+
+#[test]
+fn validate_on_a_record_built_in_code_reports_what_its_import_would() {
+    let mut registro = RegistroCliente::from_json_line(&valid_record().to_string()).unwrap();
+    assert_eq!(registro.validate(), Ok(()));
+    registro.data.cpf_cnpj = Some("52998224726".into());
+    registro.data.emails.as_mut().unwrap()[0].email = Some("maria".into());
+    let gerentes = registro.data.gerentes.as_mut().unwrap();
+    gerentes[1].telefones = Some(itau_codigo::Telefone {
+        ddd: Some("1l".into()),
+        ..Default::default()
+    });
+    let line = serde_json::to_string(&registro).unwrap();
+    let import = RegistroCliente::from_json_line(&line).unwrap_err();
+    assert_eq!(import.len(), 3, "{import:?}");
+    assert_eq!(registro.validate(), Err(import));
+}
+
+#[test]
+fn serde_reads_a_record_as_the_import_does() {
+    let valid = valid_record().to_string();
+    assert_eq!(
+        serde_json::from_str::<RegistroCliente>(&valid).unwrap(),
+        RegistroCliente::from_json_line(&valid).unwrap()
+    );
+    let refused = [
+        with("/data/cpf_cnpj", json!("52998224724")),
+        with("/data/tipo_pessoa", json!("J")),
+        with("/data/gerentes/0/telefones", json!([])),
+        with("/codigo_conta", json!("001341150100098791")),
+        r#"{"codigo_conta": "001341150100098790", "data": {"nome_social": "", "nome_social": "x"}}"#
+            .to_owned(),
+    ];
+    for line in refused {
+        let import = RegistroCliente::from_json_line(&line).unwrap_err();
+        let serde = serde_json::from_str::<RegistroCliente>(&line).unwrap_err();
+        let first = &import[0];
+        let said = if first.code == FieldErrorCode::MalformedJson {
+            "given twice".to_owned()
+        } else {
+            format!("{}: {}", first.field, first.code)
+        };
+        assert!(serde.to_string().contains(&said), "{line}: {serde}");
+    }
 }

@@ -1,6 +1,9 @@
-//! `ConsultaClienteRequest::from_json`: what a body must be, and how every failure is named.
+//! `ConsultaClienteRequest::from_json`: what a body must be, and how every failure is
+//! named; and the checked `with_*` methods, which build only what the parser accepts.
 
-use itau_codigo::{ConsultaClienteRequest, FieldErrorCode, RequestError};
+use itau_codigo::{
+    ConsultaClienteRequest, FieldError, FieldErrorCode, MemberError, OptionalMember, RequestError,
+};
 
 fn field_errors(body: &str) -> Vec<(String, FieldErrorCode)> {
     match ConsultaClienteRequest::from_json(body.as_bytes()) {
@@ -19,12 +22,12 @@ fn one(field: &str, code: FieldErrorCode) -> Vec<(String, FieldErrorCode)> {
 fn a_minimal_body_is_just_the_account_code() {
     let request =
         ConsultaClienteRequest::from_json(br#"{"codigo_conta":"001341150100098790"}"#).unwrap();
-    assert_eq!(request.codigo_conta.to_string(), "001341150100098790");
+    assert_eq!(request.codigo_conta().to_string(), "001341150100098790");
     assert_eq!(
         (
-            request.tipo_estrutura,
-            request.segmento,
-            request.servico_digital
+            request.tipo_estrutura(),
+            request.segmento(),
+            request.servico_digital()
         ),
         (None, None, None)
     );
@@ -36,9 +39,9 @@ fn null_and_empty_optional_members_mean_absent() {
         br#"{"codigo_conta":"001341150100098790","tipo_estrutura":null,"segmento":"","servico_digital":"whatsapp"}"#,
     )
     .unwrap();
-    assert_eq!(request.tipo_estrutura, None);
-    assert_eq!(request.segmento, None);
-    assert_eq!(request.servico_digital.as_deref(), Some("whatsapp"));
+    assert_eq!(request.tipo_estrutura(), None);
+    assert_eq!(request.segmento(), None);
+    assert_eq!(request.servico_digital(), Some("whatsapp"));
 }
 
 #[test]
@@ -168,6 +171,115 @@ fn nesting_100_000_deep_is_refused_without_overflowing_the_stack() {
         panic!("expected malformed JSON")
     };
     assert!(message.contains("recursion limit"), "{message}");
+}
+
+const CODIGO: &str = "001341150100098790";
+
+fn built(member: OptionalMember, value: &str) -> Result<ConsultaClienteRequest, MemberError> {
+    let request = ConsultaClienteRequest::new(CODIGO.parse().unwrap());
+    match member {
+        OptionalMember::TipoEstrutura => request.with_tipo_estrutura(value),
+        OptionalMember::Segmento => request.with_segmento(value),
+        OptionalMember::ServicoDigital => request.with_servico_digital(value),
+        other => panic!("a member this test does not know: {other}"),
+    }
+}
+
+const MEMBERS: [OptionalMember; 3] = [
+    OptionalMember::TipoEstrutura,
+    OptionalMember::Segmento,
+    OptionalMember::ServicoDigital,
+];
+
+#[test]
+fn the_builder_refuses_a_65_character_member_naming_it() {
+    for member in MEMBERS {
+        assert_eq!(
+            built(member, &"x".repeat(65)),
+            Err(MemberError::TooLong { member, found: 65 }),
+            "{member}"
+        );
+    }
+}
+
+#[test]
+fn the_builder_counts_characters_not_bytes() {
+    let at_limit = built(OptionalMember::Segmento, &"é".repeat(64)).unwrap();
+    assert_eq!(at_limit.segmento(), Some("é".repeat(64).as_str()));
+    assert_eq!(
+        built(OptionalMember::Segmento, &"é".repeat(65)),
+        Err(MemberError::TooLong {
+            member: OptionalMember::Segmento,
+            found: 65
+        })
+    );
+}
+
+#[test]
+fn the_builder_takes_empty_as_absent_as_the_wire_does() {
+    let request = built(OptionalMember::TipoEstrutura, "AP")
+        .and_then(|r| r.with_tipo_estrutura(""))
+        .unwrap();
+    assert_eq!(
+        request,
+        ConsultaClienteRequest::new(CODIGO.parse().unwrap())
+    );
+}
+
+#[test]
+fn a_refused_member_becomes_the_field_error_the_service_lists() {
+    let error = built(OptionalMember::ServicoDigital, &"x".repeat(70)).unwrap_err();
+    assert_eq!(
+        FieldError::from(error),
+        FieldError::new(
+            "servico_digital",
+            FieldErrorCode::TooLong,
+            "expected at most 64 characters, found 70"
+        )
+    );
+    assert_eq!(
+        error.to_string(),
+        "servico_digital: expected at most 64 characters, found 70"
+    );
+}
+
+#[test]
+fn a_built_request_serialises_to_a_body_the_parser_reads_back_equal() {
+    let request = ConsultaClienteRequest::new(CODIGO.parse().unwrap())
+        .with_tipo_estrutura("AP")
+        .and_then(|r| r.with_segmento("Uniclass"))
+        .and_then(|r| r.with_servico_digital("whatsapp"))
+        .unwrap();
+    let body = serde_json::to_vec(&request).unwrap();
+    assert_eq!(ConsultaClienteRequest::from_json(&body), Ok(request));
+}
+
+mod one_rule {
+    //! The builder and the parser apply one rule to an optional member: over generated
+    //! values, the builder accepts what the parser accepts, builds the same request, and
+    //! refuses with the field error the parser lists.
+
+    use itau_codigo::{ConsultaClienteRequest, FieldError, RequestError};
+    use proptest::prelude::*;
+
+    use super::{CODIGO, MEMBERS, built};
+
+    proptest! {
+        #[test]
+        fn the_builder_and_the_parser_agree_on_every_optional_member(
+            member in proptest::sample::select(MEMBERS.to_vec()),
+            value in prop_oneof!["[a-zé ]{0,70}", "\\PC{60,70}"],
+        ) {
+            let body = serde_json::json!({"codigo_conta": CODIGO, member.name(): value});
+            let parsed = ConsultaClienteRequest::from_json(body.to_string().as_bytes())
+                .map_err(|e| match e {
+                    RequestError::Invalid { errors } => errors,
+                    other => panic!("not an invalid request: {other:?}"),
+                });
+            let built = built(member, &value).map_err(|e| vec![FieldError::from(e)]);
+            prop_assert_eq!(built, parsed, "{}", body);
+        }
+    }
 }
 
 mod one_parser {

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use itau_codigo::{ConsultaClienteRequest, RegistroCliente, schema};
+use itau_codigo::{ConsultaClienteRequest, FieldErrorCode, ProblemType, RegistroCliente, schema};
 use serde_json::{Value, json};
 
 fn schemas_dir() -> PathBuf {
@@ -222,4 +222,27 @@ fn a_record_whose_optional_members_are_all_null_is_valid_to_schema_and_import_al
         optional.len(),
         "the list above misses a member"
     );
+}
+
+#[test]
+fn the_open_enums_schemas_list_exactly_the_known_values() {
+    let problem = document("problem.schema.json");
+    let consts = |definition: &str| -> Vec<String> {
+        problem["$defs"][definition]["oneOf"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|value| value["const"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let uris: Vec<String> = ProblemType::ALL
+        .iter()
+        .map(|t| t.uri().to_owned())
+        .collect();
+    let codes: Vec<String> = FieldErrorCode::ALL
+        .iter()
+        .map(|c| c.as_str().to_owned())
+        .collect();
+    assert_eq!(consts("ProblemType"), uris);
+    assert_eq!(consts("FieldErrorCode"), codes);
 }

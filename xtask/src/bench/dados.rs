@@ -78,8 +78,9 @@ pub(crate) fn typical_200(count: u64) -> Vec<u8> {
         .flat_map(|i| {
             let registro = dados_sinteticos::registro(i * (count / sample), &Options::default());
             [None, Some("AP")].map(|selector| {
-                let mut request = ConsultaClienteRequest::new(registro.codigo_conta);
-                request.tipo_estrutura = selector.map(Into::into);
+                let request = ConsultaClienteRequest::new(registro.codigo_conta)
+                    .with_tipo_estrutura(selector.unwrap_or_default())
+                    .expect("a selector of the generator is short");
                 let mut dados = registro.data.clone();
                 let gerentes = dados.gerentes.take().unwrap_or_default();
                 let gerente = request.select_gerente(&gerentes).cloned();

@@ -63,8 +63,8 @@ async fn answer(
     let body = read_body(payload, request.headers(), state).await?;
     let consulta = ConsultaClienteRequest::from_json(&body)?;
     request.extensions_mut().insert(ConsultaLog {
-        conta: consulta.codigo_conta.masked().to_string(),
-        servico_digital: consulta.servico_digital.clone(),
+        conta: consulta.codigo_conta().masked().to_string(),
+        servico_digital: consulta.servico_digital().map(str::to_owned),
     });
     // The store renders the answer from bytes stored ready to send (`store::format`).
     let body = state

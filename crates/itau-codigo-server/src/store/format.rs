@@ -314,17 +314,18 @@ mod tests {
     }
 
     fn consulta(tipo_estrutura: Option<&str>, segmento: Option<&str>) -> ConsultaClienteRequest {
-        let mut consulta = ConsultaClienteRequest::new("001341150100098790".parse().unwrap());
-        consulta.tipo_estrutura = tipo_estrutura.map(str::to_owned);
-        consulta.segmento = segmento.map(str::to_owned);
-        consulta
+        // `""` means absent, as on the wire.
+        ConsultaClienteRequest::new("001341150100098790".parse().unwrap())
+            .with_tipo_estrutura(tipo_estrutura.unwrap_or_default())
+            .and_then(|c| c.with_segmento(segmento.unwrap_or_default()))
+            .unwrap()
     }
 
     /// Every selector combination worth asking of `dados`: none, each manager's own
     /// values (as stored, and in other cases), both together, and values that match
     /// nothing.
     fn consultas(dados: &DadosRegistro) -> Vec<ConsultaClienteRequest> {
-        let mut wanted: Vec<Option<String>> = vec![None, Some("nada".into()), Some(String::new())];
+        let mut wanted: Vec<Option<String>> = vec![None, Some("nada".into())];
         for gerente in dados.gerentes.iter().flatten() {
             for value in [&gerente.tipo_estrutura, &gerente.segmento]
                 .into_iter()
@@ -353,8 +354,8 @@ mod tests {
                 String::from_utf8_lossy(&rendered),
                 String::from_utf8_lossy(&expected),
                 "tipo_estrutura {:?}, segmento {:?}",
-                consulta.tipo_estrutura,
-                consulta.segmento
+                consulta.tipo_estrutura(),
+                consulta.segmento()
             );
             assert_eq!(rendered.capacity(), rendered.len(), "one exact allocation");
         }

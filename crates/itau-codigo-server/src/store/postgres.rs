@@ -235,12 +235,12 @@ impl PostgresStore {
         let client = self.pool.get().await?;
         let statement = client.prepare_cached(FIND).await?;
         let row = client
-            .query_opt(&statement, &[&key(&consulta.codigo_conta)])
+            .query_opt(&statement, &[&key(&consulta.codigo_conta())])
             .await?;
         row.map(|row| {
             let record: &[u8] = row.try_get(0)?;
             render_answer(record, consulta)
-                .map_err(|_| StoreError::bad_record(&consulta.codigo_conta))
+                .map_err(|_| StoreError::bad_record(&consulta.codigo_conta()))
         })
         .transpose()
     }

@@ -511,7 +511,7 @@ impl Store for SqliteStore {
             // Prepared once per connection (rusqlite's per-connection cache).
             let mut statement = connection
                 .prepare_cached("SELECT resposta FROM clientes WHERE codigo_conta = ?1")?;
-            let mut rows = statement.query([key(&consulta.codigo_conta)])?;
+            let mut rows = statement.query([key(&consulta.codigo_conta())])?;
             let Some(row) = rows.next()? else {
                 return Ok(None);
             };
@@ -529,7 +529,7 @@ impl Store for SqliteStore {
             };
             render_answer(record, consulta)
                 .map(Some)
-                .map_err(|_| StoreError::bad_record(&consulta.codigo_conta))
+                .map_err(|_| StoreError::bad_record(&consulta.codigo_conta()))
         })
     }
 

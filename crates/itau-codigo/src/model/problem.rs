@@ -5,47 +5,67 @@ use std::fmt;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::error::FieldError;
+use crate::error::{FieldError, open_enum};
 
 /// What every problem `type` starts with.
 pub(crate) const PREFIX: &str = "urn:itau-codigo:problem:";
 
+/// Status of a problem built with a type this version does not know: what a service
+/// answers for a failure it cannot name.
+const UNKNOWN_STATUS: u16 = 500;
+/// Title of a problem built with a type this version does not know.
+const UNKNOWN_TITLE: &str = "Unknown problem type";
+
 macro_rules! problem_types {
     ($($variant:ident => ($uri:literal, $status:literal, $title:literal, $doc:literal),)*) => {
-        /// What went wrong, as the problem body's `type`
-        /// (`urn:itau-codigo:problem:` followed by a slug).
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
-        #[non_exhaustive]
-        pub enum ProblemType {
-            $(
-                #[doc = $doc]
-                #[serde(rename = $uri)]
-                $variant,
-            )*
+        open_enum! {
+            /// What went wrong, as the problem body's `type`
+            /// (`urn:itau-codigo:problem:` followed by a slug).
+            ///
+            /// The service may add problem types in a minor version: a type this version
+            /// does not know deserialises to [`ProblemType::Unknown`], which keeps the URI
+            /// as received, instead of failing. It has no [`status`](Self::status) or
+            /// [`title`](Self::title) of its own: read the body's `status` and `title`.
+            /// The schemas list the known types only.
+            ///
+            /// ```
+            /// use itau_codigo::ProblemType;
+            ///
+            /// let known: ProblemType = serde_json::from_str(r#""urn:itau-codigo:problem:unauthorized""#)?;
+            /// assert_eq!(known, ProblemType::Unauthorized);
+            /// assert_eq!((known.status(), known.title()), (Some(401), Some("Unauthorized")));
+            ///
+            /// let newer: ProblemType = serde_json::from_str(r#""urn:itau-codigo:problem:rate-limited""#)?;
+            /// assert!(matches!(newer, ProblemType::Unknown(_)));
+            /// assert_eq!((newer.uri(), newer.slug()), ("urn:itau-codigo:problem:rate-limited", "rate-limited"));
+            /// assert_eq!((newer.status(), newer.title()), (None, None));
+            /// assert_eq!(serde_json::to_string(&newer)?, r#""urn:itau-codigo:problem:rate-limited""#);
+            /// # Ok::<(), serde_json::Error>(())
+            /// ```
+            pub enum ProblemType,
+            schema "What went wrong, as the problem body's `type`\n(`urn:itau-codigo:problem:` followed by a slug).",
+            unknown "A type this version of the crate does not know (a newer service's), with its URI as received." {
+                $($variant => ($uri, $doc),)*
+            }
         }
 
         impl ProblemType {
-            /// Every problem type, in the order of the table in the repository's `docs/clients.md`.
-            pub const ALL: &'static [ProblemType] = &[$(Self::$variant),*];
-
-            /// The `type` URI.
-            pub fn uri(self) -> &'static str {
-                match self { $(Self::$variant => $uri),* }
+            /// The HTTP status that goes with it (`store-unavailable` is 503 on `/readyz`);
+            /// `None` for an unknown type, whose body's `status` is the only word on it.
+            pub fn status(&self) -> Option<u16> {
+                match self {
+                    $(Self::$variant => Some($status),)*
+                    Self::Unknown(_) => None,
+                }
             }
 
-            /// The slug after `urn:itau-codigo:problem:`.
-            pub fn slug(self) -> &'static str {
-                &self.uri()[PREFIX.len()..]
-            }
-
-            /// The HTTP status that goes with it (`store-unavailable` is 503 on `/readyz`).
-            pub fn status(self) -> u16 {
-                match self { $(Self::$variant => $status),* }
-            }
-
-            /// The short, fixed summary (`title`).
-            pub fn title(self) -> &'static str {
-                match self { $(Self::$variant => $title),* }
+            /// The short, fixed summary (`title`); `None` for an unknown type, whose
+            /// body's `title` is the only word on it.
+            pub fn title(&self) -> Option<&'static str> {
+                match self {
+                    $(Self::$variant => Some($title),)*
+                    Self::Unknown(_) => None,
+                }
             }
         }
     };
@@ -63,6 +83,20 @@ problem_types! {
     RequestTimeout => ("urn:itau-codigo:problem:request-timeout", 408, "Request timeout", "The body did not arrive within the client timeout."),
     StoreUnavailable => ("urn:itau-codigo:problem:store-unavailable", 500, "Store unavailable", "The store failed to answer: 500 on the API, 503 on `/readyz`. Nothing internal is disclosed."),
     Internal => ("urn:itau-codigo:problem:internal", 500, "Internal error", "An unexpected error; nothing internal is disclosed."),
+}
+
+impl ProblemType {
+    /// The `type` URI; an unknown type's as received.
+    pub fn uri(&self) -> &str {
+        self.wire()
+    }
+
+    /// The slug after `urn:itau-codigo:problem:`; for an unknown type that does not
+    /// start with it, its whole URI.
+    pub fn slug(&self) -> &str {
+        let uri = self.uri();
+        uri.strip_prefix(PREFIX).unwrap_or(uri)
+    }
 }
 
 impl fmt::Display for ProblemType {
@@ -92,16 +126,18 @@ pub struct Problem {
 }
 
 impl Problem {
-    /// A problem of `problem_type` with its title and status.
+    /// A problem of `problem_type` with its title and status. A type this version does
+    /// not know (only a received body has one) gets status 500 and the title
+    /// `Unknown problem type`.
     pub fn new(
         problem_type: ProblemType,
         detail: impl Into<String>,
         correlation_id: impl Into<String>,
     ) -> Self {
         Self {
+            title: problem_type.title().unwrap_or(UNKNOWN_TITLE).to_owned(),
+            status: problem_type.status().unwrap_or(UNKNOWN_STATUS),
             problem_type,
-            title: problem_type.title().to_owned(),
-            status: problem_type.status(),
             detail: detail.into(),
             correlation_id: correlation_id.into(),
             errors: None,

@@ -3,8 +3,10 @@
 
 use std::borrow::Cow;
 
+use std::fmt;
+
 use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, de};
 use serde_json::Value;
 
 use super::cliente::DadosRegistro;
@@ -12,7 +14,7 @@ use super::request::{Evidence, codigo_conta_member};
 use super::rules::{Checker, Validate};
 use crate::CodigoConta;
 use crate::error::{FieldError, FieldErrorCode};
-use crate::json::{self, Shape};
+use crate::json::{self, Scanned, Shape};
 
 /// Longest import line, in bytes.
 pub const MAX_LINE_BYTES: usize = 64 * 1024;
@@ -38,7 +40,10 @@ pub const MAX_LINE_BYTES: usize = 64 * 1024;
 ///      \"F\" (pessoa física) needs a CPF, \"J\" (pessoa jurídica) a CNPJ",
 /// );
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+///
+/// serde's `Deserialize` applies the same rules as [`RegistroCliente::from_json_line`]
+/// (all but the length of a line, which only a line has).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 #[schemars(
     title = "Registro cliente (import record)",
     description = "One line of an import file (JSON Lines): an account code and the customer's data. \
@@ -68,7 +73,7 @@ impl RegistroCliente {
     ///
     /// Every [`FieldError`] found: malformed JSON (or a member given twice), a missing or
     /// invalid account code, a member of the wrong type (the first one serde meets), and
-    /// every rule of [`RegistroCliente::validate_fields`].
+    /// every field rule ([`Validate`] on the record).
     pub fn from_json_line(line: &str) -> Result<Self, Vec<FieldError>> {
         if line.len() > MAX_LINE_BYTES {
             return Err(vec![FieldError::new(
@@ -81,7 +86,7 @@ impl RegistroCliente {
             )]);
         }
         match Self::read_plain(line) {
-            Some(registro) => registro.validate_fields().map(|()| registro),
+            Some(registro) => registro.validate().map(|()| registro),
             None => Self::from_json_line_precise(line),
         }
     }
@@ -123,6 +128,11 @@ impl RegistroCliente {
                 e.to_string(),
             )]
         })?;
+        Self::from_scanned(scanned)
+    }
+
+    /// The precise road once the document is scanned: every rule, every failing member.
+    fn from_scanned(scanned: Scanned) -> Result<Self, Vec<FieldError>> {
         let misplaced = scanned.misplaced;
         let Some(Value::Object(mut members)) = scanned.value else {
             return Err(vec![FieldError::new(
@@ -178,16 +188,48 @@ impl RegistroCliente {
             _ => Err(errors),
         }
     }
+}
 
-    /// Checks every field rule: lengths (at most [`MAX_CHARS`](crate::MAX_CHARS)
-    /// characters), e-mail syntax, ISO 8601 dates, digits-only phone parts, CPF/CNPJ check
-    /// digits, `tipo_pessoa` F/J/`""` and consistent with the kind of `cpf_cnpj`.
-    ///
-    /// # Errors
-    ///
-    /// Every failing field, with its path under `data.` and sorted by path.
-    pub fn validate_fields(&self) -> Result<(), Vec<FieldError>> {
-        rule_errors(&self.data)
+impl<'de> Deserialize<'de> for RegistroCliente {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let scanned = json::deserialize_scanned(deserializer, Shape::Line)?;
+        Self::from_scanned(scanned).map_err(|errors| de::Error::custom(Refused(&errors)))
+    }
+}
+
+/// Why a record was refused, as one line: every failing field.
+struct Refused<'a>(&'a [FieldError]);
+
+impl fmt::Display for Refused<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("invalid import record")?;
+        for (i, error) in self.0.iter().enumerate() {
+            f.write_str(if i == 0 { ": " } else { "; " })?;
+            write!(f, "{error}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Every field rule of the record's data: lengths (at most
+/// [`MAX_CHARS`](crate::MAX_CHARS) characters), e-mail syntax, ISO 8601 dates,
+/// digits-only phone parts, CPF/CNPJ check digits, `tipo_pessoa` F/J/`""` and
+/// consistent with the kind of `cpf_cnpj`; paths start with `data.`. (The account code
+/// needs no check: a [`CodigoConta`] is valid.)
+///
+/// ```
+/// use itau_codigo::{FieldErrorCode, RegistroCliente, Telefone, Validate};
+///
+/// let mut registro = RegistroCliente::from_json_line(r#"{"codigo_conta": "001341150100098790", "data": {}}"#)
+///     .expect("a valid record");
+/// assert_eq!(registro.validate(), Ok(()));
+/// registro.data.telefones = Some(vec![Telefone { ddd: Some("1l".into()), ..Telefone::default() }]);
+/// let errors = registro.validate().unwrap_err();
+/// assert_eq!((errors[0].field.as_str(), &errors[0].code), ("data.telefones[0].ddd", &FieldErrorCode::NotDigits));
+/// ```
+impl Validate for RegistroCliente {
+    fn check(&self, at: &mut Checker) {
+        at.member("data", |at| self.data.check(at));
     }
 }
 

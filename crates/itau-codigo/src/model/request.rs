@@ -1,11 +1,13 @@
 //! The request body of `POST /apiaccess/rest/ccmessaging/v1/itau/codigo`.
 
+use std::fmt;
+
 use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer, Serialize, de};
 use serde_json::{Map, Value};
 
 use super::cliente::Gerente;
-use super::rules::{self, Checker};
+use super::rules;
 use crate::CodigoConta;
 use crate::error::{FieldError, FieldErrorCode};
 use crate::json::{self, Kind};
@@ -16,29 +18,64 @@ pub const MAX_OPTIONAL_CHARS: usize = 64;
 /// The request body: which account, and optionally which of its managers.
 ///
 /// `null` and `""` in an optional member mean absent; unknown members are ignored.
+///
+/// Every value of this type keeps the API's rules: it comes from a body
+/// ([`ConsultaClienteRequest::from_json`], or serde's `Deserialize`, the same parser) or
+/// from [`ConsultaClienteRequest::new`] and the checked `with_*` methods, which apply
+/// the parser's rule for optional members.
+///
+/// # Examples
+///
+/// ```
+/// use itau_codigo::{ConsultaClienteRequest, MemberError, OptionalMember};
+///
+/// let request = ConsultaClienteRequest::new("001341150100098790".parse()?)
+///     .with_tipo_estrutura("AP")?
+///     .with_segmento("")?; // "" means absent, as on the wire
+/// assert_eq!(serde_json::to_string(&request)?, r#"{"codigo_conta":"001341150100098790","tipo_estrutura":"AP"}"#);
+///
+/// let refused = request.with_segmento("x".repeat(65)).unwrap_err();
+/// assert_eq!(refused, MemberError::TooLong { member: OptionalMember::Segmento, found: 65 });
+/// assert_eq!(refused.to_string(), "segmento: expected at most 64 characters, found 65");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
+/// The fields are private, so no request skips the rules:
+///
+/// ```compile_fail,E0451
+/// let request = itau_codigo::ConsultaClienteRequest {
+///     codigo_conta: "001341150100098790".parse().unwrap(),
+///     tipo_estrutura: Some("x".repeat(65)),
+///     segmento: None,
+///     servico_digital: None,
+/// };
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+// The schema says what the wire allows, not how Rust code builds a value.
 #[schemars(
     title = "Consulta cliente request",
+    description = "The request body: which account, and optionally which of its managers.\n\n\
+        `null` and `\"\"` in an optional member mean absent; unknown members are ignored.",
     extend("examples" = [super::examples::request()])
 )]
 pub struct ConsultaClienteRequest {
     /// The account to look up.
-    pub codigo_conta: CodigoConta,
+    codigo_conta: CodigoConta,
     /// Selects the manager whose `tipo_estrutura` (structure type: AP, OP, SD, CO...) is
     /// this one, compared ASCII case-insensitively. `null` or `""` means absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(max = MAX_OPTIONAL_CHARS))]
-    pub tipo_estrutura: Option<String>,
+    tipo_estrutura: Option<String>,
     /// Selects the manager whose `segmento` (customer segment) is this one, compared
     /// ASCII case-insensitively. `null` or `""` means absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(max = MAX_OPTIONAL_CHARS))]
-    pub segmento: Option<String>,
+    segmento: Option<String>,
     /// The digital service the chat comes from; validated and logged, it does not
     /// change the answer. `null` or `""` means absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(max = MAX_OPTIONAL_CHARS))]
-    pub servico_digital: Option<String>,
+    servico_digital: Option<String>,
 }
 
 /// Why a request body was refused.
@@ -57,8 +94,8 @@ pub enum RequestError {
     },
 }
 
-impl std::fmt::Display for RequestError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl fmt::Display for RequestError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::MalformedJson { message } => write!(f, "malformed JSON: {message}"),
             Self::Invalid { errors } => {
@@ -74,6 +111,95 @@ impl std::fmt::Display for RequestError {
 }
 
 impl std::error::Error for RequestError {}
+
+/// An optional member of a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum OptionalMember {
+    /// `tipo_estrutura`, a manager selector.
+    TipoEstrutura,
+    /// `segmento`, a manager selector.
+    Segmento,
+    /// `servico_digital`, the digital service the chat comes from.
+    ServicoDigital,
+}
+
+impl OptionalMember {
+    /// The member's name on the wire.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::TipoEstrutura => "tipo_estrutura",
+            Self::Segmento => "segmento",
+            Self::ServicoDigital => "servico_digital",
+        }
+    }
+}
+
+impl fmt::Display for OptionalMember {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Why a value cannot be an optional member of a request: the rule the service's
+/// parser applies, refused by the `with_*` methods of [`ConsultaClienteRequest`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum MemberError {
+    /// More than [`MAX_OPTIONAL_CHARS`] characters (Unicode scalar values).
+    TooLong {
+        /// The member.
+        member: OptionalMember,
+        /// How many characters the value has.
+        found: usize,
+    },
+}
+
+impl MemberError {
+    /// What is wrong, without the member's name: the message of its [`FieldError`].
+    fn reason(&self) -> String {
+        match *self {
+            Self::TooLong { found, .. } => rules::too_long(MAX_OPTIONAL_CHARS, found),
+        }
+    }
+
+    /// The member it is about.
+    pub fn member(&self) -> OptionalMember {
+        match *self {
+            Self::TooLong { member, .. } => member,
+        }
+    }
+}
+
+impl fmt::Display for MemberError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.member(), self.reason())
+    }
+}
+
+impl std::error::Error for MemberError {}
+
+/// The failing member as the service lists it in `errors[]`.
+impl From<MemberError> for FieldError {
+    fn from(error: MemberError) -> Self {
+        let code = match error {
+            MemberError::TooLong { .. } => FieldErrorCode::TooLong,
+        };
+        FieldError::new(error.member().name(), code, error.reason())
+    }
+}
+
+/// The one rule of an optional member's value, for the parser and the `with_*`
+/// methods alike: `""` means absent; at most [`MAX_OPTIONAL_CHARS`] characters.
+fn optional_value(member: OptionalMember, value: String) -> Result<Option<String>, MemberError> {
+    if value.is_empty() {
+        return Ok(None);
+    }
+    match rules::chars_over(&value, MAX_OPTIONAL_CHARS) {
+        Some(found) => Err(MemberError::TooLong { member, found }),
+        None => Ok(Some(value)),
+    }
+}
 
 impl ConsultaClienteRequest {
     /// Parses and validates a request body, listing every failing member.
@@ -102,9 +228,9 @@ impl ConsultaClienteRequest {
     /// let request = ConsultaClienteRequest::from_json(
     ///     br#"{"codigo_conta": "001341150100098790", "tipo_estrutura": "AP", "segmento": ""}"#,
     /// )?;
-    /// assert_eq!(request.codigo_conta.agencia(), "1501");
-    /// assert_eq!(request.tipo_estrutura.as_deref(), Some("AP"));
-    /// assert_eq!(request.segmento, None);
+    /// assert_eq!(request.codigo_conta().agencia(), "1501");
+    /// assert_eq!(request.tipo_estrutura(), Some("AP"));
+    /// assert_eq!(request.segmento(), None);
     /// # Ok::<(), itau_codigo::RequestError>(())
     /// ```
     ///
@@ -124,7 +250,7 @@ impl ConsultaClienteRequest {
     /// The members' rules, for both ways in ([`ConsultaClienteRequest::from_json`] and
     /// `Deserialize`), once the body is known to repeat no member.
     fn from_value(value: Value) -> Result<Self, RequestError> {
-        let Value::Object(members) = value else {
+        let Value::Object(mut members) = value else {
             return Err(RequestError::Invalid {
                 errors: vec![FieldError::new(
                     "",
@@ -138,10 +264,10 @@ impl ConsultaClienteRequest {
         // sent it, and nowhere else.
         let codigo_conta =
             codigo_conta_member(&members, "codigo_conta", Evidence::Shown, &mut errors);
-        let mut optional = |name: &str| optional_member(&members, name, &mut errors);
-        let tipo_estrutura = optional("tipo_estrutura");
-        let segmento = optional("segmento");
-        let servico_digital = optional("servico_digital");
+        let mut optional = |member| optional_member(&mut members, member, &mut errors);
+        let tipo_estrutura = optional(OptionalMember::TipoEstrutura);
+        let segmento = optional(OptionalMember::Segmento);
+        let servico_digital = optional(OptionalMember::ServicoDigital);
         match codigo_conta {
             Some(codigo_conta) if errors.is_empty() => Ok(Self {
                 codigo_conta,
@@ -207,26 +333,18 @@ pub(crate) enum Evidence {
 
 /// Reads an optional string member: absent, `null` and `""` are `None`.
 fn optional_member(
-    members: &Map<String, Value>,
-    name: &str,
+    members: &mut Map<String, Value>,
+    member: OptionalMember,
     errors: &mut Vec<FieldError>,
 ) -> Option<String> {
-    match members.get(name) {
+    match members.remove(member.name()) {
         None | Some(Value::Null) => None,
-        Some(Value::String(s)) if s.is_empty() => None,
-        Some(Value::String(s)) => {
-            let mut at = Checker::under(name);
-            rules::max_chars(s, MAX_OPTIONAL_CHARS, &mut at);
-            match at.finish() {
-                Ok(()) => Some(s.clone()),
-                Err(too_long) => {
-                    errors.extend(too_long);
-                    None
-                }
-            }
-        }
+        Some(Value::String(s)) => optional_value(member, s).unwrap_or_else(|refused| {
+            errors.push(refused.into());
+            None
+        }),
         Some(other) => {
-            errors.push(invalid_type(name, other));
+            errors.push(invalid_type(member.name(), &other));
             None
         }
     }
@@ -251,6 +369,69 @@ impl ConsultaClienteRequest {
             servico_digital: None,
         }
     }
+
+    /// This request selecting the manager whose `tipo_estrutura` is `value`; `""`
+    /// removes the selector.
+    ///
+    /// # Errors
+    ///
+    /// [`MemberError::TooLong`] when `value` has more than [`MAX_OPTIONAL_CHARS`]
+    /// characters, as the service's 400 would say.
+    pub fn with_tipo_estrutura(self, value: impl Into<String>) -> Result<Self, MemberError> {
+        self.with(OptionalMember::TipoEstrutura, value.into())
+    }
+
+    /// This request selecting the manager whose `segmento` is `value`; `""` removes the
+    /// selector.
+    ///
+    /// # Errors
+    ///
+    /// [`MemberError::TooLong`] when `value` has more than [`MAX_OPTIONAL_CHARS`]
+    /// characters, as the service's 400 would say.
+    pub fn with_segmento(self, value: impl Into<String>) -> Result<Self, MemberError> {
+        self.with(OptionalMember::Segmento, value.into())
+    }
+
+    /// This request naming `value` as the digital service the chat comes from; `""`
+    /// removes it.
+    ///
+    /// # Errors
+    ///
+    /// [`MemberError::TooLong`] when `value` has more than [`MAX_OPTIONAL_CHARS`]
+    /// characters, as the service's 400 would say.
+    pub fn with_servico_digital(self, value: impl Into<String>) -> Result<Self, MemberError> {
+        self.with(OptionalMember::ServicoDigital, value.into())
+    }
+
+    fn with(mut self, member: OptionalMember, value: String) -> Result<Self, MemberError> {
+        let slot = match member {
+            OptionalMember::TipoEstrutura => &mut self.tipo_estrutura,
+            OptionalMember::Segmento => &mut self.segmento,
+            OptionalMember::ServicoDigital => &mut self.servico_digital,
+        };
+        *slot = optional_value(member, value)?;
+        Ok(self)
+    }
+
+    /// The account to look up.
+    pub fn codigo_conta(&self) -> CodigoConta {
+        self.codigo_conta
+    }
+
+    /// The `tipo_estrutura` selector, if any (never `""`).
+    pub fn tipo_estrutura(&self) -> Option<&str> {
+        self.tipo_estrutura.as_deref()
+    }
+
+    /// The `segmento` selector, if any (never `""`).
+    pub fn segmento(&self) -> Option<&str> {
+        self.segmento.as_deref()
+    }
+
+    /// The digital service the chat comes from, if given (never `""`).
+    pub fn servico_digital(&self) -> Option<&str> {
+        self.servico_digital.as_deref()
+    }
 }
 
 impl ConsultaClienteRequest {
@@ -263,13 +444,13 @@ impl ConsultaClienteRequest {
     ///
     /// let gerente = |tipo: &str| Gerente { tipo_estrutura: Some(tipo.into()), ..Gerente::default() };
     /// let gerentes = [gerente("AP"), gerente("OP")];
-    /// let mut request = ConsultaClienteRequest::new("001341150100098790".parse()?);
+    /// let request = ConsultaClienteRequest::new("001341150100098790".parse()?);
     /// assert_eq!(request.select_gerente(&gerentes), Some(&gerentes[0]));
-    /// request.tipo_estrutura = Some("op".into());
+    /// let request = request.with_tipo_estrutura("op")?;
     /// assert_eq!(request.select_gerente(&gerentes), Some(&gerentes[1]));
-    /// request.tipo_estrutura = Some("CO".into());
+    /// let request = request.with_tipo_estrutura("CO")?;
     /// assert_eq!(request.select_gerente(&gerentes), None);
-    /// # Ok::<(), itau_codigo::CodigoContaError>(())
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn select_gerente<'a>(&self, gerentes: &'a [Gerente]) -> Option<&'a Gerente> {
         gerentes
@@ -285,12 +466,12 @@ impl ConsultaClienteRequest {
     /// ```
     /// use itau_codigo::ConsultaClienteRequest;
     ///
-    /// let mut request = ConsultaClienteRequest::new("001341150100098790".parse()?);
+    /// let request = ConsultaClienteRequest::new("001341150100098790".parse()?);
     /// assert!(request.selects(None, None));
-    /// request.tipo_estrutura = Some("op".into());
+    /// let request = request.with_tipo_estrutura("op")?;
     /// assert!(request.selects(Some("OP"), None));
     /// assert!(!request.selects(None, Some("OP")));
-    /// # Ok::<(), itau_codigo::CodigoContaError>(())
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn selects(&self, tipo_estrutura: Option<&str>, segmento: Option<&str>) -> bool {
         let selects = |wanted: &Option<String>, field: Option<&str>| match wanted {

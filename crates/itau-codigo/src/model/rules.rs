@@ -21,7 +21,8 @@ pub(crate) const DIGITS_PATTERN: &str = "^[0-9]*$";
 /// The check digits are beyond a pattern; the [`Texto::CpfCnpj`] rule checks them.
 pub(crate) const CPF_CNPJ_PATTERN: &str = "^([0-9]{11}|[0-9A-Z]{12}[0-9]{2})?$";
 
-/// Checks the field rules of a value: every import record part implements it.
+/// Checks the field rules of a value: an import record ([`RegistroCliente`](crate::RegistroCliente))
+/// and each of its parts implement it.
 ///
 /// # Examples
 ///
@@ -30,7 +31,7 @@ pub(crate) const CPF_CNPJ_PATTERN: &str = "^([0-9]{11}|[0-9A-Z]{12}[0-9]{2})?$";
 ///
 /// let telefone = Telefone { ddd: Some("1l".into()), ..Telefone::default() };
 /// let errors = telefone.validate().unwrap_err();
-/// assert_eq!((errors[0].field.as_str(), errors[0].code), ("ddd", FieldErrorCode::NotDigits));
+/// assert_eq!((errors[0].field.as_str(), &errors[0].code), ("ddd", &FieldErrorCode::NotDigits));
 /// ```
 pub trait Validate {
     /// Records every rule of `self` that fails, at paths below `at`'s.
@@ -219,20 +220,26 @@ impl<T: Validate> Rule<Option<T>> for Aninhado {
     }
 }
 
-/// Refuses a string of more than `max` characters (Unicode scalar values): the one
-/// length rule of requests and records.
+/// Refuses a string of more than `max` characters (Unicode scalar values).
 pub(crate) fn max_chars(value: &str, max: usize, at: &mut Checker) {
+    if let Some(found) = chars_over(value, max) {
+        at.refuse(FieldErrorCode::TooLong, too_long(max, found));
+    }
+}
+
+/// How many characters (Unicode scalar values) `value` has, when that is more than
+/// `max`: the one length rule of requests and records.
+pub(crate) fn chars_over(value: &str, max: usize) -> Option<usize> {
     // A string of at most `max` bytes has at most `max` characters: no count needed.
     if value.len() <= max {
-        return;
+        return None;
     }
-    let found = value.chars().count();
-    if found > max {
-        at.refuse(
-            FieldErrorCode::TooLong,
-            format!("expected at most {max} characters, found {found}"),
-        );
-    }
+    Some(value.chars().count()).filter(|&found| found > max)
+}
+
+/// The message of a `too_long` refusal.
+pub(crate) fn too_long(max: usize, found: usize) -> String {
+    format!("expected at most {max} characters, found {found}")
 }
 
 fn digits_only(value: &str, at: &mut Checker) {
