@@ -272,7 +272,8 @@ pub(crate) fn play_test(root: &Path, engine: &Engine) -> anyhow::Result<()> {
     };
 
     let tls = root.join("crates/itau-codigo-server/tests/fixtures/pg-tls");
-    let binaries = Binaries::find()?;
+    let binaries = Binaries::find()
+        .context("the Kubernetes manifests run on a private PostgreSQL (Debian: postgresql-15)")?;
     let postgres = PrivateServer::start(
         &binaries,
         &work.join("postgres"),
