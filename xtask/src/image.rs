@@ -680,10 +680,12 @@ impl Container<'_> {
 
 impl Drop for Container<'_> {
     fn drop(&mut self) {
+        // -v: a container without a /data mount got an anonymous volume for the
+        // image's VOLUME /data; it goes with the container.
         let _ = self
             .engine
             .command()
-            .args(["rm", "-f", "-t", "0", self.name])
+            .args(["rm", "-f", "-v", "-t", "0", self.name])
             .output();
     }
 }
