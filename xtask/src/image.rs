@@ -1,6 +1,8 @@
 //! `cargo xtask image [--test]`: the statically linked release binary, then the
 //! `Containerfile` image `localhost/itau-codigo:latest` (podman, or docker where a
-//! daemon answers); with `--test`, the image run as an operator would run it.
+//! daemon answers); with `--test`, the image run as an operator would run it, then as
+//! the Kubernetes manifests run it (`crate::kubernetes`, podman only: the image is built
+//! already, so that costs only the pods' start and stop).
 //!
 //! The build context is `target/container/` (the binary, `tools/containers/passwd` and
 //! `group`, an empty `data/`), not the repository: sending the whole `target/` to the
@@ -25,13 +27,14 @@ pub(crate) const HELP: &str = "\
                       --test, then run it on a store imported on the host and check a
                       consulta, /readyz, the HEALTHCHECK and a clean stop on SIGTERM;
                       then import into a private TLS PostgreSQL from the image and
-                      serve from it
+                      serve from it; then `podman kube play` deploy/kubernetes (the
+                      import job's pod and the Deployment, on a private PostgreSQL)
 ";
 
 pub(crate) const IMAGE: &str = "localhost/itau-codigo:latest";
 
 /// The user the image runs as (Containerfile's `USER`).
-const CONTAINER_USER: u32 = 10001;
+pub(crate) const CONTAINER_USER: u32 = 10001;
 /// The API password's file under the secrets mount, `/run/secrets/` in the container.
 const PASSWORD_FILE_NAME: &str = "itau-codigo-password";
 /// The build machine's CA bundle (Debian's `ca-certificates`), copied into the image.
@@ -71,12 +74,14 @@ pub(crate) fn run(root: &Path, args: &[&str]) -> anyhow::Result<()> {
     );
     if test {
         container_test(root, &engine, &binary)?;
+        // The manifests of deploy/kubernetes on this image (podman only).
+        crate::kubernetes::play_test(root, &engine)?;
     }
     Ok(())
 }
 
 /// The container engine and how to call it.
-struct Engine {
+pub(crate) struct Engine {
     program: &'static str,
     containers_conf: Option<PathBuf>,
 }
@@ -118,7 +123,7 @@ impl Engine {
         Ok(podman())
     }
 
-    fn command(&self) -> Command {
+    pub(crate) fn command(&self) -> Command {
         let mut command = Command::new(self.program);
         if let Some(conf) = &self.containers_conf {
             command.env("CONTAINERS_CONF", conf);
@@ -126,7 +131,7 @@ impl Engine {
         command
     }
 
-    fn is_podman(&self) -> bool {
+    pub(crate) fn is_podman(&self) -> bool {
         self.program == "podman"
     }
 
@@ -171,7 +176,7 @@ impl Engine {
     }
 
     /// Runs `ARGS`, fails unless it succeeds, and returns its trimmed stdout.
-    fn output(&self, args: &[&str]) -> anyhow::Result<String> {
+    pub(crate) fn output(&self, args: &[&str]) -> anyhow::Result<String> {
         let output = self
             .command()
             .args(args)
@@ -675,10 +680,12 @@ impl Container<'_> {
 
 impl Drop for Container<'_> {
     fn drop(&mut self) {
+        // -v: a container without a /data mount got an anonymous volume for the
+        // image's VOLUME /data; it goes with the container.
         let _ = self
             .engine
             .command()
-            .args(["rm", "-f", "-t", "0", self.name])
+            .args(["rm", "-f", "-v", "-t", "0", self.name])
             .output();
     }
 }
@@ -695,30 +702,38 @@ fn is_root() -> bool {
 
 /// chown -R 10001:10001, as root directly, rootless inside podman's user namespace.
 fn give_to_container_user(engine: &Engine, dir: &Path) -> anyhow::Result<()> {
-    let owner = format!("{CONTAINER_USER}:{CONTAINER_USER}");
+    chown_as_seen_in_container(
+        engine,
+        &format!("{CONTAINER_USER}:{CONTAINER_USER}"),
+        &["-R".as_ref(), dir.as_os_str()],
+    )
+}
+
+/// `chown ARGS` so that containers see `owner` (`UID:GID`): as root directly, rootless
+/// inside podman's user namespace.
+pub(crate) fn chown_as_seen_in_container(
+    engine: &Engine,
+    owner: &str,
+    args: &[&std::ffi::OsStr],
+) -> anyhow::Result<()> {
     let mut command = if is_root() {
         Command::new("chown")
     } else {
         ensure!(
             engine.is_podman(),
-            "rootless docker: chown {owner} {} yourself",
-            dir.display()
+            "rootless docker: chown {owner} {args:?} yourself"
         );
         let mut command = engine.command();
         command.args(["unshare", "chown"]);
         command
     };
-    let status = command.arg("-R").arg(&owner).arg(dir).status()?;
-    ensure!(
-        status.success(),
-        "chown -R {owner} {} failed",
-        dir.display()
-    );
+    let status = command.arg(owner).args(args).status()?;
+    ensure!(status.success(), "chown {owner} {args:?} failed");
     Ok(())
 }
 
 /// Removes a folder that may hold files of the container's user.
-fn remove_as_container_user(engine: &Engine, dir: &Path) -> anyhow::Result<()> {
+pub(crate) fn remove_as_container_user(engine: &Engine, dir: &Path) -> anyhow::Result<()> {
     if !dir.exists() {
         return Ok(());
     }
@@ -736,7 +751,7 @@ fn remove_as_container_user(engine: &Engine, dir: &Path) -> anyhow::Result<()> {
 }
 
 /// Polls `/readyz` until it answers 200 (60 s at most); returns its status line.
-fn wait_ready(port: u16) -> anyhow::Result<String> {
+pub(crate) fn wait_ready(port: u16) -> anyhow::Result<String> {
     let deadline = Instant::now() + Duration::from_secs(60);
     let mut last = String::from("no answer");
     while Instant::now() < deadline {
@@ -753,7 +768,7 @@ fn wait_ready(port: u16) -> anyhow::Result<String> {
     bail!("/readyz did not answer 200 within 60 s (last: {last})")
 }
 
-fn post_consulta(
+pub(crate) fn post_consulta(
     port: u16,
     user: &str,
     password: &str,

@@ -4,6 +4,7 @@ mod bench;
 mod codegen;
 mod generate;
 mod image;
+mod kubernetes;
 mod lint_openapi;
 mod man;
 mod pg;

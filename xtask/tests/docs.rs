@@ -26,7 +26,9 @@ const BY_READER: [&str; 4] = [
 ];
 
 /// Languages a fenced block of those documents may declare.
-const FENCE_LANGUAGES: [&str; 7] = ["console", "sh", "text", "toml", "json", "ts", "haproxy"];
+const FENCE_LANGUAGES: [&str; 8] = [
+    "console", "sh", "text", "toml", "json", "ts", "haproxy", "yaml",
+];
 
 /// How a backticked path into the repository starts.
 const REPO_PREFIXES: [&str; 11] = [

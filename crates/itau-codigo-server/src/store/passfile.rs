@@ -7,9 +7,12 @@
 //! starting with `#` are comments. The first line that matches wins. As libpq does, a
 //! file that its group or others may read is not used (libpq ignores it with a
 //! warning; here it is an error that says so, since a password left out makes every
-//! connection fail anyway).
+//! connection fail anyway), with the one exception libpq makes for its TLS key file: a
+//! file owned by root may be read by its group. That is what a Kubernetes secret
+//! volume with `fsGroup` makes (root's file, mode 0440, the pod's group), and the only
+//! way such a volume lets a non-root user read a file that others cannot.
 
-use std::os::unix::fs::PermissionsExt;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 /// Why no password could be read from the file.
@@ -23,7 +26,7 @@ pub enum PassfileError {
         /// Why.
         reason: String,
     },
-    /// The file is open to its group or to others.
+    /// The file is open to others, or to its group and not root's.
     #[error(
         "the passfile {path} may be read by others (mode {mode:04o}): run `chmod 600` on it, as libpq requires"
     )]
@@ -90,12 +93,9 @@ impl Passfile {
             path: self.path.clone(),
             reason: e.to_string(),
         };
-        let mode = std::fs::metadata(&self.path)
-            .map_err(unreadable)?
-            .permissions()
-            .mode()
-            & 0o777;
-        if mode & 0o077 != 0 {
+        let metadata = std::fs::metadata(&self.path).map_err(unreadable)?;
+        let mode = metadata.permissions().mode() & 0o777;
+        if !is_private(metadata.uid(), mode) {
             return Err(PassfileError::NotPrivate {
                 path: self.path.clone(),
                 mode,
@@ -110,6 +110,15 @@ impl Passfile {
             user: key.user.to_owned(),
         })
     }
+}
+
+/// Whether a file of this owner and mode is private enough to hold a password: libpq's
+/// rule for its TLS key file. Root's file may be read by its group (0640 at most), any
+/// other owner's by its owner only (0600 at most).
+fn is_private(owner: u32, mode: u32) -> bool {
+    const ROOT: u32 = 0;
+    let forbidden = if owner == ROOT { 0o037 } else { 0o077 };
+    mode & forbidden == 0
 }
 
 /// The password of the first line of `text` that matches `key`.
@@ -199,6 +208,29 @@ mod tests {
         assert!(!error.to_string().contains("secret"));
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
         assert_eq!(Passfile::new(&path).password(KEY).as_deref(), Ok("secret"));
+    }
+
+    #[test]
+    fn only_roots_file_may_be_read_by_its_group_as_a_kubernetes_secret_volume_makes_it() {
+        const ROOT: u32 = 0;
+        const SERVICE: u32 = 10001;
+        for (owner, mode, private) in [
+            (SERVICE, 0o600, true),
+            (SERVICE, 0o400, true),
+            (SERVICE, 0o640, false),
+            (SERVICE, 0o440, false),
+            (SERVICE, 0o604, false),
+            (ROOT, 0o600, true),
+            // A secret volume with defaultMode 0400 and fsGroup: the kubelet adds 0440.
+            (ROOT, 0o440, true),
+            (ROOT, 0o640, true),
+            (ROOT, 0o660, false),
+            (ROOT, 0o650, false),
+            (ROOT, 0o444, false),
+            (ROOT, 0o644, false),
+        ] {
+            assert_eq!(is_private(owner, mode), private, "{owner} {mode:04o}");
+        }
     }
 
     #[test]

@@ -388,6 +388,97 @@ fn expect_records_refuses_any_other_count_and_writes_nothing(store: TestStore) {
 }
 
 #[test]
+fn expect_records_file_reads_the_count_the_export_came_with() {
+    let db = TestDb::empty(TestStore::Sqlite);
+    let db_arg = db.url();
+    let dir = tempfile::tempdir().unwrap();
+    let count = dir.path().join("clientes.count");
+    let count_arg = count.to_str().unwrap();
+    db.import(&generated_records(2, "6666"));
+    let ten = generated_records(10, "7777");
+    std::fs::write(&count, "9\n").unwrap();
+    let refused = run(
+        itau_codigo().args([
+            "import",
+            "-",
+            "--db",
+            db_arg,
+            "--replace",
+            "--expect-records-file",
+            count_arg,
+        ]),
+        ten.as_bytes(),
+    );
+    assert_eq!(refused.status, 1, "{}", refused.stderr);
+    refused.assert_stderr_has("expected 9 records, the input holds 10; nothing was written");
+    assert_eq!(db.count_rows(), 2);
+    std::fs::write(&count, "10\n").unwrap();
+    let accepted = run(
+        itau_codigo()
+            .args(["import", "-", "--db", db_arg, "--replace"])
+            .env("ITAU_CODIGO_EXPECT_RECORDS_FILE", count_arg),
+        ten.as_bytes(),
+    );
+    assert_eq!(accepted.status, 0, "{}", accepted.stderr);
+    assert_eq!(db.count_rows(), 10);
+}
+
+#[test]
+fn expect_records_file_that_holds_no_count_exits_2_without_quoting_it() {
+    let db = TestDb::empty(TestStore::Sqlite);
+    let db_arg = db.url();
+    let dir = tempfile::tempdir().unwrap();
+    let count = dir.path().join("clientes.count");
+    let count_arg = count.to_str().unwrap();
+    let missing = run(
+        itau_codigo().args([
+            "import",
+            "-",
+            "--db",
+            db_arg,
+            "--expect-records-file",
+            count_arg,
+        ]),
+        generated_records(3, "7777").as_bytes(),
+    );
+    assert_eq!(missing.status, 2, "{}", missing.stderr);
+    missing.assert_stderr_has(&format!("cannot read the record count file {count_arg}"));
+    // Pointed at the export by mistake: refused, and nothing of it is quoted.
+    let line = generated_records(1, "7777");
+    std::fs::write(&count, &line).unwrap();
+    let wrong = run(
+        itau_codigo().args([
+            "import",
+            "-",
+            "--db",
+            db_arg,
+            "--expect-records-file",
+            count_arg,
+        ]),
+        line.as_bytes(),
+    );
+    assert_eq!(wrong.status, 2, "{}", wrong.stderr);
+    wrong.assert_stderr_has(&format!(
+        "the record count file {count_arg} does not hold a number of records"
+    ));
+    assert!(!wrong.stderr.contains("codigo_conta"), "{}", wrong.stderr);
+    assert!(!db.sqlite_path().unwrap().exists(), "no store was created");
+}
+
+#[test]
+fn expect_records_and_its_file_together_are_refused() {
+    let output = run(
+        itau_codigo()
+            .args(["import", "-", "--db", "sqlite:/tmp/never.db"])
+            .args(["--expect-records-file", "/tmp/never.count"])
+            .env("ITAU_CODIGO_EXPECT_RECORDS", "3"),
+        b"",
+    );
+    assert_eq!(output.status, 2, "{}", output.stderr);
+    output.assert_stderr_has("cannot be used with");
+}
+
+#[test]
 fn import_of_a_missing_file_exits_2() {
     let output = run(
         itau_codigo().args([
