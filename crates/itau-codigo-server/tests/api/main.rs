@@ -4,6 +4,7 @@
 mod alerts;
 mod cli;
 mod cli_conventions;
+mod conformance;
 mod consulta;
 mod docs;
 mod errors;
