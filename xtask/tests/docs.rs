@@ -10,6 +10,8 @@
 //!   a doctest that `cargo test` compiles and runs.
 //! - Those documents quote no measurement (req/s, records/s, a latency, a memory size):
 //!   figures live in BENCHMARKS.md and RELIABILITY.md.
+//! - Every TypeScript or Python block of docs/clients.md is quoted, as it stands, from
+//!   the client examples under docs/clients/, which `tests/api/clients.rs` runs.
 //! - No file of the repository points at the developers' private notes.
 //! - No container or deployment example passes the API password in the environment.
 
@@ -26,7 +28,9 @@ const BY_READER: [&str; 4] = [
 ];
 
 /// Languages a fenced block of those documents may declare.
-const FENCE_LANGUAGES: [&str; 7] = ["console", "sh", "text", "toml", "json", "ts", "haproxy"];
+const FENCE_LANGUAGES: [&str; 8] = [
+    "console", "sh", "text", "toml", "json", "ts", "python", "haproxy",
+];
 
 /// How a backticked path into the repository starts.
 const REPO_PREFIXES: [&str; 11] = [
@@ -305,6 +309,42 @@ fn the_documents_by_reader_hold_no_rust_block_and_label_every_fence() {
          crates/itau-codigo/README.md, where they are doctests):\n{}",
         wrong.join("\n")
     );
+}
+
+#[test]
+fn the_client_code_of_docs_clients_md_is_quoted_from_the_examples_that_run() {
+    let guide = fs::read_to_string(root().join("docs/clients.md")).expect("docs/clients.md");
+    let mut examples = String::new();
+    for language in ["typescript", "python"] {
+        let dir = root().join("docs/clients").join(language);
+        for entry in fs::read_dir(&dir).expect("docs/clients/LANGUAGE") {
+            let path = entry.expect("a directory entry").path();
+            if path.extension().is_some_and(|e| e == "ts" || e == "py") {
+                examples.push_str(&fs::read_to_string(&path).expect("an example file"));
+            }
+        }
+    }
+    let mut block: Option<String> = None;
+    let mut quoted = 0;
+    for line in guide.lines() {
+        match (fence_info(line), &mut block) {
+            (Some(""), Some(code)) => {
+                assert!(
+                    examples.contains(code.as_str()),
+                    "docs/clients.md quotes code that no file under docs/clients/ holds:\n{code}"
+                );
+                quoted += 1;
+                block = None;
+            }
+            (Some("ts" | "python"), None) => block = Some(String::new()),
+            (None, Some(code)) => {
+                code.push_str(line);
+                code.push('\n');
+            }
+            _ => {}
+        }
+    }
+    assert!(quoted >= 2, "docs/clients.md quotes each example");
 }
 
 #[test]
