@@ -3,6 +3,7 @@
 mod bench;
 mod codegen;
 mod generate;
+mod git;
 mod image;
 mod lint_openapi;
 mod man;
