@@ -388,23 +388,44 @@ fn the_core_crate_readme_says_what_its_manifest_and_the_repository_say() {
         "the crate README says the crate has no cargo features"
     );
 
-    // No release yet: the README pins a commit, never a tag or a registry version, and
-    // the manifest links no page (docs.rs, a repository) that nothing has created.
-    assert!(readme.contains("No release has been cut yet"));
+    // A release is a commit: the README pins the newest release's commit, as
+    // CHANGELOG.md names it, never a tag or a registry version; until the commit after a
+    // release's names it, a placeholder says which release. The manifest links no page
+    // (docs.rs, a repository) that nothing has created.
+    let changelog = read("CHANGELOG.md");
+    let (version, commit) = newest_release(&changelog).expect("CHANGELOG.md has a release");
+    assert!(
+        readme.contains(&format!("Release {version} is a commit")),
+        "the crate README must say which release it pins: {version}"
+    );
     let dependency = readme
         .lines()
         .find(|line| line.starts_with("itau-codigo = {"))
         .expect("the README shows how to depend on the crate");
+    let pinned = match &commit {
+        Some(commit) => format!(r#" rev = "{commit}" }}"#),
+        None => format!(r#" rev = "<the {version} commit>" }}"#),
+    };
     assert!(
-        dependency.contains(" rev = ")
+        dependency.ends_with(&pinned)
             && !dependency.contains(" tag = ")
             && !dependency.contains(" version = "),
-        "{dependency}"
+        "{dependency} does not pin{pinned}"
     );
+    if let Some(commit) = commit {
+        let known = std::process::Command::new("git")
+            .args(["cat-file", "-e", &format!("{commit}^{{commit}}")])
+            .current_dir(root())
+            .status();
+        assert!(
+            known.is_ok_and(|status| status.success()),
+            "CHANGELOG.md names commit {commit} for {version}, which this repository lacks"
+        );
+    }
     for key in ["documentation", "homepage", "repository"] {
         assert!(
             !manifest.lines().any(|line| line.starts_with(key)),
-            "crates/itau-codigo/Cargo.toml links `{key}`, but no release exists yet"
+            "crates/itau-codigo/Cargo.toml links `{key}`, but the crate has no registry release"
         );
     }
     if let Ok(tags) = std::process::Command::new("git")
@@ -417,6 +438,25 @@ fn the_core_crate_readme_says_what_its_manifest_and_the_repository_say() {
             "the repository has tags now: say so in the crate README's \"Using it\""
         );
     }
+}
+
+/// The newest release section of CHANGELOG.md (`## [X.Y.Z] - DATE`): its version and
+/// the commit it names (a full hash in backticks), if it names one yet.
+fn newest_release(changelog: &str) -> Option<(String, Option<String>)> {
+    changelog.split("\n## [").skip(1).find_map(|section| {
+        let (version, rest) = section.split_once(']')?;
+        if version == "Unreleased" {
+            return None;
+        }
+        let body = rest.split("\n## ").next().unwrap_or_default();
+        let commit = body
+            .split('`')
+            .skip(1)
+            .step_by(2)
+            .find(|q| q.len() == 40 && q.bytes().all(|b| b.is_ascii_hexdigit()))
+            .map(str::to_owned);
+        Some((version.to_owned(), commit))
+    })
 }
 
 #[test]
