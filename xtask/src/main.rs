@@ -3,11 +3,13 @@
 mod bench;
 mod codegen;
 mod generate;
+mod git;
 mod image;
 mod kubernetes;
 mod lint_openapi;
 mod man;
 mod pg;
+mod release_check;
 mod schemas;
 mod upgrade;
 
@@ -49,11 +51,13 @@ fn main() -> ExitCode {
         ["image", rest @ ..] => image::run(&workspace_root(), rest),
         ["upgrade-test", rest @ ..] => upgrade::run(&workspace_root(), rest),
         ["lint-openapi", rest @ ..] => lint_openapi::run(&workspace_root(), rest),
+        ["release-check", rest @ ..] => release_check::run(&workspace_root(), rest),
         ["help" | "--help" | "-h"] | [] => {
             print!(
-                "{HELP}{}{}{}{}{}",
+                "{HELP}{}{}{}{}{}{}",
                 generate::HELP,
                 lint_openapi::HELP,
+                release_check::HELP,
                 image::HELP,
                 upgrade::HELP,
                 bench::HELP
@@ -62,9 +66,10 @@ fn main() -> ExitCode {
         }
         _ => {
             eprint!(
-                "unknown task {args:?}\n\n{HELP}{}{}{}{}{}",
+                "unknown task {args:?}\n\n{HELP}{}{}{}{}{}{}",
                 generate::HELP,
                 lint_openapi::HELP,
+                release_check::HELP,
                 image::HELP,
                 upgrade::HELP,
                 bench::HELP

@@ -5,9 +5,11 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use anyhow::{Context, ensure};
+
+use crate::git;
 
 pub(crate) const HELP: &str = "\
   upgrade-test        build the binary of the commit before the last store format change
@@ -25,7 +27,7 @@ const PREVIOUS_BINARY_ENV: &str = "ITAU_CODIGO_TEST_PREVIOUS_BINARY";
 
 pub(crate) fn run(root: &Path, args: &[&str]) -> anyhow::Result<()> {
     ensure!(args.is_empty(), "unexpected arguments {args:?}\n\n{HELP}");
-    if !has_commit(root) && is_shallow(root) {
+    if !git::has_commit(root, PREVIOUS_FORMAT_COMMIT) && git::is_shallow(root) {
         // A shallow clone has no history to build the previous binary from; a full
         // clone that lacks the commit is an error (below).
         let line = "!".repeat(78);
@@ -53,35 +55,6 @@ pub(crate) fn run(root: &Path, args: &[&str]) -> anyhow::Result<()> {
     crate::pg::test_with_env(root, &tests, &[(PREVIOUS_BINARY_ENV, binary.as_os_str())])
 }
 
-fn git(root: &Path, args: &[&str]) -> Option<String> {
-    let output = Command::new("git")
-        .current_dir(root)
-        .args(args)
-        .stderr(Stdio::null())
-        .output()
-        .ok()?;
-    output
-        .status
-        .success()
-        .then(|| String::from_utf8_lossy(&output.stdout).trim().to_owned())
-}
-
-fn has_commit(root: &Path) -> bool {
-    git(
-        root,
-        &[
-            "cat-file",
-            "-e",
-            &format!("{PREVIOUS_FORMAT_COMMIT}^{{commit}}"),
-        ],
-    )
-    .is_some()
-}
-
-fn is_shallow(root: &Path) -> bool {
-    git(root, &["rev-parse", "--is-shallow-repository"]).as_deref() == Some("true")
-}
-
 /// The previous commit's `itau-codigo`, built once into `target/upgrade-base/`.
 fn previous_binary(root: &Path) -> anyhow::Result<PathBuf> {
     let base = crate::pg::target_dir(root).join("upgrade-base");
@@ -92,28 +65,8 @@ fn previous_binary(root: &Path) -> anyhow::Result<PathBuf> {
     if binary.exists() && fs::read_to_string(&stamp).is_ok_and(|s| s == PREVIOUS_FORMAT_COMMIT) {
         return Ok(binary);
     }
-    if source.exists() {
-        fs::remove_dir_all(&source)
-            .with_context(|| format!("cannot empty {}", source.display()))?;
-    }
-    fs::create_dir_all(&source)?;
-    // `git archive`, not a worktree: nothing left in the repository's metadata.
-    let mut archive = Command::new("git")
-        .current_dir(root)
-        .args(["archive", "--format=tar", PREVIOUS_FORMAT_COMMIT])
-        .stdout(Stdio::piped())
-        .spawn()
-        .context("running git archive (the upgrade test needs the repository's history)")?;
-    let unpacked = Command::new("tar")
-        .arg("-x")
-        .arg("-C")
-        .arg(&source)
-        .stdin(archive.stdout.take().context("no git archive output")?)
-        .status()?;
-    ensure!(
-        archive.wait()?.success() && unpacked.success(),
-        "cannot unpack commit {PREVIOUS_FORMAT_COMMIT} (a shallow clone? fetch its history)"
-    );
+    git::unpack(root, PREVIOUS_FORMAT_COMMIT, &source)
+        .context("the upgrade test needs the repository's history")?;
     eprintln!(
         "== upgrade test: building itau-codigo at {}",
         &PREVIOUS_FORMAT_COMMIT[..12]

@@ -10,6 +10,8 @@
 //!   a doctest that `cargo test` compiles and runs.
 //! - Those documents quote no measurement (req/s, records/s, a latency, a memory size):
 //!   figures live in BENCHMARKS.md and RELIABILITY.md.
+//! - Every TypeScript or Python block of docs/clients.md is quoted, as it stands, from
+//!   the client examples under docs/clients/, which `tests/api/clients.rs` runs.
 //! - No file of the repository points at the developers' private notes.
 //! - No container or deployment example passes the API password in the environment.
 
@@ -26,8 +28,8 @@ const BY_READER: [&str; 4] = [
 ];
 
 /// Languages a fenced block of those documents may declare.
-const FENCE_LANGUAGES: [&str; 8] = [
-    "console", "sh", "text", "toml", "json", "ts", "haproxy", "yaml",
+const FENCE_LANGUAGES: [&str; 9] = [
+    "console", "sh", "text", "toml", "json", "ts", "python", "haproxy", "yaml",
 ];
 
 /// How a backticked path into the repository starts.
@@ -310,6 +312,42 @@ fn the_documents_by_reader_hold_no_rust_block_and_label_every_fence() {
 }
 
 #[test]
+fn the_client_code_of_docs_clients_md_is_quoted_from_the_examples_that_run() {
+    let guide = fs::read_to_string(root().join("docs/clients.md")).expect("docs/clients.md");
+    let mut examples = String::new();
+    for language in ["typescript", "python"] {
+        let dir = root().join("docs/clients").join(language);
+        for entry in fs::read_dir(&dir).expect("docs/clients/LANGUAGE") {
+            let path = entry.expect("a directory entry").path();
+            if path.extension().is_some_and(|e| e == "ts" || e == "py") {
+                examples.push_str(&fs::read_to_string(&path).expect("an example file"));
+            }
+        }
+    }
+    let mut block: Option<String> = None;
+    let mut quoted = 0;
+    for line in guide.lines() {
+        match (fence_info(line), &mut block) {
+            (Some(""), Some(code)) => {
+                assert!(
+                    examples.contains(code.as_str()),
+                    "docs/clients.md quotes code that no file under docs/clients/ holds:\n{code}"
+                );
+                quoted += 1;
+                block = None;
+            }
+            (Some("ts" | "python"), None) => block = Some(String::new()),
+            (None, Some(code)) => {
+                code.push_str(line);
+                code.push('\n');
+            }
+            _ => {}
+        }
+    }
+    assert!(quoted >= 2, "docs/clients.md quotes each example");
+}
+
+#[test]
 fn the_core_crate_readme_is_its_crate_documentation_so_its_examples_are_doctests() {
     let lib = fs::read_to_string(root().join("crates/itau-codigo/src/lib.rs")).expect("lib.rs");
     assert!(
@@ -350,23 +388,44 @@ fn the_core_crate_readme_says_what_its_manifest_and_the_repository_say() {
         "the crate README says the crate has no cargo features"
     );
 
-    // No release yet: the README pins a commit, never a tag or a registry version, and
-    // the manifest links no page (docs.rs, a repository) that nothing has created.
-    assert!(readme.contains("No release has been cut yet"));
+    // A release is a commit: the README pins the newest release's commit, as
+    // CHANGELOG.md names it, never a tag or a registry version; until the commit after a
+    // release's names it, a placeholder says which release. The manifest links no page
+    // (docs.rs, a repository) that nothing has created.
+    let changelog = read("CHANGELOG.md");
+    let (version, commit) = newest_release(&changelog).expect("CHANGELOG.md has a release");
+    assert!(
+        readme.contains(&format!("Release {version} is a commit")),
+        "the crate README must say which release it pins: {version}"
+    );
     let dependency = readme
         .lines()
         .find(|line| line.starts_with("itau-codigo = {"))
         .expect("the README shows how to depend on the crate");
+    let pinned = match &commit {
+        Some(commit) => format!(r#" rev = "{commit}" }}"#),
+        None => format!(r#" rev = "<the {version} commit>" }}"#),
+    };
     assert!(
-        dependency.contains(" rev = ")
+        dependency.ends_with(&pinned)
             && !dependency.contains(" tag = ")
             && !dependency.contains(" version = "),
-        "{dependency}"
+        "{dependency} does not pin{pinned}"
     );
+    if let Some(commit) = commit {
+        let known = std::process::Command::new("git")
+            .args(["cat-file", "-e", &format!("{commit}^{{commit}}")])
+            .current_dir(root())
+            .status();
+        assert!(
+            known.is_ok_and(|status| status.success()),
+            "CHANGELOG.md names commit {commit} for {version}, which this repository lacks"
+        );
+    }
     for key in ["documentation", "homepage", "repository"] {
         assert!(
             !manifest.lines().any(|line| line.starts_with(key)),
-            "crates/itau-codigo/Cargo.toml links `{key}`, but no release exists yet"
+            "crates/itau-codigo/Cargo.toml links `{key}`, but the crate has no registry release"
         );
     }
     if let Ok(tags) = std::process::Command::new("git")
@@ -379,6 +438,25 @@ fn the_core_crate_readme_says_what_its_manifest_and_the_repository_say() {
             "the repository has tags now: say so in the crate README's \"Using it\""
         );
     }
+}
+
+/// The newest release section of CHANGELOG.md (`## [X.Y.Z] - DATE`): its version and
+/// the commit it names (a full hash in backticks), if it names one yet.
+fn newest_release(changelog: &str) -> Option<(String, Option<String>)> {
+    changelog.split("\n## [").skip(1).find_map(|section| {
+        let (version, rest) = section.split_once(']')?;
+        if version == "Unreleased" {
+            return None;
+        }
+        let body = rest.split("\n## ").next().unwrap_or_default();
+        let commit = body
+            .split('`')
+            .skip(1)
+            .step_by(2)
+            .find(|q| q.len() == 40 && q.bytes().all(|b| b.is_ascii_hexdigit()))
+            .map(str::to_owned);
+        Some((version.to_owned(), commit))
+    })
 }
 
 #[test]

@@ -158,7 +158,7 @@ open_enum! {
     /// deserialises to [`FieldErrorCode::Unknown`], which keeps it, instead of failing.
     /// The schemas list the known codes only.
     pub enum FieldErrorCode,
-    schema "Stable machine-readable code of a field error.\n\nThe API uses the first six; the others come from checking import records.",
+    schema "Stable machine-readable code of a field error.\n\nThe API uses the first six; the others come from checking import records. A minor version may add codes: accept one not listed here (show its `message`).",
     unknown "A code this version of the crate does not know (a newer service's), as received." {
         Required => ("required", "Missing or `null`."),
         InvalidType => ("invalid_type", "Not a string (or, for the body, not an object)."),

@@ -65,12 +65,16 @@ fn method_not_allowed(request: &HttpRequest, allow: &'static str) -> HttpRespons
     response
 }
 
-/// The app's default service: no route for this path (a trailing slash included).
+/// The app's default service: no route for this path (a trailing slash included). It
+/// is one of the API's 404s, and carries that 404's headers: a mistyped API path may
+/// hold personal data in its query, and a client sees one set of headers per status.
 pub async fn route_not_found(request: HttpRequest) -> HttpResponse {
     let ids = ids_of(&request);
-    problem_response(
+    let mut response = problem_response(
         ProblemType::RouteNotFound,
         "no such path",
         &ids.correlation_id,
-    )
+    );
+    consulta::forbid_caching(&mut response);
+    response
 }

@@ -99,6 +99,10 @@ fn every_consulta_answer_carries_cache_control_no_store(store: TestStore) {
             app.post_consulta("{}", &["Content-Type: text/plain"]),
         ),
         ("405", app.request("GET", PATH, &[], b"")),
+        (
+            "404 route-not-found",
+            app.request("POST", &format!("{PATH}/"), &[], b"{}"),
+        ),
         ("401", app.post_as(USERNAME, "wrong", "{}", &[])),
         ("401 locked out", app.post_as(USERNAME, PASSWORD, "{}", &[])),
     ];
@@ -296,7 +300,7 @@ fn a_body_that_does_not_arrive_in_time_is_408(store: TestStore) {
 }
 
 /// A store whose lookups panic, as a bug would.
-struct PanickingStore;
+pub(crate) struct PanickingStore;
 
 impl Store for PanickingStore {
     fn answer<'a>(&'a self, _: &'a ConsultaClienteRequest) -> StoreFuture<'a, Option<Vec<u8>>> {
@@ -330,7 +334,7 @@ fn a_panic_is_500_internal_and_the_service_goes_on() {
 }
 
 /// A store that always fails, as a broken disk or database would.
-struct FailingStore;
+pub(crate) struct FailingStore;
 
 impl Store for FailingStore {
     fn answer<'a>(&'a self, _: &'a ConsultaClienteRequest) -> StoreFuture<'a, Option<Vec<u8>>> {

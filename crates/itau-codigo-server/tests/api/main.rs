@@ -4,6 +4,8 @@
 mod alerts;
 mod cli;
 mod cli_conventions;
+mod clients;
+mod conformance;
 mod consulta;
 mod docs;
 mod errors;
@@ -26,3 +28,4 @@ mod security;
 mod standby;
 mod stores;
 mod upgrade;
+mod venv;

@@ -43,7 +43,7 @@ macro_rules! problem_types {
             /// # Ok::<(), serde_json::Error>(())
             /// ```
             pub enum ProblemType,
-            schema "What went wrong, as the problem body's `type`\n(`urn:itau-codigo:problem:` followed by a slug).",
+            schema "What went wrong, as the problem body's `type`\n(`urn:itau-codigo:problem:` followed by a slug). A minor version may add types: accept one not listed here (act on the HTTP status, show `title` and `detail`).",
             unknown "A type this version of the crate does not know (a newer service's), with its URI as received." {
                 $($variant => ($uri, $doc),)*
             }
