@@ -1,13 +1,17 @@
-//! The per-request logging alone, as `request_context` does it: the request span (made,
-//! entered, left, closed), the access-log line with every field, formatted as the JSON
-//! `serve` writes in production, handed to the log writer thread, which writes it to a
-//! sink. Run with
+//! The per-request logging alone, as `request_context` does it with trace export off:
+//! the request's trace (the caller's `traceparent` read, a span ID drawn, the
+//! `traceresponse` value written), the request span (made, entered, left, closed), the
+//! access-log line with every field, formatted as the JSON `serve` writes in
+//! production, handed to the log writer thread, which writes it to a sink. Run with
 //! `cargo bench -p itau-codigo-server --bench access_log`.
 
 use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use actix_web::http::header::{HeaderMap, HeaderValue};
+use itau_codigo_server::otel::{RequestOutcome, TraceId, Tracing};
+use itau_codigo_server::trace_context::TRACEPARENT;
 use itau_codigo_server::request_context::{AccessLine, RequestIds, log_access, request_span};
 use itau_codigo_server::telemetry::{self, LogFormat, LogWriter};
 
@@ -17,10 +21,24 @@ fn access_log(c: &mut Criterion) {
     let ids = RequestIds {
         correlation_id: "5f0c6b8e-2d3a-4e8b-9c1f-7a6b5c4d3e2f".to_owned(),
         flow_id: Some("flow-0042".to_owned()),
+        trace_id: TraceId::INVALID,
     };
+    // Behind a gateway that traces, every request comes with one.
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        TRACEPARENT,
+        HeaderValue::from_static("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"),
+    );
+    let tracing = Tracing::default();
     tracing::subscriber::with_default(subscriber, || {
         c.bench_function("span and access line (json)", |b| {
             b.iter(|| {
+                let trace = tracing.start_request(black_box(&headers), false);
+                black_box(trace.traceresponse());
+                let ids = RequestIds {
+                    trace_id: trace.trace_id(),
+                    ..ids.clone()
+                };
                 let span = request_span(black_box(&ids));
                 span.in_scope(|| black_box(()));
                 log_access(
@@ -36,6 +54,16 @@ fn access_log(c: &mut Criterion) {
                         servico_digital: "whatsapp",
                     },
                 );
+                trace.finish(&RequestOutcome {
+                    method: "POST",
+                    route: Some("/apiaccess/rest/ccmessaging/v1/itau/codigo"),
+                    status: 200,
+                    client: None,
+                    correlation_id: &ids.correlation_id,
+                    flow_id: ids.flow_id.as_deref(),
+                    conta: Some("0013411501*"),
+                    servico_digital: Some("whatsapp"),
+                });
             });
         });
     });
