@@ -3,9 +3,8 @@
 //! documentation cannot drift from the service or the rules; Prometheus's own parsers
 //! (Python's `prometheus_client`, and PyYAML for the rule files, pinned in
 //! `scripts/requirements-prometheus.txt`, installed on first use into a virtual
-//! environment under the target folder); and `promtool`.
+//! environment under the target folder by [`crate::python`]); and `promtool`.
 
-use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -14,15 +13,12 @@ use std::sync::OnceLock;
 use serde::Deserialize;
 use serde_json::Value;
 
+pub(crate) use crate::python::root;
+use crate::python::venv_python;
 use crate::stores::shout_once;
 
 /// `1`: without `promtool` the rule tests fail instead of skipping (CI sets it).
 const REQUIRE_PROMTOOL_ENV: &str = "ITAU_CODIGO_TEST_REQUIRE_PROMTOOL";
-
-/// The repository's root.
-pub(crate) fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
 
 /// One row of OPERATIONS.md's table of metric families.
 #[derive(Debug, Clone)]
@@ -230,50 +226,11 @@ fn run_python(args: &[&str], stdin: &[u8]) -> Vec<u8> {
     output.stdout
 }
 
-/// The Python of the tests' virtual environment, made (or remade, when the pinned
-/// requirements changed) under the target folder on first use. Parallel test
-/// processes take turns on a lock file, so it is made once.
+/// The Python of the tests' virtual environment, made on first use
+/// (`scripts/requirements-prometheus.txt`).
 fn python() -> PathBuf {
     static PYTHON: OnceLock<PathBuf> = OnceLock::new();
-    PYTHON
-        .get_or_init(|| {
-            let requirements = root().join("scripts/requirements-prometheus.txt");
-            let wanted = std::fs::read_to_string(&requirements).unwrap();
-            let target = target_dir();
-            let venv = target.join("prometheus-venv");
-            let lock = File::create(target.join("prometheus-venv.lock")).unwrap();
-            lock.lock().unwrap();
-            // Written last: its presence says the environment is complete.
-            let installed = venv.join("requirements-prometheus.txt");
-            if std::fs::read_to_string(&installed).ok().as_ref() != Some(&wanted) {
-                let _ = std::fs::remove_dir_all(&venv);
-                let status = Command::new("python3")
-                    .args(["-m", "venv"])
-                    .arg(&venv)
-                    .status()
-                    .expect("python3 runs");
-                assert!(status.success(), "python3 -m venv {}", venv.display());
-                let status = Command::new(venv.join("bin/pip"))
-                    .args(["install", "--quiet", "--disable-pip-version-check", "-r"])
-                    .arg(&requirements)
-                    .status()
-                    .unwrap();
-                assert!(
-                    status.success(),
-                    "pip install -r {}",
-                    requirements.display()
-                );
-                std::fs::write(&installed, &wanted).unwrap();
-            }
-            venv.join("bin/python")
-        })
-        .clone()
-}
-
-/// The folder the test binary was built in: `TARGET/debug/deps/api-…`.
-fn target_dir() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    exe.ancestors().nth(3).unwrap().to_owned()
+    PYTHON.get_or_init(|| venv_python("prometheus")).clone()
 }
 
 /// `promtool`, or `None` when it is not installed and not required: the rule tests
