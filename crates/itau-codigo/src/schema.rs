@@ -136,7 +136,10 @@ pub fn openapi() -> Value {
             .collect();
         json!({
             "description": format!("{description} Problem types: {}.", uris.join(", ")),
-            "headers": {"x-itau-correlationID": {"$ref": "#/components/headers/CorrelationId"}},
+            "headers": {
+                "x-itau-correlationID": {"$ref": "#/components/headers/CorrelationId"},
+                "traceresponse": {"$ref": "#/components/headers/TraceResponse"},
+            },
             "content": {"application/problem+json": {"schema": problem, "examples": examples}},
         })
     };
@@ -220,6 +223,8 @@ pub fn openapi() -> Value {
                         {"name": "x-itau-apikey", "in": "header", "required": false, "description": "Client ID from the OAuth authentication (accepted, not checked).", "schema": {"type": "string"}},
                         {"name": "x-itau-correlationID", "in": "header", "required": false, "description": "Correlation ID for the audit trail; echoed when 1-128 visible ASCII characters, replaced by a new UUID otherwise.", "schema": {"type": "string"}},
                         {"name": "x-itau-flowID", "in": "header", "required": false, "description": "Flow ID; echoed when 1-128 visible ASCII characters, dropped otherwise.", "schema": {"type": "string"}},
+                        {"name": "traceparent", "in": "header", "required": false, "description": "W3C Trace Context: the caller's trace, continued by the service. A malformed or repeated one starts a new trace (never a 400); its sampled flag is followed only from the deployment's trusted proxies.", "schema": {"type": "string", "pattern": "^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}"}, "example": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"},
+                        {"name": "tracestate", "in": "header", "required": false, "description": "W3C Trace Context: vendor data carried with the trace when recorded; dropped when malformed or longer than 512 bytes.", "schema": {"type": "string"}},
                     ],
                     "requestBody": {
                         "required": true,
@@ -235,6 +240,7 @@ pub fn openapi() -> Value {
                             "headers": {
                                 "x-itau-correlationID": {"$ref": "#/components/headers/CorrelationId"},
                                 "x-itau-flowID": {"$ref": "#/components/headers/FlowId"},
+                                "traceresponse": {"$ref": "#/components/headers/TraceResponse"},
                             },
                             "content": {"application/json": {"schema": response}},
                         },
@@ -277,6 +283,7 @@ pub fn openapi() -> Value {
             "headers": {
                 "CorrelationId": {"description": "The request's `x-itau-correlationID` when it was 1-128 visible ASCII characters, otherwise a new UUID.", "required": true, "schema": {"type": "string", "minLength": 1, "maxLength": 128}},
                 "FlowId": {"description": "The request's `x-itau-flowID`, when it was 1-128 visible ASCII characters.", "schema": {"type": "string", "minLength": 1, "maxLength": 128}},
+                "TraceResponse": {"description": "W3C Trace Context Level 2: the trace the request belongs to (the caller's `traceparent` trace, or a new one), the service's span in it, and whether the service recorded it (flags `01`) or not (`00`).", "required": true, "schema": {"type": "string", "pattern": "^00-[0-9a-f]{32}-[0-9a-f]{16}-0[01]$"}, "example": "00-4bf92f3577b34da6a3ce929d0e0e4736-a1b2c3d4e5f60718-01"},
             },
         },
     })
