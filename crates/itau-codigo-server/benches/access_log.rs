@@ -8,12 +8,12 @@
 use std::hint::black_box;
 use std::time::Duration;
 
-use criterion::{Criterion, criterion_group, criterion_main};
 use actix_web::http::header::{HeaderMap, HeaderValue};
+use criterion::{Criterion, criterion_group, criterion_main};
 use itau_codigo_server::otel::{RequestOutcome, TraceId, Tracing};
-use itau_codigo_server::trace_context::TRACEPARENT;
 use itau_codigo_server::request_context::{AccessLine, RequestIds, log_access, request_span};
 use itau_codigo_server::telemetry::{self, LogFormat, LogWriter};
+use itau_codigo_server::trace_context::TRACEPARENT;
 
 fn access_log(c: &mut Criterion) {
     let writer = LogWriter::spawn(std::io::sink(), true, telemetry::LOG_BUFFER_BYTES);

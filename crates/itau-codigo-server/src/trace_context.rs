@@ -357,10 +357,7 @@ mod tests {
             parse(VALID).unwrap()
         );
         assert_eq!(
-            TraceParent::from_headers(&headers(&[
-                ("traceparent", VALID),
-                ("traceparent", VALID)
-            ])),
+            TraceParent::from_headers(&headers(&[("traceparent", VALID), ("traceparent", VALID)])),
             Err(TraceParentError::Repeated)
         );
     }

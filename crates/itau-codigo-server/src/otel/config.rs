@@ -60,17 +60,17 @@ impl Endpoint {
         if host.is_empty() {
             return Err(error("no host"));
         }
-        if url.chars().any(|c| c.is_ascii_whitespace() || c.is_ascii_control()) {
+        if url
+            .chars()
+            .any(|c| c.is_ascii_whitespace() || c.is_ascii_control())
+        {
             return Err(error("spaces or control characters"));
         }
         let path = path.split(['?', '#']).next().unwrap_or("");
         Ok(Self {
             url: url.to_owned(),
             https,
-            shown: format!(
-                "{}://{host}{path}",
-                if https { "https" } else { "http" }
-            ),
+            shown: format!("{}://{host}{path}", if https { "https" } else { "http" }),
         })
     }
 
@@ -309,7 +309,10 @@ mod tests {
     fn without_an_endpoint_export_is_off_whatever_else_is_set() {
         assert_eq!(config(&[]), Ok(TracingConfig::Off));
         assert_eq!(
-            config(&[("OTEL_TRACES_SAMPLER", "nonsense"), ("OTEL_EXPORTER_OTLP_ENDPOINT", "")]),
+            config(&[
+                ("OTEL_TRACES_SAMPLER", "nonsense"),
+                ("OTEL_EXPORTER_OTLP_ENDPOINT", "")
+            ]),
             Ok(TracingConfig::Off)
         );
         assert_eq!(
@@ -332,7 +335,10 @@ mod tests {
         );
         let both = otlp(&[
             ENDPOINT,
-            ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "http://other:9999/traces"),
+            (
+                "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+                "http://other:9999/traces",
+            ),
         ]);
         assert_eq!(both.endpoint.url(), "http://other:9999/traces");
     }
@@ -357,8 +363,8 @@ mod tests {
 
     #[test]
     fn an_endpoint_that_is_not_an_http_url_is_refused_without_repeating_it() {
-        let error = config(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "grpc://secret@collector")])
-            .unwrap_err();
+        let error =
+            config(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "grpc://secret@collector")]).unwrap_err();
         assert_eq!(
             error,
             OtelConfigError::Endpoint {
@@ -395,10 +401,7 @@ mod tests {
     #[test]
     fn samplers_are_the_six_standard_ones() {
         let sampler = |name: &str, arg: Option<&str>| SamplerConfig::from_env(Some(name), arg);
-        assert_eq!(
-            sampler("always_on", None).unwrap().to_string(),
-            "always_on"
-        );
+        assert_eq!(sampler("always_on", None).unwrap().to_string(), "always_on");
         assert_eq!(
             sampler("parentbased_always_off", Some("0.5")).unwrap(),
             SamplerConfig {
@@ -434,7 +437,11 @@ mod tests {
         let default = SamplerConfig::from_env(None, None).unwrap();
         assert_eq!(
             default,
-            SamplerConfig::from_env(Some(DEFAULT_TRACES_SAMPLER), Some(&DEFAULT_TRACES_SAMPLER_ARG.to_string())).unwrap()
+            SamplerConfig::from_env(
+                Some(DEFAULT_TRACES_SAMPLER),
+                Some(&DEFAULT_TRACES_SAMPLER_ARG.to_string())
+            )
+            .unwrap()
         );
         assert_eq!(
             SamplerConfig::from_env(None, Some("1")).unwrap().root,

@@ -81,10 +81,7 @@ impl OtlpHttpClient {
         let request = Request::from_parts(parts, body.as_ref());
         let response = self.agent.run(request)?;
         let (parts, mut body) = response.into_parts();
-        let bytes = body
-            .with_config()
-            .limit(MAX_RESPONSE_BYTES)
-            .read_to_vec()?;
+        let bytes = body.with_config().limit(MAX_RESPONSE_BYTES).read_to_vec()?;
         Ok(Response::from_parts(parts, Bytes::from(bytes)))
     }
 

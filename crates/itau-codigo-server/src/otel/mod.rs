@@ -20,8 +20,7 @@ use std::time::Duration;
 
 use actix_web::http::header::{HeaderMap, HeaderValue};
 use opentelemetry::trace::{
-    Span as _, SpanContext, SpanKind, Status, TraceContextExt, Tracer as _,
-    TracerProvider as _,
+    Span as _, SpanContext, SpanKind, Status, TraceContextExt, Tracer as _, TracerProvider as _,
 };
 use opentelemetry::{Context, KeyValue};
 use opentelemetry_otlp::{WithExportConfig as _, WithHttpConfig as _};
@@ -91,10 +90,7 @@ impl Tracing {
             .with_resource(
                 Resource::builder()
                     .with_service_name(otlp.service_name.clone())
-                    .with_attribute(KeyValue::new(
-                        "service.version",
-                        env!("CARGO_PKG_VERSION"),
-                    ))
+                    .with_attribute(KeyValue::new("service.version", env!("CARGO_PKG_VERSION")))
                     .build(),
             )
             .build();
@@ -251,7 +247,10 @@ impl RequestTrace {
         let mut attributes = vec![
             KeyValue::new("http.request.method", outcome.method.to_owned()),
             KeyValue::new("http.response.status_code", i64::from(outcome.status)),
-            KeyValue::new("itau_codigo.correlation_id", outcome.correlation_id.to_owned()),
+            KeyValue::new(
+                "itau_codigo.correlation_id",
+                outcome.correlation_id.to_owned(),
+            ),
         ];
         let optional = [
             ("http.route", outcome.route.map(str::to_owned)),

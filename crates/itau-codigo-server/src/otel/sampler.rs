@@ -48,8 +48,8 @@ impl CallerAwareSampler {
             return (self.root_decision(trace_id), TraceState::NONE);
         };
         let caller = parent.and_then(|cx| cx.get::<Caller>().copied());
-        let follows_parent = !parent_span.is_remote()
-            || (self.parent_based && caller == Some(Caller::Trusted));
+        let follows_parent =
+            !parent_span.is_remote() || (self.parent_based && caller == Some(Caller::Trusted));
         let sampled = if follows_parent {
             parent_span.is_sampled()
         } else {

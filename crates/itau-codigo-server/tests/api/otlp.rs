@@ -476,10 +476,9 @@ fn base64_decode(text: &str) -> Vec<u8> {
     };
     let mut bytes = Vec::new();
     for chunk in text.trim_end_matches('=').as_bytes().chunks(4) {
-        let bits = chunk
-            .iter()
-            .enumerate()
-            .fold(0u32, |acc, (i, &c)| acc | u32::from(value(c)) << (18 - 6 * i));
+        let bits = chunk.iter().enumerate().fold(0u32, |acc, (i, &c)| {
+            acc | u32::from(value(c)) << (18 - 6 * i)
+        });
         bytes.extend(&bits.to_be_bytes()[1..chunk.len()]);
     }
     bytes
