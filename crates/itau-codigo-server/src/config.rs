@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use crate::auth::{Credentials, CredentialsError, ThrottleConfig};
 use crate::client::TrustedProxies;
-use crate::otel::{OtelConfigError, TracingConfig};
+use crate::otel::{OtelConfigError, OtelDefaults, RootSampler, SamplerConfig, TracingConfig};
 use crate::store::DbLocation;
 
 /// The literal behind [`DEFAULT_DB`], as a macro so that help texts can `concat!` it.
@@ -63,12 +63,14 @@ pub const READINESS_TIMEOUT: Duration = Duration::from_secs(1);
 pub const DEFAULT_DOCS: bool = true;
 /// `OTEL_SERVICE_NAME`: the `service.name` of exported spans.
 pub const DEFAULT_SERVICE_NAME: &str = "itau-codigo";
-/// `OTEL_TRACES_SAMPLER` when unset (BENCHMARKS.md, "Traces", has the figures behind
-/// it): a trusted gateway's decision is followed, and of the requests nobody decided
-/// for, [`DEFAULT_TRACES_SAMPLER_ARG`] are recorded.
-pub const DEFAULT_TRACES_SAMPLER: &str = "parentbased_traceidratio";
-/// `OTEL_TRACES_SAMPLER_ARG` when neither it nor the sampler is set.
-pub const DEFAULT_TRACES_SAMPLER_ARG: f64 = 0.01;
+/// `OTEL_TRACES_SAMPLER` and `OTEL_TRACES_SAMPLER_ARG` when unset
+/// (`parentbased_traceidratio` at 0.01; BENCHMARKS.md, "Traces", has the figures
+/// behind it): a trusted gateway's decision is followed, and of the requests nobody
+/// decided for, one trace in a hundred is recorded.
+pub const DEFAULT_TRACES_SAMPLER: SamplerConfig = SamplerConfig {
+    parent_based: true,
+    root: RootSampler::TraceIdRatio(0.01),
+};
 /// `OTEL_EXPORTER_OTLP_TIMEOUT`: how long one export may take, retries included (the
 /// specification's default).
 pub const DEFAULT_OTLP_TIMEOUT: Duration = Duration::from_secs(10);
@@ -139,6 +141,17 @@ impl Default for ThrottleConfig {
             max_failures: DEFAULT_LOGIN_MAX_FAILURES,
             lockout: DEFAULT_LOGIN_LOCKOUT,
             capacity: DEFAULT_LOGIN_THROTTLE_CAPACITY,
+        }
+    }
+}
+
+/// Written here, as the throttle's, so that every default is in one file.
+impl Default for OtelDefaults {
+    fn default() -> Self {
+        Self {
+            service_name: DEFAULT_SERVICE_NAME,
+            sampler: DEFAULT_TRACES_SAMPLER,
+            timeout: DEFAULT_OTLP_TIMEOUT,
         }
     }
 }

@@ -6,9 +6,18 @@ use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::config::{
-    DEFAULT_OTLP_TIMEOUT, DEFAULT_SERVICE_NAME, DEFAULT_TRACES_SAMPLER, DEFAULT_TRACES_SAMPLER_ARG,
-};
+/// What applies when a variable is unset. `Default` is written in `crate::config`,
+/// with every other default of the service.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct OtelDefaults {
+    /// `OTEL_SERVICE_NAME`.
+    pub service_name: &'static str,
+    /// `OTEL_TRACES_SAMPLER` and `OTEL_TRACES_SAMPLER_ARG`; with only the argument set,
+    /// it replaces this sampler's ratio.
+    pub sampler: SamplerConfig,
+    /// `OTEL_EXPORTER_OTLP_TIMEOUT`.
+    pub timeout: Duration,
+}
 
 /// Whether and where spans are exported.
 #[derive(Debug, Clone, PartialEq)]
@@ -190,6 +199,7 @@ impl TracingConfig {
     /// With an endpoint set: a protocol other than `http/protobuf`, an unknown sampler,
     /// a ratio outside 0 to 1, an endpoint that is not an `http(s)` URL, a bad timeout.
     pub fn from_env(get: impl Fn(&str) -> Option<String>) -> Result<Self, OtelConfigError> {
+        let defaults = OtelDefaults::default();
         let get = |name: &str| get(name).filter(|value| !value.trim().is_empty());
         if get("OTEL_SDK_DISABLED").is_some_and(|value| value.trim().eq_ignore_ascii_case("true")) {
             return Ok(Self::Off);
@@ -220,7 +230,7 @@ impl TracingConfig {
         ]
         .into_iter()
         .find_map(|variable| get(variable).map(|value| (variable, value)))
-        .map_or(Ok(DEFAULT_OTLP_TIMEOUT), |(variable, value)| {
+        .map_or(Ok(defaults.timeout), |(variable, value)| {
             value
                 .trim()
                 .parse::<u64>()
@@ -235,10 +245,11 @@ impl TracingConfig {
         Ok(Self::Otlp(OtlpConfig {
             endpoint,
             service_name: get("OTEL_SERVICE_NAME")
-                .unwrap_or_else(|| DEFAULT_SERVICE_NAME.to_owned()),
+                .unwrap_or_else(|| defaults.service_name.to_owned()),
             sampler: SamplerConfig::from_env(
                 get("OTEL_TRACES_SAMPLER").as_deref(),
                 get("OTEL_TRACES_SAMPLER_ARG").as_deref(),
+                defaults.sampler,
             )?,
             timeout,
             certificate,
@@ -247,18 +258,33 @@ impl TracingConfig {
 }
 
 impl SamplerConfig {
-    /// `OTEL_TRACES_SAMPLER` and `OTEL_TRACES_SAMPLER_ARG`. Without a sampler, the
-    /// default ([`DEFAULT_TRACES_SAMPLER`]) with the argument given or
-    /// [`DEFAULT_TRACES_SAMPLER_ARG`]; a ratio sampler named without an argument
-    /// records everything, as the specification says.
+    /// `OTEL_TRACES_SAMPLER` and `OTEL_TRACES_SAMPLER_ARG`. Without a sampler,
+    /// `default`, whose ratio (if it has one) the argument replaces; a ratio sampler
+    /// named without an argument records everything, as the specification says.
     ///
     /// # Errors
     ///
     /// An unknown sampler, or a ratio sampler's argument outside 0 to 1.
-    pub fn from_env(sampler: Option<&str>, arg: Option<&str>) -> Result<Self, OtelConfigError> {
-        let (name, default_ratio) = match sampler {
-            Some(name) => (name.trim(), 1.0),
-            None => (DEFAULT_TRACES_SAMPLER, DEFAULT_TRACES_SAMPLER_ARG),
+    pub fn from_env(
+        sampler: Option<&str>,
+        arg: Option<&str>,
+        default: Self,
+    ) -> Result<Self, OtelConfigError> {
+        let ratio = |arg: &str| {
+            arg.trim()
+                .parse::<f64>()
+                .ok()
+                .filter(|ratio| (0.0..=1.0).contains(ratio))
+                .ok_or_else(|| OtelConfigError::SamplerArg(arg.to_owned()))
+        };
+        let Some(name) = sampler.map(str::trim) else {
+            return Ok(match (default.root, arg) {
+                (RootSampler::TraceIdRatio(_), Some(arg)) => Self {
+                    root: RootSampler::TraceIdRatio(ratio(arg)?),
+                    ..default
+                },
+                _ => default,
+            });
         };
         let (parent_based, root) = match name.strip_prefix("parentbased_") {
             Some(root) => (true, root),
@@ -267,15 +293,7 @@ impl SamplerConfig {
         let root = match root {
             "always_on" => RootSampler::AlwaysOn,
             "always_off" => RootSampler::AlwaysOff,
-            "traceidratio" => RootSampler::TraceIdRatio(match arg {
-                None => default_ratio,
-                Some(arg) => arg
-                    .trim()
-                    .parse::<f64>()
-                    .ok()
-                    .filter(|ratio| (0.0..=1.0).contains(ratio))
-                    .ok_or_else(|| OtelConfigError::SamplerArg(arg.to_owned()))?,
-            }),
+            "traceidratio" => RootSampler::TraceIdRatio(arg.map_or(Ok(1.0), ratio)?),
             _ => return Err(OtelConfigError::Sampler(name.to_owned())),
         };
         Ok(Self { parent_based, root })
@@ -304,6 +322,11 @@ mod tests {
     }
 
     const ENDPOINT: (&str, &str) = ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318");
+
+    const DEFAULT: SamplerConfig = SamplerConfig {
+        parent_based: true,
+        root: RootSampler::TraceIdRatio(0.01),
+    };
 
     #[test]
     fn without_an_endpoint_export_is_off_whatever_else_is_set() {
@@ -400,7 +423,8 @@ mod tests {
 
     #[test]
     fn samplers_are_the_six_standard_ones() {
-        let sampler = |name: &str, arg: Option<&str>| SamplerConfig::from_env(Some(name), arg);
+        let sampler =
+            |name: &str, arg: Option<&str>| SamplerConfig::from_env(Some(name), arg, DEFAULT);
         assert_eq!(sampler("always_on", None).unwrap().to_string(), "always_on");
         assert_eq!(
             sampler("parentbased_always_off", Some("0.5")).unwrap(),
@@ -434,26 +458,31 @@ mod tests {
 
     #[test]
     fn without_a_sampler_the_default_applies_with_its_ratio_or_the_one_given() {
-        let default = SamplerConfig::from_env(None, None).unwrap();
+        assert_eq!(SamplerConfig::from_env(None, None, DEFAULT), Ok(DEFAULT));
         assert_eq!(
-            default,
-            SamplerConfig::from_env(
-                Some(DEFAULT_TRACES_SAMPLER),
-                Some(&DEFAULT_TRACES_SAMPLER_ARG.to_string())
-            )
-            .unwrap()
+            SamplerConfig::from_env(None, Some("1"), DEFAULT),
+            Ok(SamplerConfig {
+                parent_based: true,
+                root: RootSampler::TraceIdRatio(1.0)
+            })
         );
         assert_eq!(
-            SamplerConfig::from_env(None, Some("1")).unwrap().root,
-            RootSampler::TraceIdRatio(1.0)
+            SamplerConfig::from_env(None, Some("2"), DEFAULT),
+            Err(OtelConfigError::SamplerArg("2".to_owned()))
         );
+        // A default without a ratio has nothing for the argument to replace.
+        let off = SamplerConfig {
+            parent_based: true,
+            root: RootSampler::AlwaysOff,
+        };
+        assert_eq!(SamplerConfig::from_env(None, Some("0.5"), off), Ok(off));
     }
 
     #[test]
     fn service_name_and_timeout_have_defaults() {
         let defaults = otlp(&[ENDPOINT]);
-        assert_eq!(defaults.service_name, DEFAULT_SERVICE_NAME);
-        assert_eq!(defaults.timeout, DEFAULT_OTLP_TIMEOUT);
+        assert_eq!(defaults.service_name, OtelDefaults::default().service_name);
+        assert_eq!(defaults.timeout, OtelDefaults::default().timeout);
         let set = otlp(&[
             ENDPOINT,
             ("OTEL_SERVICE_NAME", "consulta-conta"),

@@ -28,7 +28,7 @@ use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::trace::{IdGenerator, RandomIdGenerator, SdkTracer, SdkTracerProvider};
 
 pub use self::config::{
-    Endpoint, OtelConfigError, OtlpConfig, RootSampler, SamplerConfig, TracingConfig,
+    Endpoint, OtelConfigError, OtelDefaults, OtlpConfig, RootSampler, SamplerConfig, TracingConfig,
 };
 pub use self::http::ClientError;
 use self::sampler::{Caller, CallerAwareSampler};

@@ -98,7 +98,8 @@ mod tests {
     const TRACE: TraceId = TraceId::from_bytes([0x4b; 16]);
 
     fn sampler(name: &str, arg: Option<&str>) -> CallerAwareSampler {
-        CallerAwareSampler::new(SamplerConfig::from_env(Some(name), arg).unwrap())
+        let default = crate::otel::OtelDefaults::default().sampler;
+        CallerAwareSampler::new(SamplerConfig::from_env(Some(name), arg, default).unwrap())
     }
 
     fn remote(sampled: bool, caller: Caller) -> Context {
