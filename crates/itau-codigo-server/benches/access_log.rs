@@ -10,14 +10,13 @@ use std::time::Duration;
 
 use actix_web::http::header::{HeaderMap, HeaderValue};
 use criterion::{Criterion, criterion_group, criterion_main};
-use itau_codigo_server::otel::{RequestOutcome, TraceId, Tracing};
+use itau_codigo_server::otel::{RequestOutcome, TraceId, Tracing, TracingConfig};
 use itau_codigo_server::request_context::{AccessLine, RequestIds, log_access, request_span};
 use itau_codigo_server::telemetry::{self, LogFormat, LogWriter};
 use itau_codigo_server::trace_context::TRACEPARENT;
 
 fn access_log(c: &mut Criterion) {
     let writer = LogWriter::spawn(std::io::sink(), true, telemetry::LOG_BUFFER_BYTES);
-    let subscriber = telemetry::subscriber(LogFormat::Json, "info", writer.clone()).unwrap();
     let ids = RequestIds {
         correlation_id: "5f0c6b8e-2d3a-4e8b-9c1f-7a6b5c4d3e2f".to_owned(),
         flow_id: Some("flow-0042".to_owned()),
@@ -29,44 +28,61 @@ fn access_log(c: &mut Criterion) {
         TRACEPARENT,
         HeaderValue::from_static("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"),
     );
-    let tracing = Tracing::default();
-    tracing::subscriber::with_default(subscriber, || {
-        c.bench_function("span and access line (json)", |b| {
-            b.iter(|| {
-                let trace = tracing.start_request(black_box(&headers), false);
-                black_box(trace.traceresponse());
-                let ids = RequestIds {
-                    trace_id: trace.trace_id(),
-                    ..ids.clone()
-                };
-                let span = request_span(black_box(&ids));
-                span.in_scope(|| black_box(()));
-                log_access(
-                    &span,
-                    &AccessLine {
+    // Export off, as `serve` runs without `OTEL_EXPORTER_OTLP_ENDPOINT`; then export
+    // on with a sampler that records nothing (what a request the ratio does not pick
+    // costs; nothing is sent, so the endpoint is never reached).
+    let export_on = TracingConfig::from_env(|name| match name {
+        "OTEL_EXPORTER_OTLP_ENDPOINT" => Some("http://127.0.0.1:9".to_owned()),
+        "OTEL_TRACES_SAMPLER" => Some("always_off".to_owned()),
+        _ => None,
+    })
+    .unwrap();
+    for (name, tracing) in [
+        ("span and access line (json)", Tracing::default()),
+        (
+            "span and access line (json), export on, not recorded",
+            Tracing::start(&export_on, "sqlite").unwrap(),
+        ),
+    ] {
+        let subscriber = telemetry::subscriber(LogFormat::Json, "info", writer.clone()).unwrap();
+        tracing::subscriber::with_default(subscriber, || {
+            c.bench_function(name, |b| {
+                b.iter(|| {
+                    let trace = tracing.start_request(black_box(&headers), false);
+                    black_box(trace.traceresponse());
+                    let ids = RequestIds {
+                        trace_id: trace.trace_id(),
+                        ..ids.clone()
+                    };
+                    let span = request_span(black_box(&ids));
+                    span.in_scope(|| black_box(()));
+                    log_access(
+                        &span,
+                        &AccessLine {
+                            method: "POST",
+                            route: "/apiaccess/rest/ccmessaging/v1/itau/codigo",
+                            status: 200,
+                            latency: Duration::from_micros(412),
+                            ids: &ids,
+                            client: Some(std::net::IpAddr::from([203, 0, 113, 66])),
+                            conta: "0013411501*",
+                            servico_digital: "whatsapp",
+                        },
+                    );
+                    trace.finish(&RequestOutcome {
                         method: "POST",
-                        route: "/apiaccess/rest/ccmessaging/v1/itau/codigo",
+                        route: Some("/apiaccess/rest/ccmessaging/v1/itau/codigo"),
                         status: 200,
-                        latency: Duration::from_micros(412),
-                        ids: &ids,
-                        client: Some(std::net::IpAddr::from([203, 0, 113, 66])),
-                        conta: "0013411501*",
-                        servico_digital: "whatsapp",
-                    },
-                );
-                trace.finish(&RequestOutcome {
-                    method: "POST",
-                    route: Some("/apiaccess/rest/ccmessaging/v1/itau/codigo"),
-                    status: 200,
-                    client: None,
-                    correlation_id: &ids.correlation_id,
-                    flow_id: ids.flow_id.as_deref(),
-                    conta: Some("0013411501*"),
-                    servico_digital: Some("whatsapp"),
+                        client: None,
+                        correlation_id: &ids.correlation_id,
+                        flow_id: ids.flow_id.as_deref(),
+                        conta: Some("0013411501*"),
+                        servico_digital: Some("whatsapp"),
+                    });
                 });
             });
         });
-    });
+    }
 }
 
 criterion_group!(benches, access_log);
