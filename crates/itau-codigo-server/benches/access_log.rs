@@ -17,7 +17,7 @@ use itau_codigo_server::trace_context::TRACEPARENT;
 
 fn access_log(c: &mut Criterion) {
     let writer = LogWriter::spawn(std::io::sink(), true, telemetry::LOG_BUFFER_BYTES);
-    let ids = RequestIds {
+    let mut ids = RequestIds {
         correlation_id: "5f0c6b8e-2d3a-4e8b-9c1f-7a6b5c4d3e2f".to_owned(),
         flow_id: Some("flow-0042".to_owned()),
         trace_id: TraceId::INVALID,
@@ -50,10 +50,7 @@ fn access_log(c: &mut Criterion) {
                 b.iter(|| {
                     let trace = tracing.start_request(black_box(&headers), false);
                     black_box(trace.traceresponse());
-                    let ids = RequestIds {
-                        trace_id: trace.trace_id(),
-                        ..ids.clone()
-                    };
+                    ids.trace_id = trace.trace_id();
                     let span = request_span(black_box(&ids));
                     span.in_scope(|| black_box(()));
                     log_access(

@@ -14,6 +14,7 @@ mod http;
 mod sampler;
 
 use std::borrow::Cow;
+use std::cell::Cell;
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -31,7 +32,7 @@ pub use self::config::{
     Endpoint, OtelConfigError, OtelDefaults, OtlpConfig, RootSampler, SamplerConfig, TracingConfig,
 };
 pub use self::http::ClientError;
-use self::sampler::{Caller, CallerAwareSampler};
+use self::sampler::{Caller, CallerAwareSampler, Parent};
 use crate::trace_context::{self, TraceParent};
 pub use opentelemetry::trace::{SpanId, TraceId};
 
@@ -48,6 +49,8 @@ pub struct Tracing {
 struct Exporter {
     provider: SdkTracerProvider,
     tracer: SdkTracer,
+    /// The provider's sampler too.
+    sampler: CallerAwareSampler,
     /// `db.system.name` of the store lookups.
     db_system: &'static str,
 }
@@ -84,9 +87,11 @@ impl Tracing {
             .with_timeout(otlp.timeout)
             .build()
             .map_err(|e| TracingError::Exporter(e.to_string()))?;
+        let sampler = CallerAwareSampler::new(otlp.sampler);
         let provider = SdkTracerProvider::builder()
             .with_batch_exporter(exporter)
-            .with_sampler(CallerAwareSampler::new(otlp.sampler))
+            .with_sampler(sampler.clone())
+            .with_id_generator(PresetTraceId)
             .with_resource(
                 Resource::builder()
                     .with_service_name(otlp.service_name.clone())
@@ -105,6 +110,7 @@ impl Tracing {
             exporter: Some(Arc::new(Exporter {
                 provider,
                 tracer,
+                sampler,
                 db_system,
             })),
         })
@@ -120,10 +126,24 @@ impl Tracing {
     /// span of its own in it, recorded when exported and sampled.
     pub fn start_request(&self, headers: &HeaderMap, trusted_peer: bool) -> RequestTrace {
         let parent = TraceParent::from_headers(headers).ok().flatten();
-        let Some(exporter) = &self.exporter else {
-            let ids = RandomIdGenerator::default();
+        let ids = RandomIdGenerator::default();
+        let trace_id = parent.map_or_else(|| ids.new_trace_id(), |p| p.trace_id);
+        let caller = if trusted_peer {
+            Caller::Trusted
+        } else {
+            Caller::Untrusted
+        };
+        // The sampler's decision first: a request it drops costs no SDK span.
+        let recorded = self.exporter.as_ref().filter(|exporter| {
+            let parent = parent.map(|p| Parent::Remote {
+                sampled: p.flags.is_sampled(),
+                caller,
+            });
+            exporter.sampler.records(parent, trace_id)
+        });
+        let Some(exporter) = recorded else {
             return RequestTrace {
-                trace_id: parent.map_or_else(|| ids.new_trace_id(), |p| p.trace_id),
+                trace_id,
                 span_id: ids.new_span_id(),
                 sampled: false,
                 recording: None,
@@ -131,11 +151,6 @@ impl Tracing {
         };
         let mut parent_cx = Context::new();
         if let Some(parent) = parent {
-            let caller = if trusted_peer {
-                Caller::Trusted
-            } else {
-                Caller::Untrusted
-            };
             parent_cx = parent_cx
                 .with_remote_span_context(SpanContext::new(
                     parent.trace_id,
@@ -146,17 +161,18 @@ impl Tracing {
                 ))
                 .with_value(caller);
         }
+        // A new trace keeps the ID the decision was made on.
+        NEXT_TRACE_ID.set(Some(trace_id));
         let span = exporter
             .tracer
             .span_builder("HTTP")
             .with_kind(SpanKind::Server)
             .start_with_context(&exporter.tracer, &parent_cx);
+        NEXT_TRACE_ID.set(None);
+        // The trace is the one decided on (the SDK's span is in it: the caller's trace,
+        // or the preset ID); the span and the final word on sampling are the SDK's.
         let context = span.span_context();
-        let (trace_id, span_id, sampled) = (
-            context.trace_id(),
-            context.span_id(),
-            context.trace_flags().is_sampled(),
-        );
+        let (span_id, sampled) = (context.span_id(), context.trace_flags().is_sampled());
         let recording = span.is_recording().then(|| Recording {
             context: parent_cx.with_span(span),
             exporter: Arc::clone(exporter),
@@ -176,6 +192,30 @@ impl Tracing {
         {
             tracing::warn!(error = %error, "the last spans may not have been exported");
         }
+    }
+}
+
+thread_local! {
+    /// The trace ID [`PresetTraceId`] gives the next new trace made on this thread.
+    static NEXT_TRACE_ID: Cell<Option<TraceId>> = const { Cell::new(None) };
+}
+
+/// The SDK's ID generator: random span IDs, and for a new trace the ID
+/// [`Tracing::start_request`] already drew and sampled on (set just before it asks
+/// for the span, on the same thread), so that the trace the SDK records is the one
+/// the sampler decided on, logged and sent back.
+#[derive(Debug, Clone, Copy, Default)]
+struct PresetTraceId;
+
+impl IdGenerator for PresetTraceId {
+    fn new_trace_id(&self) -> TraceId {
+        NEXT_TRACE_ID
+            .take()
+            .unwrap_or_else(|| RandomIdGenerator::default().new_trace_id())
+    }
+
+    fn new_span_id(&self) -> SpanId {
+        RandomIdGenerator::default().new_span_id()
     }
 }
 

@@ -19,6 +19,15 @@ pub(crate) enum Caller {
     Untrusted,
 }
 
+/// A span's parent, as far as sampling goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Parent {
+    /// A span of this service (the request's, for a store lookup).
+    Local { sampled: bool },
+    /// The caller's, from its `traceparent`.
+    Remote { sampled: bool, caller: Caller },
+}
+
 /// [`SamplerConfig`] as the SDK asks it.
 #[derive(Debug, Clone)]
 pub(crate) struct CallerAwareSampler {
@@ -45,17 +54,36 @@ impl CallerAwareSampler {
             .map(|cx| cx.span().span_context().clone())
             .filter(|span| span.is_valid());
         let Some(parent_span) = parent_span else {
-            return (self.root_decision(trace_id), TraceState::NONE);
+            return (self.records(None, trace_id), TraceState::NONE);
         };
-        let caller = parent.and_then(|cx| cx.get::<Caller>().copied());
-        let follows_parent =
-            !parent_span.is_remote() || (self.parent_based && caller == Some(Caller::Trusted));
-        let sampled = if follows_parent {
-            parent_span.is_sampled()
+        let parent_decision = if parent_span.is_remote() {
+            let caller = parent.and_then(|cx| cx.get::<Caller>().copied());
+            Parent::Remote {
+                sampled: parent_span.is_sampled(),
+                caller: caller.unwrap_or(Caller::Untrusted),
+            }
         } else {
-            self.root_decision(trace_id)
+            Parent::Local {
+                sampled: parent_span.is_sampled(),
+            }
         };
-        (sampled, parent_span.trace_state().clone())
+        (
+            self.records(Some(parent_decision), trace_id),
+            parent_span.trace_state().clone(),
+        )
+    }
+
+    /// The decision itself, which `Tracing` also asks before it makes a span, so that
+    /// a request the sampler drops costs no span.
+    pub(crate) fn records(&self, parent: Option<Parent>, trace_id: TraceId) -> bool {
+        match parent {
+            Some(Parent::Local { sampled }) => sampled,
+            Some(Parent::Remote {
+                sampled,
+                caller: Caller::Trusted,
+            }) if self.parent_based => sampled,
+            Some(Parent::Remote { .. }) | None => self.root_decision(trace_id),
+        }
     }
 
     fn root_decision(&self, trace_id: TraceId) -> bool {

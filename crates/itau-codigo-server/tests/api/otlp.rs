@@ -308,6 +308,7 @@ fn exported_spans_hold_no_password_full_account_code_or_personal_data() {
     let found = consulta(http, TRES_GERENTES, &[]);
     assert_eq!(found.status, 200);
     let customer = found.json()["data"].clone();
+    let (new_trace, new_span, _) = traceresponse(&found);
     assert_eq!(consulta(http, DESCONHECIDA, &[]).status, 404);
     assert_eq!(consulta(http, WRONG_DAC, &[]).status, 400);
     let wrong_password = http.post_as(
@@ -335,6 +336,12 @@ fn exported_spans_hold_no_password_full_account_code_or_personal_data() {
     let unmatched: Vec<&Value> = spans.iter().filter(|s| s["name"] == "GET").collect();
     assert_eq!(unmatched.len(), 1, "{spans:#?}");
     assert!(unmatched[0]["attributes"].get("http.route").is_none());
+    // A new trace is recorded under the ID the answer gave.
+    let root = named(&of_trace(&spans, &new_trace), &format!("POST {PATH}")).clone();
+    assert_eq!(
+        (&root["span_id"], &root["parent_span_id"]),
+        (&json!(new_span), &json!(""))
+    );
     // Everything the receiver got: what it decoded, and the raw protobuf bytes.
     let mut received = serde_json::to_string(&exports).unwrap();
     for export in &exports {
