@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use crate::auth::{Credentials, CredentialsError, ThrottleConfig};
 use crate::client::TrustedProxies;
+use crate::otel::{OtelConfigError, OtelDefaults, RootSampler, SamplerConfig, TracingConfig};
 use crate::store::DbLocation;
 
 /// The literal behind [`DEFAULT_DB`], as a macro so that help texts can `concat!` it.
@@ -60,6 +61,22 @@ pub const DEFAULT_READINESS_INTERVAL: Duration = Duration::from_secs(1);
 pub const READINESS_TIMEOUT: Duration = Duration::from_secs(1);
 /// Whether `/docs` is served.
 pub const DEFAULT_DOCS: bool = true;
+/// `OTEL_SERVICE_NAME`: the `service.name` of exported spans.
+pub const DEFAULT_SERVICE_NAME: &str = "itau-codigo";
+/// `OTEL_TRACES_SAMPLER` and `OTEL_TRACES_SAMPLER_ARG` when unset
+/// (`parentbased_traceidratio` at 0.01; BENCHMARKS.md, "Traces", has the figures
+/// behind it): a trusted gateway's decision is followed, and of the requests nobody
+/// decided for, one trace in a hundred is recorded.
+pub const DEFAULT_TRACES_SAMPLER: SamplerConfig = SamplerConfig {
+    parent_based: true,
+    root: RootSampler::TraceIdRatio(0.01),
+};
+/// `OTEL_EXPORTER_OTLP_TIMEOUT`: how long one export may take, retries included (the
+/// specification's default).
+pub const DEFAULT_OTLP_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long `serve`, once stopped, waits for the spans still buffered to be exported:
+/// the drain and the shutdown timeout already take most of a container's stop timeout.
+pub const TRACE_FLUSH_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// Everything `serve` needs.
 #[derive(Debug, Clone)]
@@ -90,6 +107,8 @@ pub struct ServeConfig {
     pub docs: bool,
     /// How often, at most, the store's readiness is checked (zero: at every call).
     pub readiness_interval: Duration,
+    /// Whether and where spans are exported (the `OTEL_*` variables).
+    pub tracing: TracingConfig,
 }
 
 impl ServeConfig {
@@ -110,6 +129,7 @@ impl ServeConfig {
             trusted_proxies: TrustedProxies::default(),
             docs: DEFAULT_DOCS,
             readiness_interval: DEFAULT_READINESS_INTERVAL,
+            tracing: TracingConfig::Off,
         }
     }
 }
@@ -121,6 +141,17 @@ impl Default for ThrottleConfig {
             max_failures: DEFAULT_LOGIN_MAX_FAILURES,
             lockout: DEFAULT_LOGIN_LOCKOUT,
             capacity: DEFAULT_LOGIN_THROTTLE_CAPACITY,
+        }
+    }
+}
+
+/// Written here, as the throttle's, so that every default is in one file.
+impl Default for OtelDefaults {
+    fn default() -> Self {
+        Self {
+            service_name: DEFAULT_SERVICE_NAME,
+            sampler: DEFAULT_TRACES_SAMPLER,
+            timeout: DEFAULT_OTLP_TIMEOUT,
         }
     }
 }
@@ -158,6 +189,9 @@ pub enum ConfigError {
     /// `--demo` on an address other people can reach.
     #[error("--demo serves demo credentials and binds to loopback only, but --bind is {0}")]
     DemoNotLoopback(SocketAddr),
+    /// An `OTEL_*` variable is unusable.
+    #[error(transparent)]
+    Tracing(#[from] OtelConfigError),
 }
 
 #[cfg(test)]

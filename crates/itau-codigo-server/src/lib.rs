@@ -15,6 +15,7 @@ pub mod demo;
 pub mod exit;
 pub mod import;
 pub mod metrics;
+pub mod otel;
 pub mod paths;
 pub mod problem;
 pub mod procfs;
@@ -26,6 +27,7 @@ pub mod startup;
 pub mod state;
 pub mod store;
 pub mod telemetry;
+pub mod trace_context;
 
 /// What the unit tests of several modules share.
 #[cfg(test)]

@@ -1,5 +1,6 @@
 //! What every request carries: its correlation and flow IDs (echoed in the response),
-//! a span, one access-log line and its metrics.
+//! its trace ([`crate::otel`]: `traceparent` in, `traceresponse` out), a span, one
+//! access-log line and its metrics.
 
 use std::future::{Ready, ready};
 use std::net::IpAddr;
@@ -14,8 +15,10 @@ use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 use tracing::Instrument;
 
 use crate::metrics::UNMATCHED_ROUTE;
+use crate::otel::{RequestOutcome, RequestTrace, TraceId, Tracing};
 use crate::paths;
 use crate::state::AppState;
+use crate::trace_context::TRACERESPONSE;
 
 /// `x-itau-correlationID`.
 pub const CORRELATION_ID: HeaderName = HeaderName::from_static("x-itau-correlationid");
@@ -29,6 +32,8 @@ pub struct RequestIds {
     pub correlation_id: String,
     /// The request's flow ID when usable.
     pub flow_id: Option<String>,
+    /// The W3C trace the request belongs to (all zeros if the middleware did not run).
+    pub trace_id: TraceId,
 }
 
 /// What the consulta handler adds to the access log once the body is parsed.
@@ -41,12 +46,13 @@ pub struct ConsultaLog {
 }
 
 impl RequestIds {
-    fn from_request(request: &ServiceRequest) -> Self {
+    fn from_request(request: &ServiceRequest, trace_id: TraceId) -> Self {
         let headers = request.headers();
         Self {
             correlation_id: usable_id(headers, &CORRELATION_ID)
                 .unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
             flow_id: usable_id(headers, &FLOW_ID),
+            trace_id,
         }
     }
 }
@@ -97,6 +103,7 @@ pub fn ids_of(request: &HttpRequest) -> RequestIds {
         .unwrap_or_else(|| RequestIds {
             correlation_id: uuid::Uuid::new_v4().to_string(),
             flow_id: None,
+            trace_id: TraceId::INVALID,
         })
 }
 
@@ -106,10 +113,14 @@ pub async fn middleware(
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody + 'static>, actix_web::Error> {
     let started = Instant::now();
-    let ids = RequestIds::from_request(&request);
-    request.extensions_mut().insert(ids.clone());
-    let method = request.method().clone();
     let state = request.app_data::<web::Data<AppState>>().cloned();
+    let trace = start_trace(&request, state.as_ref().map(|state| &***state));
+    let ids = RequestIds::from_request(&request, trace.trace_id());
+    request.extensions_mut().insert(ids.clone());
+    if let Some(scope) = trace.scope() {
+        request.extensions_mut().insert(scope);
+    }
+    let method = request.method().clone();
     let client = request.peer_addr().map(|peer| match &state {
         Some(state) => state.trusted_proxies.client(peer.ip(), request.headers()),
         None => peer.ip(),
@@ -138,8 +149,9 @@ pub async fn middleware(
     {
         headers.insert(FLOW_ID, flow_id);
     }
-    let route =
-        paths::label(response.request().match_pattern().as_deref()).unwrap_or(UNMATCHED_ROUTE);
+    headers.insert(TRACERESPONSE, trace.traceresponse());
+    let matched = paths::label(response.request().match_pattern().as_deref());
+    let route = matched.unwrap_or(UNMATCHED_ROUTE);
     let status = response.status().as_u16();
     let latency = started.elapsed();
     let consulta = response
@@ -162,10 +174,35 @@ pub async fn middleware(
             servico_digital: servico_digital.as_deref().unwrap_or(""),
         },
     );
+    trace.finish(&RequestOutcome {
+        method: method.as_str(),
+        route: matched,
+        status,
+        client,
+        correlation_id: &ids.correlation_id,
+        flow_id: ids.flow_id.as_deref(),
+        conta: conta.as_deref(),
+        servico_digital: servico_digital.as_deref(),
+    });
     if let Some(state) = state {
         state.metrics.observe(route, status, latency);
     }
     Ok(response)
+}
+
+/// The request's trace: a caller's `traceparent` is continued, its sampled flag
+/// followed only from a trusted proxy (the TCP peer, not a forwarded address).
+fn start_trace(request: &ServiceRequest, state: Option<&AppState>) -> RequestTrace {
+    let untraced = Tracing::default();
+    let (tracing, trusted_proxies) = match state {
+        Some(state) => (&state.tracing, Some(&state.trusted_proxies)),
+        None => (&untraced, None),
+    };
+    let trusted_peer = request
+        .peer_addr()
+        .zip(trusted_proxies)
+        .is_some_and(|(peer, proxies)| proxies.contains(peer.ip()));
+    tracing.start_request(request.headers(), trusted_peer)
 }
 
 /// The span every request runs in: its IDs reach each log line written meanwhile.
@@ -174,6 +211,7 @@ pub fn request_span(ids: &RequestIds) -> tracing::Span {
         "request",
         correlation_id = %ids.correlation_id,
         flow_id = ids.flow_id.as_deref().unwrap_or(""),
+        trace_id = %ids.trace_id,
     )
 }
 
@@ -209,6 +247,7 @@ pub fn log_access(span: &tracing::Span, line: &AccessLine<'_>) {
             latency_ms = line.latency.as_secs_f64() * 1000.0,
             correlation_id = line.ids.correlation_id.as_str(),
             flow_id = line.ids.flow_id.as_deref().unwrap_or(""),
+            trace_id = %line.ids.trace_id,
             client = line.client.map(tracing::field::display),
             conta = line.conta,
             servico_digital = line.servico_digital,

@@ -12,12 +12,13 @@ use rustls_pki_types::pem::{self, PemObject};
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 
 use crate::auth::{Gatekeeper, watch_password_file};
-use crate::config::{READINESS_TIMEOUT, ServeConfig, StoreConfig, TlsFiles};
+use crate::config::{READINESS_TIMEOUT, ServeConfig, StoreConfig, TRACE_FLUSH_TIMEOUT, TlsFiles};
 use crate::metrics::Metrics;
+use crate::otel::Tracing;
 use crate::readiness::StoreCheck;
 use crate::shutdown::{Draining, StopSignals};
 use crate::state::AppState;
-use crate::store::{self, Store};
+use crate::store::{self, DbLocation, Store};
 use crate::{demo, request_context, routes};
 
 /// A bound, not yet running, service.
@@ -29,6 +30,7 @@ pub struct Application {
     draining: Arc<Draining>,
     drain_period: Duration,
     signals: StopSignals,
+    tracing: Tracing,
 }
 
 impl std::fmt::Debug for Application {
@@ -83,6 +85,7 @@ impl Application {
             Arc::clone(&metrics),
         );
         let draining = Arc::new(Draining::default());
+        let tracing = Tracing::start(&config.tracing, db_system(&config.store))?;
         let state = web::Data::new(AppState {
             store,
             readiness,
@@ -91,6 +94,7 @@ impl Application {
             trusted_proxies: config.trusted_proxies.clone(),
             metrics,
             draining: Arc::clone(&draining),
+            tracing: tracing.clone(),
         });
         let app = move || {
             App::new()
@@ -126,6 +130,7 @@ impl Application {
             draining,
             drain_period: config.drain_period,
             signals: StopSignals::install().context("cannot install the signal handlers")?,
+            tracing,
         })
     }
 
@@ -170,7 +175,16 @@ impl Application {
             );
         let served = self.server.await;
         stopper.abort();
+        self.tracing.shutdown(TRACE_FLUSH_TIMEOUT);
         served
+    }
+}
+
+/// `db.system.name` of the store's lookups in spans.
+fn db_system(store: &StoreConfig) -> &'static str {
+    match store {
+        StoreConfig::Db(DbLocation::Postgres(_)) => "postgresql",
+        StoreConfig::Db(DbLocation::SqliteFile(_)) | StoreConfig::Demo => "sqlite",
     }
 }
 

@@ -6,6 +6,7 @@ use std::time::Duration;
 use crate::auth::Gatekeeper;
 use crate::client::TrustedProxies;
 use crate::metrics::Metrics;
+use crate::otel::Tracing;
 use crate::readiness::StoreCheck;
 use crate::shutdown::Draining;
 use crate::store::Store;
@@ -28,4 +29,6 @@ pub struct AppState {
     pub readiness: StoreCheck,
     /// Set on SIGTERM: `/readyz` fails and every answer closes its connection.
     pub draining: Arc<Draining>,
+    /// Each request's trace, and the exporter of the recorded ones.
+    pub tracing: Tracing,
 }

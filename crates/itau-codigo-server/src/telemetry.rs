@@ -532,6 +532,7 @@ mod tests {
         let ids = RequestIds {
             correlation_id: "c0rr-\"quoted\"\\".to_owned(),
             flow_id: flow_id.map(str::to_owned),
+            trace_id: crate::otel::TraceId::from_bytes([0x4b; 16]),
         };
         let span = request_span(&ids);
         log_access(

@@ -143,6 +143,13 @@ const ON_EVERY_ANSWER: &[Header] = &[
         description: "The request's `x-itau-flowID`, when it was 1-128 visible ASCII characters; absent otherwise.",
         schema: r#"{"type": "string", "minLength": 1, "maxLength": 128}"#,
     },
+    Header {
+        component: "TraceResponse",
+        name: "traceresponse",
+        required: true,
+        description: "W3C Trace Context Level 2: the trace the request belongs to (the caller's `traceparent` trace, or a new one), the service's span in it, and whether the service recorded it (flags `01`) or not (`00`).",
+        schema: r#"{"type": "string", "pattern": "^00-[0-9a-f]{32}-[0-9a-f]{16}-0[01]$"}"#,
+    },
 ];
 
 /// Every answer of the API path, problems too: each is about one customer's account.
@@ -419,6 +426,8 @@ pub fn openapi() -> Value {
                         {"name": "x-itau-apikey", "in": "header", "required": false, "description": "Client ID from the OAuth authentication (accepted, not checked).", "schema": {"type": "string"}},
                         {"name": "x-itau-correlationID", "in": "header", "required": false, "description": "Correlation ID for the audit trail; echoed when 1-128 visible ASCII characters, replaced by a new UUID otherwise.", "schema": {"type": "string"}},
                         {"name": "x-itau-flowID", "in": "header", "required": false, "description": "Flow ID; echoed when 1-128 visible ASCII characters, dropped otherwise.", "schema": {"type": "string"}},
+                        {"name": "traceparent", "in": "header", "required": false, "description": "W3C Trace Context: the caller's trace, continued by the service. A malformed or repeated one starts a new trace (never a 400); its sampled flag is followed only from the deployment's trusted proxies.", "schema": {"type": "string", "pattern": "^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}"}, "example": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"},
+                        {"name": "tracestate", "in": "header", "required": false, "description": "W3C Trace Context: vendor data carried with the trace when recorded; dropped when malformed or longer than 512 bytes.", "schema": {"type": "string"}},
                     ],
                     "requestBody": {
                         "required": true,

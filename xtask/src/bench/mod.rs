@@ -12,6 +12,7 @@ mod dados;
 mod procfs;
 mod report;
 mod results;
+mod tracing;
 mod wrk;
 
 use std::collections::BTreeMap;
@@ -32,6 +33,10 @@ pub(crate) const HELP: &str = "  bench [--smoke] [OPTIONS]
                       Markdown report (also written to OUT/report.md) and writes the
                       figures to benchmarks/<store>.json with SVG charts beside them
                       (benchmarks/<store>-{reqs,p99,import}.svg). Options:
+      --tracing           instead: the cost of traces, the service with export off, with
+                          every request recorded and with the default sampler, side by
+                          side against local OTLP receivers [1000 accounts, 64
+                          connections]; prints the report (also OUT/tracing-report.md)
       --smoke             a few seconds on a small store with every status checked (CI);
                           debug binaries unless --release; the JSON and charts go to
                           OUT/charts, not into the repository
@@ -62,6 +67,7 @@ const PASSWORD: &str = "bench-s3nh4-longa";
 #[derive(Debug, Clone)]
 pub(crate) struct Options {
     pub(crate) smoke: bool,
+    pub(crate) tracing: bool,
     pub(crate) sizes: Vec<u64>,
     pub(crate) connections: Vec<u32>,
     pub(crate) duration: Duration,
@@ -79,16 +85,22 @@ pub(crate) struct Options {
 impl Options {
     pub(crate) fn parse(args: &[&str], root: &Path) -> anyhow::Result<Self> {
         let smoke = args.contains(&"--smoke");
+        let tracing = args.contains(&"--tracing");
         let target =
             std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
         let mut options = Self {
             smoke,
-            sizes: if smoke {
+            tracing,
+            sizes: if smoke || tracing {
                 vec![1000]
             } else {
                 vec![1000, 100_000, 1_000_000]
             },
-            connections: if smoke { vec![16] } else { vec![16, 64, 256] },
+            connections: match (smoke, tracing) {
+                (true, _) => vec![16],
+                (false, true) => vec![64],
+                (false, false) => vec![16, 64, 256],
+            },
             duration: Duration::from_secs(if smoke { 2 } else { 5 }),
             rounds: if smoke { 1 } else { 3 },
             warmup: Duration::from_secs(if smoke { 1 } else { 2 }),
@@ -108,7 +120,7 @@ impl Options {
                     .with_context(|| format!("{flag} needs a value"))
             };
             match flag {
-                "--smoke" => {}
+                "--smoke" | "--tracing" => {}
                 "--check" => options.check = true,
                 "--release" => options.release = true,
                 "--accounts" | "--sizes" => options.sizes = list(value()?)?,
@@ -159,6 +171,18 @@ pub(crate) fn run(root: &Path, args: &[&str]) -> anyhow::Result<()> {
     let binaries = build(root, options.release)?;
     let script = options.out.join("mix.lua");
     std::fs::write(&script, wrk::MIX_LUA)?;
+    if options.tracing {
+        ensure!(
+            options.db.is_none(),
+            "--tracing measures on SQLite: drop --db"
+        );
+        let text = tracing::run(&options, &binaries, &script, args)?;
+        print!("{text}");
+        let path = options.out.join("tracing-report.md");
+        std::fs::write(&path, &text)?;
+        eprintln!("bench: report written to {}", path.display());
+        return Ok(());
+    }
     let mut report = Report::new(&options, args);
     let mut failed = None;
     for &size in &options.sizes {
@@ -515,6 +539,17 @@ impl Server {
         args: &[OsString],
         cpu: &str,
     ) -> anyhow::Result<Self> {
+        Self::start_with_env(name, program, args, cpu, &[])
+    }
+
+    /// [`Self::start`] with these variables added to the environment.
+    fn start_with_env(
+        name: &'static str,
+        program: &Path,
+        args: &[OsString],
+        cpu: &str,
+        env: &[(String, String)],
+    ) -> anyhow::Result<Self> {
         let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
         let mut command = Command::new("taskset");
         command
@@ -528,6 +563,7 @@ impl Server {
         command
             .env("ITAU_CODIGO_USERNAME", USERNAME)
             .env("ITAU_CODIGO_PASSWORD", PASSWORD)
+            .envs(env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null());
@@ -602,10 +638,11 @@ fn parse_statuses(text: &str) -> BTreeMap<u16, u64> {
         .collect()
 }
 
-/// Runs the service with only the configuration the bench gives it.
+/// Runs the service with only the configuration the bench gives it (traces included).
 fn clear_itau_env(command: &mut Command) {
     for (name, _) in std::env::vars_os() {
-        if name.to_string_lossy().starts_with("ITAU_CODIGO_") {
+        let name_text = name.to_string_lossy();
+        if name_text.starts_with("ITAU_CODIGO_") || name_text.starts_with("OTEL_") {
             command.env_remove(name);
         }
     }

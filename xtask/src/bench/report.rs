@@ -52,7 +52,7 @@ pub(crate) struct Report {
     notes: Vec<String>,
 }
 
-fn command_output(program: &str, args: &[&str]) -> String {
+pub(crate) fn command_output(program: &str, args: &[&str]) -> String {
     Command::new(program)
         .args(args)
         .output()
@@ -64,7 +64,7 @@ fn command_output(program: &str, args: &[&str]) -> String {
 
 /// The command line as the report publishes it: a `--db` value (it may hold a
 /// password) as the store shows a location, through the store's own redaction.
-fn shown_command(args: &[&str]) -> String {
+pub(crate) fn shown_command(args: &[&str]) -> String {
     let mut shown = String::from("cargo xtask bench");
     let mut after_db = false;
     for arg in args {

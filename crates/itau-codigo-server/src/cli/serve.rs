@@ -22,6 +22,7 @@ use crate::config::{
 };
 use crate::demo;
 use crate::exit::{EXIT_USAGE, fail};
+use crate::otel::TracingConfig;
 use crate::startup::Application;
 use crate::store::DbLocation;
 use crate::telemetry::{self, LogFormat};
@@ -234,6 +235,7 @@ fn serve_config(args: &ServeArgs) -> Result<ServeConfig, ConfigError> {
         trusted_proxies: args.trusted_proxies.clone(),
         docs: args.docs,
         readiness_interval: DEFAULT_READINESS_INTERVAL,
+        tracing: TracingConfig::from_env(|name| std::env::var(name).ok())?,
     })
 }
 

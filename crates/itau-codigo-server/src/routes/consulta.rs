@@ -10,6 +10,7 @@ use itau_codigo::{ConsultaClienteRequest, ProblemType, RequestError};
 
 use crate::auth::Refusal;
 use crate::config::MAX_BODY_BYTES;
+use crate::otel::{LookupOutcome, StoreLookup, TraceScope};
 use crate::problem::{invalid_request, problem_response};
 use crate::request_context::{ConsultaLog, RequestIds, client_of};
 use crate::state::AppState;
@@ -67,17 +68,28 @@ async fn answer(
         servico_digital: consulta.servico_digital().map(str::to_owned),
     });
     // The store renders the answer from bytes stored ready to send (`store::format`).
-    let body = state
-        .store
-        .answer(&consulta)
-        .await?
-        .ok_or(ConsultaError::AccountNotFound)?;
+    let lookup = store_lookup(request);
+    let answer = state.store.answer(&consulta).await;
+    lookup.finish(match &answer {
+        Ok(Some(_)) => LookupOutcome::Found,
+        Ok(None) => LookupOutcome::NotFound,
+        Err(_) => LookupOutcome::Failed,
+    });
+    let body = answer?.ok_or(ConsultaError::AccountNotFound)?;
     Ok(HttpResponse::Ok()
         .insert_header((
             header::CONTENT_TYPE,
             header::HeaderValue::from_static("application/json"),
         ))
         .body(body))
+}
+
+/// The store lookup's span, when the request is recorded ([`crate::otel`]).
+fn store_lookup(request: &HttpRequest) -> StoreLookup {
+    request
+        .extensions()
+        .get::<TraceScope>()
+        .map_or_else(StoreLookup::none, TraceScope::store_lookup)
 }
 
 /// Why a consulta got no customer.

@@ -15,6 +15,7 @@ mod hostile;
 mod lifecycle;
 mod metrics;
 mod operations;
+mod otlp;
 mod pg_passfile;
 mod postgres;
 mod private_files;
