@@ -18,7 +18,7 @@ use crate::metrics::UNMATCHED_ROUTE;
 use crate::otel::{RequestOutcome, RequestTrace, TraceId, Tracing};
 use crate::paths;
 use crate::state::AppState;
-use crate::trace_context::TRACERESPONSE;
+use crate::trace_context::{TRACERESPONSE, TraceIdText};
 
 /// `x-itau-correlationID`.
 pub const CORRELATION_ID: HeaderName = HeaderName::from_static("x-itau-correlationid");
@@ -211,7 +211,7 @@ pub fn request_span(ids: &RequestIds) -> tracing::Span {
         "request",
         correlation_id = %ids.correlation_id,
         flow_id = ids.flow_id.as_deref().unwrap_or(""),
-        trace_id = %ids.trace_id,
+        trace_id = TraceIdText::new(ids.trace_id).as_str(),
     )
 }
 
@@ -247,7 +247,7 @@ pub fn log_access(span: &tracing::Span, line: &AccessLine<'_>) {
             latency_ms = line.latency.as_secs_f64() * 1000.0,
             correlation_id = line.ids.correlation_id.as_str(),
             flow_id = line.ids.flow_id.as_deref().unwrap_or(""),
-            trace_id = %line.ids.trace_id,
+            trace_id = TraceIdText::new(line.ids.trace_id).as_str(),
             client = line.client.map(tracing::field::display),
             conta = line.conta,
             servico_digital = line.servico_digital,

@@ -200,19 +200,40 @@ pub fn tracestate(headers: &HeaderMap) -> TraceState {
 /// The `traceresponse` value: version 00, the trace, the service's span in it, and
 /// whether the service records it (the sampled flag).
 pub fn traceresponse(trace_id: TraceId, span_id: SpanId, sampled: bool) -> HeaderValue {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut text = [b'-'; LENGTH];
-    let mut write = |at: usize, bytes: &[u8]| {
-        for (i, byte) in bytes.iter().enumerate() {
-            text[at + 2 * i] = DIGITS[usize::from(byte >> 4)];
-            text[at + 2 * i + 1] = DIGITS[usize::from(byte & 0xf)];
-        }
-    };
-    write(0, &[0]);
-    write(3, &trace_id.to_bytes());
-    write(36, &span_id.to_bytes());
-    write(53, &[u8::from(sampled)]);
+    write_hex(&mut text[0..2], &[0]);
+    write_hex(&mut text[3..35], &trace_id.to_bytes());
+    write_hex(&mut text[36..52], &span_id.to_bytes());
+    write_hex(&mut text[53..55], &[u8::from(sampled)]);
     HeaderValue::from_bytes(&text).expect("hex digits and dashes are a valid header value")
+}
+
+/// A trace ID as logs write it: 32 lowercase hexadecimal digits, made without `fmt`
+/// (every request logs one, twice).
+#[derive(Debug, Clone, Copy)]
+pub struct TraceIdText([u8; 32]);
+
+impl TraceIdText {
+    /// The digits of `trace_id`.
+    pub fn new(trace_id: TraceId) -> Self {
+        let mut text = [0; 32];
+        write_hex(&mut text, &trace_id.to_bytes());
+        Self(text)
+    }
+
+    /// As text.
+    pub fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.0).expect("hex digits are ASCII")
+    }
+}
+
+/// Two lowercase hexadecimal digits per byte of `bytes` into `out`.
+fn write_hex(out: &mut [u8], bytes: &[u8]) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    for (pair, byte) in out.chunks_exact_mut(2).zip(bytes) {
+        pair[0] = DIGITS[usize::from(byte >> 4)];
+        pair[1] = DIGITS[usize::from(byte & 0xf)];
+    }
 }
 
 #[cfg(test)]
@@ -375,6 +396,13 @@ mod tests {
         );
         let long = format!("k={}", "v".repeat(MAX_TRACESTATE_BYTES));
         assert_eq!(tracestate(&headers(&[("tracestate", &long)])).header(), "");
+    }
+
+    #[test]
+    fn trace_id_text_is_the_lowercase_hex_display_writes() {
+        let trace_id = parse(VALID).unwrap().trace_id;
+        assert_eq!(TraceIdText::new(trace_id).as_str(), trace_id.to_string());
+        assert_eq!(TraceIdText::new(TraceId::INVALID).as_str(), "0".repeat(32));
     }
 
     #[test]
