@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use crate::auth::{Credentials, CredentialsError, ThrottleConfig};
 use crate::client::TrustedProxies;
-use crate::store::DbLocation;
+use crate::store::{DbLocation, SqliteReads};
 
 /// The literal behind [`DEFAULT_DB`], as a macro so that help texts can `concat!` it.
 macro_rules! default_db {
@@ -60,6 +60,10 @@ pub const DEFAULT_READINESS_INTERVAL: Duration = Duration::from_secs(1);
 pub const READINESS_TIMEOUT: Duration = Duration::from_secs(1);
 /// Whether `/docs` is served.
 pub const DEFAULT_DOCS: bool = true;
+/// `--sqlite-mmap`: off, because a memory-mapped store file truncated or copied over in
+/// place under the server kills it (SIGBUS) where a copied read answers 500; see
+/// [`SqliteReads`].
+pub const DEFAULT_SQLITE_MMAP: bool = false;
 
 /// Everything `serve` needs.
 #[derive(Debug, Clone)]
@@ -90,6 +94,8 @@ pub struct ServeConfig {
     pub docs: bool,
     /// How often, at most, the store's readiness is checked (zero: at every call).
     pub readiness_interval: Duration,
+    /// How a SQLite store file's pages are read (`--sqlite-mmap`).
+    pub sqlite_reads: SqliteReads,
 }
 
 impl ServeConfig {
@@ -110,6 +116,7 @@ impl ServeConfig {
             trusted_proxies: TrustedProxies::default(),
             docs: DEFAULT_DOCS,
             readiness_interval: DEFAULT_READINESS_INTERVAL,
+            sqlite_reads: SqliteReads::from_mmap(DEFAULT_SQLITE_MMAP),
         }
     }
 }
