@@ -1,8 +1,9 @@
 //! What Linux says about processes: CPU time, memory, load, read from `/proc`;
-//! `/proc/PID/stat` through the server crate's reader (`itau_codigo_server::procfs`,
-//! which `/metrics` uses too).
+//! `/proc/PID/stat` and `/proc/PID/status` through the server crate's reader
+//! (`itau_codigo_server::procfs`, which `/metrics` uses too).
 
 use anyhow::Context;
+pub(crate) use itau_codigo_server::procfs::Memory;
 use itau_codigo_server::procfs::{Pid, Stat};
 
 fn stat(pid: Pid) -> anyhow::Result<Stat> {
@@ -20,27 +21,9 @@ pub(crate) fn waited_children_cpu_seconds() -> anyhow::Result<f64> {
     Ok(stat(Pid::Own)?.waited_children_seconds)
 }
 
-/// Resident memory now and at its peak, in KiB (`VmRSS`, `VmHWM`).
-#[derive(Debug, Clone, Copy, Default)]
-pub(crate) struct Memory {
-    pub(crate) rss_kib: u64,
-    pub(crate) peak_kib: u64,
-}
-
+/// Resident memory of process `pid` now and at its peak, anonymous and file-backed apart.
 pub(crate) fn memory(pid: u32) -> anyhow::Result<Memory> {
-    let text = std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .with_context(|| format!("cannot read /proc/{pid}/status"))?;
-    let field = |name: &str| {
-        text.lines()
-            .find_map(|line| line.strip_prefix(name))
-            .and_then(|rest| rest.split_whitespace().next())
-            .and_then(|kib| kib.parse().ok())
-            .unwrap_or(0)
-    };
-    Ok(Memory {
-        rss_kib: field("VmRSS:"),
-        peak_kib: field("VmHWM:"),
-    })
+    Memory::read(Pid::Of(pid)).with_context(|| format!("cannot read /proc/{pid}/status"))
 }
 
 /// Bytes process `pid` has had read from storage so far (`read_bytes` of
