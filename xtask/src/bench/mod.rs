@@ -54,7 +54,8 @@ pub(crate) const HELP: &str = "  bench [--smoke] [OPTIONS]
                           measured in the same interleaved rounds, e.g.
                           --variant 'mmap:--sqlite-mmap true'; repeatable. The report
                           adds a side-by-side table (CPU per request against the
-                          service's, memory anonymous and file-backed)
+                          service's, memory anonymous and file-backed); the figures go
+                          to benchmarks/<store>-variants.json, not <store>.json
       --check             check every status in measured runs too (costs wrk CPU)
       --release           with --smoke, build release binaries
       --out DIR           data, stores and reports [$CARGO_TARGET_DIR/bench or target/bench]
@@ -232,7 +233,7 @@ pub(crate) fn run(root: &Path, args: &[&str]) -> anyhow::Result<()> {
         eprintln!(
             "bench: figures and charts written to {}/{}*",
             dir.display(),
-            report.store().stem()
+            results::stem(report.store(), !options.variants.is_empty())
         );
         if committed { charts } else { Vec::new() }
     } else {

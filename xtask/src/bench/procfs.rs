@@ -37,6 +37,44 @@ pub(crate) fn disk_read_bytes(pid: u32) -> anyhow::Result<u64> {
         .context("no read_bytes in /proc/PID/io")
 }
 
+/// The other processes that used the most CPU during `over` (at most four, each above
+/// 5% of a core), e.g. `rustc 97%, cargo 12%`, or `none`: what else ran on the machine.
+pub(crate) fn busiest_others(over: std::time::Duration) -> String {
+    let sample = || -> Vec<(u32, String, f64)> {
+        let Ok(entries) = std::fs::read_dir("/proc") else {
+            return Vec::new();
+        };
+        entries
+            .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<u32>().ok())
+            .filter(|&pid| pid != std::process::id())
+            .filter_map(|pid| {
+                let cpu = Stat::read(Pid::Of(pid)).ok()?.cpu_seconds();
+                let name = std::fs::read_to_string(format!("/proc/{pid}/comm")).ok()?;
+                Some((pid, name.trim().to_owned(), cpu))
+            })
+            .collect()
+    };
+    let before = sample();
+    std::thread::sleep(over);
+    let mut busy: Vec<(String, f64)> = sample()
+        .into_iter()
+        .filter_map(|(pid, name, cpu)| {
+            let (_, _, earlier) = before.iter().find(|(p, n, _)| *p == pid && *n == name)?;
+            Some((name, (cpu - earlier) / over.as_secs_f64()))
+        })
+        .filter(|(_, share)| *share >= 0.05)
+        .collect();
+    busy.sort_by(|a, b| b.1.total_cmp(&a.1));
+    if busy.is_empty() {
+        return "none".into();
+    }
+    busy.iter()
+        .take(4)
+        .map(|(name, share)| format!("{name} {:.0}%", 100.0 * share))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// The 1, 5 and 15 minute load averages, as the kernel prints them.
 pub(crate) fn load_average() -> String {
     std::fs::read_to_string("/proc/loadavg")

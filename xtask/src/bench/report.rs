@@ -39,6 +39,9 @@ pub(crate) struct Report {
     machine: String,
     load_start: String,
     load_end: String,
+    /// What else used the CPU, sampled for a second at the start and at the end.
+    others_start: String,
+    others_end: String,
     commit: String,
     setup: String,
     store: Store,
@@ -145,6 +148,8 @@ impl Report {
             machine: procfs::machine(),
             load_start: procfs::load_average(),
             load_end: String::new(),
+            others_start: procfs::busiest_others(std::time::Duration::from_secs(1)),
+            others_end: String::new(),
             commit: format!(
                 "{}{}",
                 command_output("git", &["rev-parse", "--short", "HEAD"]),
@@ -205,6 +210,7 @@ impl Report {
 
     pub(crate) fn finish(&mut self) {
         self.load_end = procfs::load_average();
+        self.others_end = procfs::busiest_others(std::time::Duration::from_secs(1));
     }
 
     /// The fastest of the rounds of one server at one size and connection count: other
@@ -358,8 +364,10 @@ impl Report {
         );
         let _ = writeln!(
             out,
-            "Machine: {}; load average (1, 5, 15 min) {} at the start, {} at the end.\n",
-            self.machine, self.load_start, self.load_end
+            "Machine: {}; load average (1, 5, 15 min) {} at the start, {} at the end. \
+             Other processes' CPU (share of a core, busiest first, over a second) at the \
+             start: {}; at the end: {}.\n",
+            self.machine, self.load_start, self.load_end, self.others_start, self.others_end
         );
         let _ = writeln!(out, "{}\n", self.setup);
         for note in &self.notes {
@@ -374,7 +382,7 @@ impl Report {
                 "\nThe charts are drawn from `{}/{}.json`, this run's figures \
                  (`cargo xtask bench --charts` redraws them).\n",
                 results::DIR,
-                self.store.stem()
+                results::stem(self.store, !self.variants.is_empty())
             );
         }
         self.import_table(&mut out);

@@ -1,5 +1,8 @@
 //! A run's measurements as JSON (`benchmarks/<store>.json`) and the charts drawn from
-//! them (`benchmarks/<store>-{reqs,p99,import}.svg`), beside BENCHMARKS.md.
+//! them (`benchmarks/<store>-{reqs,p99,import}.svg`), beside BENCHMARKS.md. A run with
+//! variants (`--variant`) compares candidates rather than measuring the store as it
+//! ships: it writes `benchmarks/<store>-variants.json` and its charts, and leaves the
+//! store's own figures alone.
 //!
 //! A full `cargo xtask bench` overwrites its store's JSON and charts; `--smoke` writes
 //! them under `--out` instead, so CI draws charts from real (tiny) data without
@@ -52,6 +55,15 @@ impl Store {
             Self::Sqlite => "SQLite",
             Self::Postgresql => "PostgreSQL",
         }
+    }
+}
+
+/// The stem of a run's files: the store's (`sqlite`), or with variants `sqlite-variants`.
+pub(crate) fn stem(store: Store, variants: bool) -> String {
+    if variants {
+        format!("{}-variants", store.stem())
+    } else {
+        store.stem().to_owned()
     }
 }
 
@@ -179,7 +191,7 @@ pub(crate) fn render(results: &Results) -> Vec<(String, String, String)> {
             label: format!("target: {} records/s", thousands(MIN_IMPORT_RATE as u64)),
         }),
     };
-    let stem = results.store.stem();
+    let stem = stem(results.store, !results.variants.is_empty());
     vec![
         (
             format!("{stem}-reqs.svg"),
@@ -217,7 +229,13 @@ fn chart_connections(results: &Results) -> u32 {
 pub(crate) fn write(dir: &Path, results: &Results) -> anyhow::Result<Vec<(String, String)>> {
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let json = serde_json::to_string_pretty(results)? + "\n";
-    write_if_changed(&dir.join(format!("{}.json", results.store.stem())), &json)?;
+    write_if_changed(
+        &dir.join(format!(
+            "{}.json",
+            stem(results.store, !results.variants.is_empty())
+        )),
+        &json,
+    )?;
     let mut charts = Vec::new();
     for (file, alt, svg) in render(results) {
         write_if_changed(&dir.join(&file), &svg)?;
@@ -314,8 +332,8 @@ mod tests {
             let results = read(&path).unwrap();
             assert_eq!(
                 path.file_stem().unwrap().to_str(),
-                Some(results.store.stem()),
-                "{} holds the results of another store",
+                Some(stem(results.store, !results.variants.is_empty()).as_str()),
+                "{} holds the results of another store, or of a run with(out) variants",
                 path.display()
             );
             for import in &results.imports {
@@ -418,6 +436,7 @@ mod tests {
             }],
         };
         let charts = render(&results);
+        assert_eq!(charts[0].0, "sqlite-variants-reqs.svg");
         let reqs = &charts[0].2;
         check_well_formed(reqs).unwrap();
         let legend: Vec<usize> = [
