@@ -149,11 +149,12 @@ impl SqliteReads {
     }
 }
 
-/// The most of a store file a [`SqliteReads::Mapped`] connection maps (1 TiB): far more
-/// than a store of every account the codes can name at a few KiB each. The bundled
-/// SQLite caps the map at its compile-time `SQLITE_MAX_MMAP_SIZE`, 2 GiB unless built
-/// otherwise, less than a store of ten million accounts; `.cargo/config.toml` raises it
-/// to this (`LIBSQLITE3_FLAGS`), and a test checks that the build took it.
+/// The most of a store file a [`SqliteReads::Mapped`] connection maps (1 TiB): more
+/// than a store one machine could serve from its memory, so in practice the whole file
+/// (SQLite maps no more than the file's size). The bundled SQLite caps the map at its
+/// compile-time `SQLITE_MAX_MMAP_SIZE`, 2 GiB unless built otherwise, less than a store
+/// of ten million accounts; `.cargo/config.toml` raises it to this (`LIBSQLITE3_FLAGS`),
+/// and a test checks that the build took it.
 pub const MMAP_LIMIT: i64 = 1 << 40;
 
 /// Page cache of the importing connection, in KiB. Records arrive in key order (see
