@@ -11,7 +11,7 @@ use std::time::Duration;
 use crate::auth::{Credentials, CredentialsError, ThrottleConfig};
 use crate::client::TrustedProxies;
 use crate::otel::{OtelConfigError, OtelDefaults, RootSampler, SamplerConfig, TracingConfig};
-use crate::store::DbLocation;
+use crate::store::{DbLocation, SqliteReads};
 
 /// The literal behind [`DEFAULT_DB`], as a macro so that help texts can `concat!` it.
 macro_rules! default_db {
@@ -77,6 +77,10 @@ pub const DEFAULT_OTLP_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long `serve`, once stopped, waits for the spans still buffered to be exported:
 /// the drain and the shutdown timeout already take most of a container's stop timeout.
 pub const TRACE_FLUSH_TIMEOUT: Duration = Duration::from_secs(1);
+/// `--sqlite-mmap`: off, because a memory-mapped store file truncated or copied over in
+/// place under the server kills it (SIGBUS) where a copied read answers 500; see
+/// [`SqliteReads`].
+pub const DEFAULT_SQLITE_MMAP: bool = false;
 
 /// Everything `serve` needs.
 #[derive(Debug, Clone)]
@@ -109,6 +113,8 @@ pub struct ServeConfig {
     pub readiness_interval: Duration,
     /// Whether and where spans are exported (the `OTEL_*` variables).
     pub tracing: TracingConfig,
+    /// How a SQLite store file's pages are read (`--sqlite-mmap`).
+    pub sqlite_reads: SqliteReads,
 }
 
 impl ServeConfig {
@@ -130,6 +136,7 @@ impl ServeConfig {
             docs: DEFAULT_DOCS,
             readiness_interval: DEFAULT_READINESS_INTERVAL,
             tracing: TracingConfig::Off,
+            sqlite_reads: SqliteReads::from_mmap(DEFAULT_SQLITE_MMAP),
         }
     }
 }

@@ -1,6 +1,7 @@
 //! What Linux says about a process, read from `/proc` (proc(5)): CPU time, memory, file
-//! descriptors, when it started. The one reader of `/proc/PID/stat`: `/metrics` reads
-//! its own process (the `process_*` families), the benchmark (`xtask`) the service's.
+//! descriptors, when it started. The one reader of `/proc/PID/stat` and
+//! `/proc/PID/status`: `/metrics` reads its own process (the `process_*` families), the
+//! benchmark (`xtask`) the service's.
 
 use std::io;
 
@@ -90,6 +91,54 @@ impl Stat {
     }
 }
 
+/// What `/proc/PID/status` says about the process's resident memory, in bytes: the
+/// whole, its peak, and its parts. Anonymous pages are the process's own (heap, stacks);
+/// file pages are mapped files, the binary's and a memory-mapped store's, which are the
+/// OS cache's pages shared with every other reader, counted once per mapping.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Memory {
+    /// Resident set size (`VmRSS`).
+    pub resident_bytes: u64,
+    /// Its peak so far (`VmHWM`).
+    pub peak_resident_bytes: u64,
+    /// Anonymous pages (`RssAnon`).
+    pub anonymous_bytes: u64,
+    /// Pages of mapped files (`RssFile`).
+    pub file_bytes: u64,
+    /// Shared memory (`RssShmem`: System V, tmpfs, shared anonymous maps).
+    pub shared_memory_bytes: u64,
+}
+
+impl Memory {
+    /// Reads `/proc/PID/status`.
+    ///
+    /// # Errors
+    ///
+    /// The file cannot be read (no such process, no `/proc`) or lacks a field above
+    /// (a kernel older than 4.5 has no `RssAnon`).
+    pub fn read(pid: Pid) -> io::Result<Self> {
+        let path = format!("{}/status", pid.dir());
+        Self::parse(&std::fs::read_to_string(&path)?)
+            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, format!("unexpected {path}")))
+    }
+
+    fn parse(status: &str) -> Option<Self> {
+        let kib = |name: &str| -> Option<u64> {
+            let value = status.lines().find_map(|line| line.strip_prefix(name))?;
+            let (number, unit) = value.strip_prefix(':')?.trim().split_once(' ')?;
+            (unit == "kB").then_some(())?;
+            Some(number.parse::<u64>().ok()? * 1024)
+        };
+        Some(Self {
+            resident_bytes: kib("VmRSS")?,
+            peak_resident_bytes: kib("VmHWM")?,
+            anonymous_bytes: kib("RssAnon")?,
+            file_bytes: kib("RssFile")?,
+            shared_memory_bytes: kib("RssShmem")?,
+        })
+    }
+}
+
 /// When the machine booted, in seconds since the Unix epoch (`btime` of `/proc/stat`).
 ///
 /// # Errors
@@ -167,6 +216,24 @@ mod tests {
     }
 
     #[test]
+    fn resident_memory_is_read_whole_and_in_parts_from_status() {
+        let status = "Name:\titau-codigo\nVmPeak:\t  900000 kB\nVmHWM:\t   40000 kB\n\
+                      VmRSS:\t   30000 kB\nRssAnon:\t   20000 kB\nRssFile:\t    9000 kB\n\
+                      RssShmem:\t    1000 kB\nThreads:\t4\n";
+        assert_eq!(
+            Memory::parse(status),
+            Some(Memory {
+                resident_bytes: 30_000 * 1024,
+                peak_resident_bytes: 40_000 * 1024,
+                anonymous_bytes: 20_000 * 1024,
+                file_bytes: 9_000 * 1024,
+                shared_memory_bytes: 1_000 * 1024,
+            })
+        );
+        assert_eq!(Memory::parse("VmRSS:\t 1 kB\nVmHWM:\t 1 kB\n"), None);
+    }
+
+    #[test]
     fn the_soft_limit_of_open_files_is_the_most_fds() {
         let limits = "Limit                     Soft Limit           Hard Limit           Units     \n\
                       Max processes             63427                63427                processes \n\
@@ -183,6 +250,9 @@ mod tests {
         let stat = Stat::read(Pid::Own).unwrap();
         assert!(stat.resident_bytes > 0 && stat.virtual_bytes >= stat.resident_bytes);
         assert!(boot_time_seconds().unwrap() > 0);
+        let memory = Memory::read(Pid::Own).unwrap();
+        assert!(memory.anonymous_bytes > 0 && memory.file_bytes > 0);
+        assert!(memory.peak_resident_bytes >= memory.resident_bytes);
         assert!(open_fds(Pid::Own).unwrap() >= 3);
         assert!(max_fds(Pid::Own).unwrap().is_none_or(|max| max >= 3));
     }

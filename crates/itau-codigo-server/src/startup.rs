@@ -18,7 +18,7 @@ use crate::otel::Tracing;
 use crate::readiness::StoreCheck;
 use crate::shutdown::{Draining, StopSignals};
 use crate::state::AppState;
-use crate::store::{self, DbLocation, Store};
+use crate::store::{self, DbLocation, SqliteReads, Store};
 use crate::{demo, request_context, routes};
 
 /// A bound, not yet running, service.
@@ -51,7 +51,7 @@ impl Application {
     /// The store cannot be opened, the demo data cannot be loaded, the address cannot
     /// be bound, or the TLS files are unusable.
     pub fn build(config: &ServeConfig) -> anyhow::Result<Self> {
-        let store = open_store(&config.store, pool_size(config))?;
+        let store = open_store(&config.store, pool_size(config), config.sqlite_reads)?;
         Self::build_with_store(config, store)
     }
 
@@ -195,14 +195,22 @@ fn pool_size(config: &ServeConfig) -> u32 {
     u32::try_from(workers * 2 + 2).unwrap_or(64)
 }
 
-/// Opens the store `config` names.
+/// Opens the store `config` names, a SQLite file read as `reads` says.
 ///
 /// # Errors
 ///
 /// As [`store::open`], or the demo data could not be loaded.
-pub fn open_store(config: &StoreConfig, pool_size: u32) -> anyhow::Result<Arc<dyn Store>> {
+pub fn open_store(
+    config: &StoreConfig,
+    pool_size: u32,
+    reads: SqliteReads,
+) -> anyhow::Result<Arc<dyn Store>> {
+    if reads == SqliteReads::Mapped && !matches!(config, StoreConfig::Db(DbLocation::SqliteFile(_)))
+    {
+        tracing::warn!("--sqlite-mmap applies to a SQLite file store only; ignored");
+    }
     match config {
-        StoreConfig::Db(location) => Ok(store::open(location, pool_size)?),
+        StoreConfig::Db(location) => Ok(store::open(location, pool_size, reads)?),
         StoreConfig::Demo => demo::open_store(pool_size),
     }
 }

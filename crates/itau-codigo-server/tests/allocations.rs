@@ -62,7 +62,7 @@ fn demo_store(dir: &tempfile::TempDir) -> DbLocation {
 fn the_store_finds_and_renders_an_answer_in_at_most_the_stated_allocations() {
     let _alone = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let dir = tempfile::tempdir().unwrap();
-    let store = store::open(&demo_store(&dir), 2).unwrap();
+    let store = store::open(&demo_store(&dir), 2, store::SqliteReads::Copied).unwrap();
     let consulta = ConsultaClienteRequest::new("001341150100098790".parse().unwrap())
         .with_tipo_estrutura("OP")
         .unwrap();

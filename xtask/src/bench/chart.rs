@@ -205,26 +205,48 @@ impl Chart {
     }
 
     fn legend(&self, out: &mut String) {
-        let y = 72.0;
+        // About 6.5 px per character at 12 px.
+        let width = |series: &Series| 36.0 + 6.5 * series.name.chars().count() as f64;
+        // Entries left to right, onto a second row when the first is full.
+        let mut rows: Vec<Vec<usize>> = vec![Vec::new()];
         let mut x = LEFT;
         for (index, series) in self.series.iter().enumerate() {
-            let colour = COLOURS[index % COLOURS.len()];
-            let _ = writeln!(
-                out,
-                r#"<line x1="{x:.1}" y1="{y}" x2="{:.1}" y2="{y}" stroke="{colour}" stroke-width="2.2"{}/>"#,
-                x + 28.0,
-                dash(index)
-            );
-            out.push_str(&marker(index, x + 14.0, y, colour));
-            let _ = writeln!(
-                out,
-                r#"<text x="{:.1}" y="{:.1}" font-size="12" fill="{INK}">{}</text>"#,
-                x + 36.0,
-                y + 4.0,
-                escape(&series.name)
-            );
-            // About 6.5 px per character at 12 px.
-            x += 36.0 + 6.5 * series.name.chars().count() as f64 + 24.0;
+            let row = rows.last_mut().expect("one row at least");
+            if !row.is_empty() && x + width(series) > RIGHT {
+                rows.push(Vec::new());
+                x = LEFT;
+            }
+            rows.last_mut().expect("one row at least").push(index);
+            x += width(series) + 24.0;
+        }
+        // One row sits where it always did; two share the space above the plot.
+        let (first_y, step) = if rows.len() == 1 {
+            (72.0, 0.0)
+        } else {
+            (64.0, 18.0)
+        };
+        for (row_index, row) in rows.iter().enumerate() {
+            let y = first_y + step * row_index as f64;
+            let mut x = LEFT;
+            for &index in row {
+                let series = &self.series[index];
+                let colour = COLOURS[index % COLOURS.len()];
+                let _ = writeln!(
+                    out,
+                    r#"<line x1="{x:.1}" y1="{y}" x2="{:.1}" y2="{y}" stroke="{colour}" stroke-width="2.2"{}/>"#,
+                    x + 28.0,
+                    dash(index)
+                );
+                out.push_str(&marker(index, x + 14.0, y, colour));
+                let _ = writeln!(
+                    out,
+                    r#"<text x="{:.1}" y="{:.1}" font-size="12" fill="{INK}">{}</text>"#,
+                    x + 36.0,
+                    y + 4.0,
+                    escape(&series.name)
+                );
+                x += width(series) + 24.0;
+            }
         }
     }
 }

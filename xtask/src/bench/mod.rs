@@ -54,6 +54,13 @@ pub(crate) const HELP: &str = "  bench [--smoke] [OPTIONS]
       --client-cpu LIST   taskset CPU list of wrk [1]
       --db URL            the service's store for every size (imported with --replace),
                           e.g. postgres://...; default: a new SQLite file per size in OUT
+      --variant NAME:ARGS another service beside the first, started with the extra
+                          `serve` arguments ARGS (split at spaces) on the same store and
+                          measured in the same interleaved rounds, e.g.
+                          --variant 'mmap:--sqlite-mmap true'; repeatable. The report
+                          adds a side-by-side table (CPU per request against the
+                          service's, memory anonymous and file-backed); the figures go
+                          to benchmarks/<store>-variants.json, not <store>.json
       --check             check every status in measured runs too (costs wrk CPU)
       --release           with --smoke, build release binaries
       --out DIR           data, stores and reports [$CARGO_TARGET_DIR/bench or target/bench]
@@ -77,6 +84,7 @@ pub(crate) struct Options {
     pub(crate) server_cpu: String,
     pub(crate) client_cpu: String,
     pub(crate) db: Option<String>,
+    pub(crate) variants: Vec<Variant>,
     pub(crate) check: bool,
     pub(crate) release: bool,
     pub(crate) out: PathBuf,
@@ -108,6 +116,7 @@ impl Options {
             server_cpu: "0".into(),
             client_cpu: "1".into(),
             db: None,
+            variants: Vec::new(),
             check: smoke,
             release: !smoke,
             out: target.join("bench"),
@@ -132,6 +141,15 @@ impl Options {
                 "--server-cpu" => options.server_cpu = value()?.into(),
                 "--client-cpu" => options.client_cpu = value()?.into(),
                 "--db" => options.db = Some(value()?.into()),
+                "--variant" => {
+                    let variant = Variant::parse(value()?)?;
+                    ensure!(
+                        options.variants.iter().all(|v| v.name != variant.name),
+                        "two variants named {}",
+                        variant.name
+                    );
+                    options.variants.push(variant);
+                }
                 "--out" => options.out = value()?.into(),
                 other => bail!("unknown bench option {other}"),
             }
@@ -141,6 +159,40 @@ impl Options {
         ensure!(options.workers >= 1, "--workers must be at least 1");
         ensure!(options.rounds >= 1, "--rounds must be at least 1");
         Ok(options)
+    }
+}
+
+/// A service started with other `serve` arguments, measured beside the plain one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Variant {
+    /// Short, for the report: the server is called `service (NAME)`.
+    pub(crate) name: String,
+    /// Added to `serve --db DB --workers N`.
+    pub(crate) args: Vec<String>,
+}
+
+impl Variant {
+    /// `NAME:ARGS`, e.g. `mmap:--sqlite-mmap true`.
+    fn parse(value: &str) -> anyhow::Result<Self> {
+        let (name, args) = value
+            .split_once(':')
+            .with_context(|| format!("--variant takes NAME:ARGS, found {value:?}"))?;
+        let name = name.trim();
+        ensure!(
+            !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'),
+            "a variant's name is letters, digits and dashes, found {name:?}"
+        );
+        let args: Vec<String> = args.split_whitespace().map(str::to_owned).collect();
+        ensure!(!args.is_empty(), "the variant {name} adds no argument");
+        Ok(Self {
+            name: name.to_owned(),
+            args,
+        })
+    }
+
+    /// The server's name in the report and the figures.
+    pub(crate) fn server(&self) -> String {
+        format!("service ({})", self.name)
     }
 }
 
@@ -205,7 +257,7 @@ pub(crate) fn run(root: &Path, args: &[&str]) -> anyhow::Result<()> {
         eprintln!(
             "bench: figures and charts written to {}/{}*",
             dir.display(),
-            report.store().stem()
+            results::stem(report.store(), !options.variants.is_empty())
         );
         if committed { charts } else { Vec::new() }
     } else {
@@ -308,7 +360,7 @@ fn measure_store(
     std::fs::write(&body, dados::typical_200(size))?;
     let workers = options.workers.to_string();
     let ceiling = Server::start(
-        "ceiling",
+        "ceiling".into(),
         &binaries.ceiling,
         &[
             "--workers".into(),
@@ -318,18 +370,22 @@ fn measure_store(
         ],
         &options.server_cpu,
     )?;
-    let service = Server::start(
-        "service",
-        &binaries.service,
-        &[
+    let serve = |name: String, extra: &[String]| {
+        let mut args: Vec<OsString> = vec![
             "serve".into(),
             "--db".into(),
-            db.into(),
+            db.clone().into(),
             "--workers".into(),
-            workers.into(),
-        ],
-        &options.server_cpu,
-    )?;
+            workers.clone().into(),
+        ];
+        args.extend(extra.iter().map(OsString::from));
+        Server::start(name, &binaries.service, &args, &options.server_cpu)
+    };
+    // The service, then each variant: all answer from the same store.
+    let mut services = vec![serve("service".into(), &[])?];
+    for variant in &options.variants {
+        services.push(serve(variant.server(), &variant.args)?);
+    }
     let load = |server: &Server, connections: u32, duration: Duration, check: bool| wrk::Load {
         url: format!("http://127.0.0.1:{}{PATH}", server.port),
         connections,
@@ -342,16 +398,19 @@ fn measure_store(
         check,
         script,
     };
-    let disk_reads_before = procfs::disk_read_bytes(service.pid())?;
+    let disk_reads_before = services
+        .iter()
+        .map(|service| procfs::disk_read_bytes(service.pid()))
+        .collect::<anyhow::Result<Vec<_>>>()?;
     let warm_connections = options.connections.iter().copied().max().unwrap_or(64);
-    for server in [&ceiling, &service] {
+    for server in std::iter::once(&ceiling).chain(&services) {
         wrk::run(
             &load(server, warm_connections, options.warmup, false),
             server.pid(),
         )?;
     }
-    // Ceiling and service take turns, so that a burst of other work on the machine
-    // falls on both rather than on one.
+    // The servers take turns, so that a burst of other work on the machine falls on
+    // all of them rather than on one.
     for &connections in &options.connections {
         for round in 1..=options.rounds {
             eprintln!(
@@ -362,29 +421,33 @@ fn measure_store(
                 &load(&ceiling, connections, options.duration, false),
                 ceiling.pid(),
             )?;
-            report.run(size, connections, "ceiling", measured, None);
-            let before = statuses(service.port)?;
-            let measured = wrk::run(
-                &load(&service, connections, options.duration, options.check),
-                service.pid(),
-            )?;
-            let after = statuses(service.port)?;
-            let answered = after
-                .iter()
-                .map(|(status, count)| (*status, count - before.get(status).copied().unwrap_or(0)))
-                .filter(|(_, count)| *count > 0)
-                .collect();
-            report.run(size, connections, "service", measured, Some(answered));
+            report.run(size, connections, &ceiling.name, measured, None);
+            for service in &services {
+                let before = statuses(service.port)?;
+                let measured = wrk::run(
+                    &load(service, connections, options.duration, options.check),
+                    service.pid(),
+                )?;
+                let after = statuses(service.port)?;
+                let answered = after
+                    .iter()
+                    .map(|(status, count)| {
+                        (*status, count - before.get(status).copied().unwrap_or(0))
+                    })
+                    .filter(|(_, count)| *count > 0)
+                    .collect();
+                report.run(size, connections, &service.name, measured, Some(answered));
+            }
         }
     }
-    report.memory(
-        size,
-        procfs::memory(ceiling.pid())?,
-        procfs::memory(service.pid())?,
-    );
+    for server in std::iter::once(&ceiling).chain(&services) {
+        report.memory(size, &server.name, procfs::memory(server.pid())?);
+    }
     if options.db.is_none() {
-        let read = procfs::disk_read_bytes(service.pid())? - disk_reads_before;
-        report.disk_reads(size, read);
+        for (service, before) in services.iter().zip(disk_reads_before) {
+            let read = procfs::disk_read_bytes(service.pid())? - before;
+            report.disk_reads(size, &service.name, read);
+        }
     }
     Ok(())
 }
@@ -527,24 +590,20 @@ fn import(service: &Path, data: &Path, db: &str, replace: bool) -> anyhow::Resul
 
 /// A server under test, pinned with taskset, killed when dropped.
 struct Server {
-    name: &'static str,
+    /// `ceiling`, `service` or `service (VARIANT)`.
+    name: String,
     child: Child,
     port: u16,
 }
 
 impl Server {
-    fn start(
-        name: &'static str,
-        program: &Path,
-        args: &[OsString],
-        cpu: &str,
-    ) -> anyhow::Result<Self> {
+    fn start(name: String, program: &Path, args: &[OsString], cpu: &str) -> anyhow::Result<Self> {
         Self::start_with_env(name, program, args, cpu, &[])
     }
 
     /// [`Self::start`] with these variables added to the environment.
     fn start_with_env(
-        name: &'static str,
+        name: String,
         program: &Path,
         args: &[OsString],
         cpu: &str,
@@ -645,5 +704,29 @@ fn clear_itau_env(command: &mut Command) {
         if name_text.starts_with("ITAU_CODIGO_") || name_text.starts_with("OTEL_") {
             command.env_remove(name);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_variant_is_a_name_and_the_serve_arguments_it_adds() {
+        let variant = Variant::parse("mmap:--sqlite-mmap true").unwrap();
+        assert_eq!(
+            variant,
+            Variant {
+                name: "mmap".into(),
+                args: vec!["--sqlite-mmap".into(), "true".into()],
+            }
+        );
+        assert_eq!(variant.server(), "service (mmap)");
+        for bad in ["--sqlite-mmap true", "mmap:", "two words:--x", ":--x"] {
+            assert!(Variant::parse(bad).is_err(), "{bad}");
+        }
+        let root = Path::new("/nowhere");
+        let twice = Options::parse(&["--variant", "a:--x", "--variant", "a:--y"], root);
+        assert!(twice.is_err());
     }
 }

@@ -1,8 +1,9 @@
 //! What Linux says about processes: CPU time, memory, load, read from `/proc`;
-//! `/proc/PID/stat` through the server crate's reader (`itau_codigo_server::procfs`,
-//! which `/metrics` uses too).
+//! `/proc/PID/stat` and `/proc/PID/status` through the server crate's reader
+//! (`itau_codigo_server::procfs`, which `/metrics` uses too).
 
 use anyhow::Context;
+pub(crate) use itau_codigo_server::procfs::Memory;
 use itau_codigo_server::procfs::{Pid, Stat};
 
 fn stat(pid: Pid) -> anyhow::Result<Stat> {
@@ -20,27 +21,9 @@ pub(crate) fn waited_children_cpu_seconds() -> anyhow::Result<f64> {
     Ok(stat(Pid::Own)?.waited_children_seconds)
 }
 
-/// Resident memory now and at its peak, in KiB (`VmRSS`, `VmHWM`).
-#[derive(Debug, Clone, Copy, Default)]
-pub(crate) struct Memory {
-    pub(crate) rss_kib: u64,
-    pub(crate) peak_kib: u64,
-}
-
+/// Resident memory of process `pid` now and at its peak, anonymous and file-backed apart.
 pub(crate) fn memory(pid: u32) -> anyhow::Result<Memory> {
-    let text = std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .with_context(|| format!("cannot read /proc/{pid}/status"))?;
-    let field = |name: &str| {
-        text.lines()
-            .find_map(|line| line.strip_prefix(name))
-            .and_then(|rest| rest.split_whitespace().next())
-            .and_then(|kib| kib.parse().ok())
-            .unwrap_or(0)
-    };
-    Ok(Memory {
-        rss_kib: field("VmRSS:"),
-        peak_kib: field("VmHWM:"),
-    })
+    Memory::read(Pid::Of(pid)).with_context(|| format!("cannot read /proc/{pid}/status"))
 }
 
 /// Bytes process `pid` has had read from storage so far (`read_bytes` of
@@ -52,6 +35,44 @@ pub(crate) fn disk_read_bytes(pid: u32) -> anyhow::Result<u64> {
         .find_map(|line| line.strip_prefix("read_bytes:"))
         .and_then(|value| value.trim().parse().ok())
         .context("no read_bytes in /proc/PID/io")
+}
+
+/// The other processes that used the most CPU during `over` (at most four, each above
+/// 5% of a core), e.g. `rustc 97%, cargo 12%`, or `none`: what else ran on the machine.
+pub(crate) fn busiest_others(over: std::time::Duration) -> String {
+    let sample = || -> Vec<(u32, String, f64)> {
+        let Ok(entries) = std::fs::read_dir("/proc") else {
+            return Vec::new();
+        };
+        entries
+            .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<u32>().ok())
+            .filter(|&pid| pid != std::process::id())
+            .filter_map(|pid| {
+                let cpu = Stat::read(Pid::Of(pid)).ok()?.cpu_seconds();
+                let name = std::fs::read_to_string(format!("/proc/{pid}/comm")).ok()?;
+                Some((pid, name.trim().to_owned(), cpu))
+            })
+            .collect()
+    };
+    let before = sample();
+    std::thread::sleep(over);
+    let mut busy: Vec<(String, f64)> = sample()
+        .into_iter()
+        .filter_map(|(pid, name, cpu)| {
+            let (_, _, earlier) = before.iter().find(|(p, n, _)| *p == pid && *n == name)?;
+            Some((name, (cpu - earlier) / over.as_secs_f64()))
+        })
+        .filter(|(_, share)| *share >= 0.05)
+        .collect();
+    busy.sort_by(|a, b| b.1.total_cmp(&a.1));
+    if busy.is_empty() {
+        return "none".into();
+    }
+    busy.iter()
+        .take(4)
+        .map(|(name, share)| format!("{name} {:.0}%", 100.0 * share))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The 1, 5 and 15 minute load averages, as the kernel prints them.

@@ -5,11 +5,11 @@ use std::fmt::Write as _;
 use std::process::Command;
 
 use super::procfs::{self, Memory};
-use super::results::{self, ImportResult, LoadResult, Results, Store};
+use super::results::{self, ImportResult, LoadResult, Results, Store, VariantResult};
 use super::wrk::Measured;
 use itau_codigo_server::store::DbLocation;
 
-use super::{Imported, Options};
+use super::{Imported, Options, Variant};
 
 /// Targets of issue #4, on this machine.
 const MIN_RATIO_TO_CEILING: f64 = 0.75;
@@ -25,7 +25,8 @@ const GENERATOR_SATURATED: f64 = 0.90;
 struct Row {
     size: u64,
     connections: u32,
-    server: &'static str,
+    /// `ceiling`, `service` or `service (VARIANT)`.
+    server: String,
     measured: Measured,
     /// The service's answers during the run, by status (from its /metrics).
     answered: Option<BTreeMap<u16, u64>>,
@@ -38,6 +39,9 @@ pub(crate) struct Report {
     machine: String,
     load_start: String,
     load_end: String,
+    /// What else used the CPU, sampled for a second at the start and at the end.
+    others_start: String,
+    others_end: String,
     commit: String,
     setup: String,
     store: Store,
@@ -45,9 +49,12 @@ pub(crate) struct Report {
     check: bool,
     imports: Vec<(u64, Imported)>,
     rows: Vec<Row>,
-    memory: Vec<(u64, Memory, Memory)>,
-    /// Bytes the service read from the disk during the runs, per size (SQLite only).
-    disk_reads: Vec<(u64, u64)>,
+    /// The services started with other arguments beside the plain one.
+    variants: Vec<Variant>,
+    /// Each server's memory after the runs, per size.
+    memory: Vec<(u64, String, Memory)>,
+    /// Bytes each service read from the disk during the runs, per size (SQLite only).
+    disk_reads: Vec<(u64, String, u64)>,
     /// Things the run could not do as described, said under its setup.
     notes: Vec<String>,
 }
@@ -60,6 +67,21 @@ pub(crate) fn command_output(program: &str, args: &[&str]) -> String {
         .filter(|out| out.status.success())
         .map(|out| String::from_utf8_lossy(&out.stdout).trim().to_owned())
         .unwrap_or_else(|| "?".into())
+}
+
+/// What the setup paragraph says of the variants: how each was started.
+fn variants_setup(variants: &[Variant], workers: u32) -> String {
+    variants
+        .iter()
+        .map(|v| {
+            format!(
+                " `{}` is `itau-codigo serve --db STORE --workers {workers} {}`, on the same \
+                 store and core, measured right after the service in every round.",
+                v.server(),
+                v.args.join(" ")
+            )
+        })
+        .collect()
 }
 
 /// The command line as the report publishes it: a `--db` value (it may hold a
@@ -75,7 +97,12 @@ pub(crate) fn shown_command(args: &[&str]) -> String {
         };
         after_db = arg == "--db";
         shown.push(' ');
-        shown.push_str(&arg);
+        // As a shell would need it: a `--variant` value holds spaces.
+        if arg.contains(' ') {
+            shown.push_str(&format!("'{arg}'"));
+        } else {
+            shown.push_str(&arg);
+        }
     }
     shown
 }
@@ -101,7 +128,7 @@ impl Report {
              warm-up per server. Store: {store}; after the import, the records file is \
              dropped from the OS cache and the store read once, as a service running for a \
              while has it cached. Service logs at `info` (one JSON line per request) to \
-             /dev/null.",
+             /dev/null.{}",
             options.server_cpu,
             options.workers,
             options.client_cpu,
@@ -113,6 +140,7 @@ impl Report {
             options.duration.as_secs(),
             options.rounds,
             options.warmup.as_secs(),
+            variants_setup(&options.variants, options.workers),
         );
         Self {
             command: shown_command(args),
@@ -120,6 +148,8 @@ impl Report {
             machine: procfs::machine(),
             load_start: procfs::load_average(),
             load_end: String::new(),
+            others_start: procfs::busiest_others(std::time::Duration::from_secs(1)),
+            others_end: String::new(),
             commit: format!(
                 "{}{}",
                 command_output("git", &["rev-parse", "--short", "HEAD"]),
@@ -131,6 +161,7 @@ impl Report {
             check: options.check,
             imports: Vec::new(),
             rows: Vec::new(),
+            variants: options.variants.clone(),
             memory: Vec::new(),
             disk_reads: Vec::new(),
             notes: Vec::new(),
@@ -145,25 +176,32 @@ impl Report {
         &mut self,
         size: u64,
         connections: u32,
-        server: &'static str,
+        server: &str,
         measured: Measured,
         answered: Option<BTreeMap<u16, u64>>,
     ) {
         self.rows.push(Row {
             size,
             connections,
-            server,
+            server: server.to_owned(),
             measured,
             answered,
         });
     }
 
-    pub(crate) fn memory(&mut self, size: u64, ceiling: Memory, service: Memory) {
-        self.memory.push((size, ceiling, service));
+    pub(crate) fn memory(&mut self, size: u64, server: &str, memory: Memory) {
+        self.memory.push((size, server.to_owned(), memory));
     }
 
-    pub(crate) fn disk_reads(&mut self, size: u64, bytes: u64) {
-        self.disk_reads.push((size, bytes));
+    pub(crate) fn disk_reads(&mut self, size: u64, server: &str, bytes: u64) {
+        self.disk_reads.push((size, server.to_owned(), bytes));
+    }
+
+    fn memory_of(&self, size: u64, server: &str) -> Option<&Memory> {
+        self.memory
+            .iter()
+            .find(|(s, name, _)| *s == size && name == server)
+            .map(|(_, _, memory)| memory)
     }
 
     pub(crate) fn note(&mut self, note: String) {
@@ -172,27 +210,23 @@ impl Report {
 
     pub(crate) fn finish(&mut self) {
         self.load_end = procfs::load_average();
+        self.others_end = procfs::busiest_others(std::time::Duration::from_secs(1));
     }
 
     /// The fastest of the rounds of one server at one size and connection count: other
     /// people's work on this machine only ever slows a run down.
-    fn row(&self, size: u64, connections: u32, server: &'static str) -> Option<&Row> {
+    fn row(&self, size: u64, connections: u32, server: &str) -> Option<&Row> {
         self.rounds(size, connections, server)
             .max_by(|a, b| a.measured.rate().total_cmp(&b.measured.rate()))
     }
 
-    fn rounds<'a>(
+    /// The rounds of one server at one size and connection count, in the order run.
+    fn rounds<'a, 's>(
         &'a self,
         size: u64,
         connections: u32,
-        server: &str,
-    ) -> impl Iterator<Item = &'a Row> + use<'a> {
-        // Server names are 'static; matching on a copy keeps the borrow of `server` short.
-        let server = if server == "ceiling" {
-            "ceiling"
-        } else {
-            "service"
-        };
+        server: &'s str,
+    ) -> impl Iterator<Item = &'a Row> + use<'a, 's> {
         self.rows
             .iter()
             .filter(move |r| r.size == size && r.connections == connections && r.server == server)
@@ -215,10 +249,10 @@ impl Report {
                 records_per_second: imported.rate().round(),
             })
             .collect();
-        let mut keys: Vec<(u64, u32, &'static str)> = Vec::new();
+        let mut keys: Vec<(u64, u32, &str)> = Vec::new();
         for row in &self.rows {
-            if !keys.contains(&(row.size, row.connections, row.server)) {
-                keys.push((row.size, row.connections, row.server));
+            if !keys.contains(&(row.size, row.connections, &row.server)) {
+                keys.push((row.size, row.connections, &row.server));
             }
         }
         let loads = keys
@@ -227,7 +261,7 @@ impl Report {
             .map(|row| LoadResult {
                 accounts: row.size,
                 connections: row.connections,
-                server: row.server.into(),
+                server: row.server.clone(),
                 requests_per_second: row.measured.rate().round(),
                 p50_ms: results::round(row.measured.p50_ms, 2),
                 p99_ms: results::round(row.measured.p99_ms, 2),
@@ -245,6 +279,14 @@ impl Report {
             commit: self.commit.clone(),
             imports,
             loads,
+            variants: self
+                .variants
+                .iter()
+                .map(|v| VariantResult {
+                    server: v.server(),
+                    serve_args: v.args.join(" "),
+                })
+                .collect(),
         }
     }
 
@@ -322,8 +364,10 @@ impl Report {
         );
         let _ = writeln!(
             out,
-            "Machine: {}; load average (1, 5, 15 min) {} at the start, {} at the end.\n",
-            self.machine, self.load_start, self.load_end
+            "Machine: {}; load average (1, 5, 15 min) {} at the start, {} at the end. \
+             Other processes' CPU (share of a core, busiest first, over a second) at the \
+             start: {}; at the end: {}.\n",
+            self.machine, self.load_start, self.load_end, self.others_start, self.others_end
         );
         let _ = writeln!(out, "{}\n", self.setup);
         for note in &self.notes {
@@ -338,14 +382,17 @@ impl Report {
                 "\nThe charts are drawn from `{}/{}.json`, this run's figures \
                  (`cargo xtask bench --charts` redraws them).\n",
                 results::DIR,
-                self.store.stem()
+                results::stem(self.store, !self.variants.is_empty())
             );
         }
         self.import_table(&mut out);
         let mut sizes: Vec<u64> = self.rows.iter().map(|r| r.size).collect();
         sizes.dedup();
-        for size in sizes {
+        for &size in &sizes {
             self.size_table(&mut out, size);
+        }
+        if !self.variants.is_empty() {
+            self.side_by_side(&mut out, &sizes);
         }
         if !self.smoke {
             self.targets(&mut out);
@@ -367,7 +414,7 @@ impl Report {
                 thousands(imported.rate() as u64),
                 imported
                     .peak_rss_kib
-                    .map_or_else(|| "—".into(), |kib| format!("{:.0} MiB", kib_to_mib(kib))),
+                    .map_or_else(|| "—".into(), |kib| mib(kib * 1024)),
                 imported.store_bytes.map_or_else(|| "—".into(), mib),
                 imported.reported.replace('|', "\\|"),
             );
@@ -385,10 +432,10 @@ impl Report {
             "| server | conns | req/s | rounds (slowest) | vs ceiling | p50 | p99 | max | server CPU | CPU/req | vs ceiling | wrk CPU | answers 200/404/400 |\n",
         );
         out.push_str("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
-        let mut keys: Vec<(u32, &'static str)> = Vec::new();
+        let mut keys: Vec<(u32, &str)> = Vec::new();
         for row in self.rows.iter().filter(|r| r.size == size) {
-            if !keys.contains(&(row.connections, row.server)) {
-                keys.push((row.connections, row.server));
+            if !keys.contains(&(row.connections, &row.server)) {
+                keys.push((row.connections, &row.server));
             }
         }
         for (connections, server) in keys {
@@ -405,8 +452,8 @@ impl Report {
             let ceiling = self
                 .row(size, row.connections, "ceiling")
                 .map(|c| &c.measured);
-            let (rate_ratio, cpu_ratio) = match (row.server, ceiling) {
-                ("service", Some(c)) => (
+            let (rate_ratio, cpu_ratio) = match (row.server.as_str(), ceiling) {
+                (server, Some(c)) if server != "ceiling" => (
                     format!("**{:.0}%**", 100.0 * m.rate() / c.rate().max(1e-9)),
                     format!(
                         "{:.2}×",
@@ -455,25 +502,119 @@ impl Report {
                 100.0 * m.wrk_busy(),
             );
         }
-        if let Some((_, ceiling, service)) = self.memory.iter().find(|(s, _, _)| *s == size) {
+        let memory: Vec<String> = self
+            .memory
+            .iter()
+            .filter(|(s, _, _)| *s == size)
+            .map(|(_, server, m)| {
+                format!(
+                    "{server} RSS {} (anonymous {}, file-backed {}; peak {})",
+                    memory_mib(m.resident_bytes),
+                    memory_mib(m.anonymous_bytes),
+                    memory_mib(m.file_bytes),
+                    memory_mib(m.peak_resident_bytes),
+                )
+            })
+            .collect();
+        if !memory.is_empty() {
             let _ = writeln!(
                 out,
-                "\nMemory after the runs: service RSS {:.1} MiB (peak {:.1} MiB), ceiling RSS {:.1} MiB (peak {:.1} MiB).",
-                kib_to_mib(service.rss_kib),
-                kib_to_mib(service.peak_kib),
-                kib_to_mib(ceiling.rss_kib),
-                kib_to_mib(ceiling.peak_kib),
+                "\nMemory after the runs: {}. File-backed pages are mapped files (the binary, \
+                 and a memory-mapped store's pages, which are the OS cache's, counted once \
+                 per mapping); anonymous pages are the process's own.",
+                memory.join("; ")
             );
         }
-        if let Some((_, bytes)) = self.disk_reads.iter().find(|(s, _)| *s == size) {
+        let reads: Vec<String> = self
+            .disk_reads
+            .iter()
+            .filter(|(s, _, _)| *s == size)
+            .map(|(_, server, bytes)| {
+                format!("{server} {:.1} MiB", *bytes as f64 / (1024.0 * 1024.0))
+            })
+            .collect();
+        if !reads.is_empty() {
             let _ = writeln!(
                 out,
-                "\nDisk reads by the service during the warm-up and the runs: {:.1} MiB \
-                 (`read_bytes` in `/proc/PID/io`: the lookups the OS cache did not hold).",
-                *bytes as f64 / (1024.0 * 1024.0),
+                "\nDisk reads during the warm-up and the runs: {} (`read_bytes` in \
+                 `/proc/PID/io`: the lookups the OS cache did not hold; a mapped store's \
+                 page faults count too).",
+                reads.join(", "),
             );
         }
         out.push('\n');
+    }
+
+    /// The service and its variants at each size and connection count: what each
+    /// costs against the ceiling and against the plain service, round by round (the
+    /// rounds are interleaved, so each pair ran minutes apart at most), and its memory.
+    fn side_by_side(&self, out: &mut String, sizes: &[u64]) {
+        out.push_str("#### Side by side: the service and its variants\n\n");
+        out.push_str(
+            "| accounts | conns | server | req/s | vs ceiling | CPU/req | vs ceiling | \
+             service's CPU/req ÷ this one's: fastest rounds (each round) | RSS anonymous | RSS file-backed |\n",
+        );
+        out.push_str("|---:|---:|---|---:|---:|---:|---:|---|---:|---:|\n");
+        let mut connections: Vec<u32> = self.rows.iter().map(|r| r.connections).collect();
+        connections.sort_unstable();
+        connections.dedup();
+        let servers: Vec<String> = std::iter::once("service".to_owned())
+            .chain(self.variants.iter().map(Variant::server))
+            .collect();
+        for &size in sizes {
+            for &c in &connections {
+                let Some(ceiling) = self.row(size, c, "ceiling") else {
+                    continue;
+                };
+                let Some(service) = self.row(size, c, "service") else {
+                    continue;
+                };
+                for server in &servers {
+                    let Some(row) = self.row(size, c, server) else {
+                        continue;
+                    };
+                    let m = &row.measured;
+                    let against_service = if server == "service" {
+                        "—".to_owned()
+                    } else {
+                        let each: Vec<String> = self
+                            .rounds(size, c, "service")
+                            .zip(self.rounds(size, c, server))
+                            .map(|(s, v)| {
+                                format!(
+                                    "{:.2}",
+                                    s.measured.server_us_per_request()
+                                        / v.measured.server_us_per_request().max(1e-9)
+                                )
+                            })
+                            .collect();
+                        format!(
+                            "**{:.2}×** ({})",
+                            service.measured.server_us_per_request()
+                                / m.server_us_per_request().max(1e-9),
+                            each.join(", ")
+                        )
+                    };
+                    let memory = self.memory_of(size, server);
+                    let _ = writeln!(
+                        out,
+                        "| {} | {c} | {server} | {} | {:.0}% | {:.1} µs | {:.2}× | {against_service} | {} | {} |",
+                        thousands(size),
+                        thousands(m.rate() as u64),
+                        100.0 * m.rate() / ceiling.measured.rate().max(1e-9),
+                        m.server_us_per_request(),
+                        m.server_us_per_request()
+                            / ceiling.measured.server_us_per_request().max(1e-9),
+                        memory.map_or_else(|| "—".into(), |m| memory_mib(m.anonymous_bytes)),
+                        memory.map_or_else(|| "—".into(), |m| memory_mib(m.file_bytes)),
+                    );
+                }
+            }
+        }
+        out.push_str(
+            "\nA ratio above 1 means the variant used less CPU per request than the plain \
+             service; the memory is each server's after all runs at that size.\n\n",
+        );
     }
 
     fn targets(&self, out: &mut String) {
@@ -547,8 +688,8 @@ impl Report {
                 );
             }
         }
-        if let Some((_, _, service)) = self.memory.iter().find(|(s, _, _)| *s == largest) {
-            let peak = kib_to_mib(service.peak_kib);
+        if let Some(service) = self.memory_of(largest, "service") {
+            let peak = service.peak_resident_bytes as f64 / (1024.0 * 1024.0);
             line(
                 format!(
                     "service RSS at {} accounts ≤ {MAX_RSS_MIB} MiB",
@@ -573,12 +714,13 @@ impl Report {
     }
 }
 
-fn kib_to_mib(kib: u64) -> f64 {
-    kib as f64 / 1024.0
-}
-
 fn mib(bytes: u64) -> String {
     format!("{:.0} MiB", bytes as f64 / 1024.0 / 1024.0)
+}
+
+/// A process's memory, to a tenth of a MiB.
+fn memory_mib(bytes: u64) -> String {
+    format!("{:.1} MiB", bytes as f64 / 1024.0 / 1024.0)
 }
 
 /// `1234567` -> `1 234 567`.
@@ -609,6 +751,10 @@ mod tests {
         assert_eq!(
             shown,
             "cargo xtask bench --db postgres://postgres:***@127.0.0.1:36031/postgres --accounts 1000"
+        );
+        assert_eq!(
+            shown_command(&["--variant", "mmap:--sqlite-mmap true"]),
+            "cargo xtask bench --variant 'mmap:--sqlite-mmap true'"
         );
         let shown = shown_command(&["--db=postgres://u:s3cr%2Ft@db/x?password=other"]);
         assert!(

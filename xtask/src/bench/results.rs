@@ -1,5 +1,8 @@
 //! A run's measurements as JSON (`benchmarks/<store>.json`) and the charts drawn from
-//! them (`benchmarks/<store>-{reqs,p99,import}.svg`), beside BENCHMARKS.md.
+//! them (`benchmarks/<store>-{reqs,p99,import}.svg`), beside BENCHMARKS.md. A run with
+//! variants (`--variant`) compares candidates rather than measuring the store as it
+//! ships: it writes `benchmarks/<store>-variants.json` and its charts, and leaves the
+//! store's own figures alone.
 //!
 //! A full `cargo xtask bench` overwrites its store's JSON and charts; `--smoke` writes
 //! them under `--out` instead, so CI draws charts from real (tiny) data without
@@ -55,6 +58,15 @@ impl Store {
     }
 }
 
+/// The stem of a run's files: the store's (`sqlite`), or with variants `sqlite-variants`.
+pub(crate) fn stem(store: Store, variants: bool) -> String {
+    if variants {
+        format!("{}-variants", store.stem())
+    } else {
+        store.stem().to_owned()
+    }
+}
+
 /// One run's figures, as the report's tables show them (each server's fastest round).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(crate) struct Results {
@@ -67,6 +79,18 @@ pub(crate) struct Results {
     pub(crate) commit: String,
     pub(crate) imports: Vec<ImportResult>,
     pub(crate) loads: Vec<LoadResult>,
+    /// The services measured beside the plain one (`--variant`), if any.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) variants: Vec<VariantResult>,
+}
+
+/// A service started with other arguments (`cargo xtask bench --variant`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct VariantResult {
+    /// Its name in `loads`: `service (NAME)`.
+    pub(crate) server: String,
+    /// What `itau-codigo serve` was given besides `--db` and `--workers`.
+    pub(crate) serve_args: String,
 }
 
 /// One import, timed over the whole `itau-codigo import` process.
@@ -84,7 +108,7 @@ pub(crate) struct ImportResult {
 pub(crate) struct LoadResult {
     pub(crate) accounts: u64,
     pub(crate) connections: u32,
-    /// `service` or `ceiling`.
+    /// `service`, `ceiling` or a variant's `service (NAME)`.
     pub(crate) server: String,
     pub(crate) requests_per_second: f64,
     pub(crate) p50_ms: f64,
@@ -100,7 +124,12 @@ pub(crate) fn render(results: &Results) -> Vec<(String, String, String)> {
     let by_size = |server: &str, value: fn(&LoadResult) -> f64| Series {
         name: match server {
             "service" => "service (itau-codigo serve)".into(),
-            _ => "ceiling (fixed answer, same path)".into(),
+            "ceiling" => "ceiling (fixed answer, same path)".into(),
+            variant => results
+                .variants
+                .iter()
+                .find(|v| v.server == variant)
+                .map_or_else(|| variant.to_owned(), |v| format!("serve {}", v.serve_args)),
         },
         points: results
             .loads
@@ -109,8 +138,14 @@ pub(crate) fn render(results: &Results) -> Vec<(String, String, String)> {
             .map(|l| (l.accounts as f64, value(l)))
             .collect(),
     };
-    let pair =
-        |value: fn(&LoadResult) -> f64| vec![by_size("service", value), by_size("ceiling", value)];
+    // The service first (the solid line), its variants, then the ceiling.
+    let pair = |value: fn(&LoadResult) -> f64| {
+        std::iter::once("service")
+            .chain(results.variants.iter().map(|v| v.server.as_str()))
+            .chain(std::iter::once("ceiling"))
+            .map(|server| by_size(server, value))
+            .collect::<Vec<_>>()
+    };
     let reqs = Chart {
         title: format!("Requests per second against store size, {store}"),
         subtitle: format!("{connections} connections, each server's fastest round; {run}"),
@@ -156,7 +191,7 @@ pub(crate) fn render(results: &Results) -> Vec<(String, String, String)> {
             label: format!("target: {} records/s", thousands(MIN_IMPORT_RATE as u64)),
         }),
     };
-    let stem = results.store.stem();
+    let stem = stem(results.store, !results.variants.is_empty());
     vec![
         (
             format!("{stem}-reqs.svg"),
@@ -194,7 +229,13 @@ fn chart_connections(results: &Results) -> u32 {
 pub(crate) fn write(dir: &Path, results: &Results) -> anyhow::Result<Vec<(String, String)>> {
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let json = serde_json::to_string_pretty(results)? + "\n";
-    write_if_changed(&dir.join(format!("{}.json", results.store.stem())), &json)?;
+    write_if_changed(
+        &dir.join(format!(
+            "{}.json",
+            stem(results.store, !results.variants.is_empty())
+        )),
+        &json,
+    )?;
     let mut charts = Vec::new();
     for (file, alt, svg) in render(results) {
         write_if_changed(&dir.join(&file), &svg)?;
@@ -291,8 +332,8 @@ mod tests {
             let results = read(&path).unwrap();
             assert_eq!(
                 path.file_stem().unwrap().to_str(),
-                Some(results.store.stem()),
-                "{} holds the results of another store",
+                Some(stem(results.store, !results.variants.is_empty()).as_str()),
+                "{} holds the results of another store, or of a run with(out) variants",
                 path.display()
             );
             for import in &results.imports {
@@ -327,6 +368,7 @@ mod tests {
             run: "2026-01-01 00:00 UTC".into(),
             command: "cargo xtask bench".into(),
             commit: "0000000".into(),
+            variants: Vec::new(),
             imports: vec![ImportResult {
                 accounts: 1000,
                 file_mib: 1.4,
@@ -362,6 +404,51 @@ mod tests {
         );
         let json = serde_json::to_string(&results).unwrap();
         assert!(json.contains(r#""store":"postgresql""#), "{json}");
+        assert_eq!(serde_json::from_str::<Results>(&json).unwrap(), results);
+    }
+
+    #[test]
+    fn a_variant_gets_its_own_line_named_after_its_arguments() {
+        let load = |server: &str, rate| LoadResult {
+            accounts: 1000,
+            connections: 64,
+            server: server.into(),
+            requests_per_second: rate,
+            p50_ms: 1.0,
+            p99_ms: 2.0,
+            max_ms: 3.0,
+        };
+        let results = Results {
+            source: "a test fixture".into(),
+            store: Store::Sqlite,
+            run: "2026-01-01 00:00 UTC".into(),
+            command: "cargo xtask bench --variant 'mmap:--sqlite-mmap true'".into(),
+            commit: "0000000".into(),
+            imports: Vec::new(),
+            loads: vec![
+                load("service", 20_000.0),
+                load("service (mmap)", 30_000.0),
+                load("ceiling", 100_000.0),
+            ],
+            variants: vec![VariantResult {
+                server: "service (mmap)".into(),
+                serve_args: "--sqlite-mmap true".into(),
+            }],
+        };
+        let charts = render(&results);
+        assert_eq!(charts[0].0, "sqlite-variants-reqs.svg");
+        let reqs = &charts[0].2;
+        check_well_formed(reqs).unwrap();
+        let legend: Vec<usize> = [
+            "service (itau-codigo serve)",
+            "serve --sqlite-mmap true",
+            "ceiling (fixed answer, same path)",
+        ]
+        .iter()
+        .map(|name| reqs.find(&format!(">{name}<")).expect(name))
+        .collect();
+        assert!(legend.is_sorted(), "the service, its variant, the ceiling");
+        let json = serde_json::to_string(&results).unwrap();
         assert_eq!(serde_json::from_str::<Results>(&json).unwrap(), results);
     }
 }

@@ -70,7 +70,7 @@ pub(crate) fn run(
             env.extend(extra.iter().map(|(k, v)| ((*k).into(), (*v).into())));
         }
         let server = Server::start_with_env(
-            "service",
+            "service".to_owned(),
             &binaries.service,
             &[
                 "serve".into(),

@@ -17,14 +17,14 @@ use crate::client::TrustedProxies;
 use crate::config::{
     ConfigError, DEFAULT_BIND, DEFAULT_CLIENT_TIMEOUT, DEFAULT_DB, DEFAULT_DOCS,
     DEFAULT_DRAIN_PERIOD, DEFAULT_LOG, DEFAULT_LOGIN_LOCKOUT, DEFAULT_LOGIN_MAX_FAILURES,
-    DEFAULT_MAX_CONNECTIONS, DEFAULT_READINESS_INTERVAL, DEFAULT_SHUTDOWN_TIMEOUT, ServeConfig,
-    StoreConfig, TlsFiles, default_db,
+    DEFAULT_MAX_CONNECTIONS, DEFAULT_READINESS_INTERVAL, DEFAULT_SHUTDOWN_TIMEOUT,
+    DEFAULT_SQLITE_MMAP, ServeConfig, StoreConfig, TlsFiles, default_db,
 };
 use crate::demo;
 use crate::exit::{EXIT_USAGE, fail};
 use crate::otel::TracingConfig;
 use crate::startup::Application;
-use crate::store::DbLocation;
+use crate::store::{DbLocation, SqliteReads};
 use crate::telemetry::{self, LogFormat};
 
 /// `serve` options.
@@ -109,6 +109,18 @@ pub struct ServeArgs {
         value_parser = clap::builder::BoolishValueParser::new()
     )]
     pub docs: bool,
+    /// Read a SQLite store through a memory map of its file: less CPU per lookup, but
+    /// the file must never be truncated or copied over in place while served (that
+    /// kills the server); see OPERATIONS.md (true or false, also 1/0, yes/no).
+    #[arg(
+        long,
+        env = "ITAU_CODIGO_SQLITE_MMAP",
+        default_value_t = DEFAULT_SQLITE_MMAP,
+        value_name = "BOOL",
+        action = clap::ArgAction::Set,
+        value_parser = clap::builder::BoolishValueParser::new()
+    )]
+    pub sqlite_mmap: bool,
     /// Log filter (tracing EnvFilter syntax), e.g. info or itau_codigo=debug.
     #[arg(long, env = "ITAU_CODIGO_LOG", default_value = DEFAULT_LOG)]
     pub log: String,
@@ -236,6 +248,7 @@ fn serve_config(args: &ServeArgs) -> Result<ServeConfig, ConfigError> {
         docs: args.docs,
         readiness_interval: DEFAULT_READINESS_INTERVAL,
         tracing: TracingConfig::from_env(|name| std::env::var(name).ok())?,
+        sqlite_reads: SqliteReads::from_mmap(args.sqlite_mmap),
     })
 }
 

@@ -20,19 +20,26 @@ pub use passfile::{ConnectionKey, Passfile, PassfileError};
 pub use postgres::{
     IMPORT_BATCH_ROWS, IMPORT_LOCK, MIGRATION_LOCK, PostgresImporter, PostgresStore, QUERY_TIMEOUT,
 };
-pub use sqlite::{FILE_CHECK_INTERVAL, SqliteImporter, SqliteStore};
+pub use sqlite::{FILE_CHECK_INTERVAL, MMAP_LIMIT, SqliteImporter, SqliteReads, SqliteStore};
 
-/// Opens the store at `location` for serving, with up to `pool_size` connections.
-/// Serving never writes: the store is opened read-only and never migrated.
+/// Opens the store at `location` for serving, with up to `pool_size` connections, a
+/// SQLite file read as `reads` says (PostgreSQL ignores it). Serving never writes: the
+/// store is opened read-only and never migrated.
 ///
 /// # Errors
 ///
 /// As the store's own open: a missing SQLite file (only `import` creates one), an
 /// unreachable PostgreSQL, a schema older than this binary's (run [`migrate`]: the
 /// error names the command) or newer.
-pub fn open(location: &DbLocation, pool_size: u32) -> Result<Arc<dyn Store>, StoreError> {
+pub fn open(
+    location: &DbLocation,
+    pool_size: u32,
+    reads: SqliteReads,
+) -> Result<Arc<dyn Store>, StoreError> {
     Ok(match location {
-        DbLocation::SqliteFile(path) => Arc::new(SqliteStore::open_existing(path, pool_size)?),
+        DbLocation::SqliteFile(path) => {
+            Arc::new(SqliteStore::open_existing(path, pool_size, reads)?)
+        }
         DbLocation::Postgres(url) => Arc::new(PostgresStore::open(url, pool_size)?),
     })
 }

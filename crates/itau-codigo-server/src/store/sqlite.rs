@@ -105,12 +105,57 @@ pub const FILE_CHECK_INTERVAL: Duration = Duration::from_millis(100);
 
 /// Per-connection settings. WAL lets readers go on while an import writes, and see the
 /// old data until it commits; the page cache is sized per connection (RSS matters).
+/// SQLite fills it as pages are read, so a connection that reads little holds little;
+/// with [`SqliteReads::Mapped`] a read transaction takes the file's pages from the map,
+/// not into this cache, which then holds only the file's header page and pages read
+/// from the WAL (an import's that no checkpoint has copied into the file yet).
 const CONNECTION_PRAGMAS: &str = "
     PRAGMA busy_timeout = 5000;
     PRAGMA synchronous = NORMAL;
     PRAGMA cache_size = -16384;
     PRAGMA temp_store = MEMORY;
 ";
+
+/// How serving connections read the store file's pages (`serve --sqlite-mmap`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum SqliteReads {
+    /// Each page a lookup needs is copied (`pread`) from the OS cache into the
+    /// connection's page cache, unless that cache holds it already. A store file
+    /// truncated or rewritten in place under the server is a store failure: reads past
+    /// its end come back short, and the lookup answers 500.
+    #[default]
+    Copied,
+    /// SQLite maps the whole file into memory (`PRAGMA mmap_size`) and reads pages in
+    /// place: no copy and no page-cache bookkeeping per lookup, and the mapped pages are
+    /// the OS cache's, shared, not the process's heap. But a page past the end of a file
+    /// that shrank under the map cannot be read at all: the kernel kills the process
+    /// (SIGBUS), and no error code can stand for it. SQLite looks at the file's size
+    /// when a read transaction begins only while its WAL holds no committed page (else
+    /// it takes the store's size from the WAL, as after any import into a served
+    /// store), and never during one; the file look of [`WatchedFile`] opens new
+    /// connections on the shorter file, but a query already past it still faults.
+    /// Catching the signal would need unsafe code, which the workspace forbids. So this
+    /// is for stores written only through SQLite (`import` never shrinks the file, and
+    /// a checkpoint cuts it only past every page a reader may still read) or replaced
+    /// by a rename, never truncated or copied over in place while served
+    /// (`tests/api/faults.rs` shows both outcomes).
+    Mapped,
+}
+
+impl SqliteReads {
+    /// [`Self::Mapped`] when `mmap` (`serve --sqlite-mmap true`), else [`Self::Copied`].
+    pub fn from_mmap(mmap: bool) -> Self {
+        if mmap { Self::Mapped } else { Self::Copied }
+    }
+}
+
+/// The most of a store file a [`SqliteReads::Mapped`] connection maps (1 TiB): more
+/// than a store one machine could serve from its memory, so in practice the whole file
+/// (SQLite maps no more than the file's size). The bundled SQLite caps the map at its
+/// compile-time `SQLITE_MAX_MMAP_SIZE`, 2 GiB unless built otherwise, less than a store
+/// of ten million accounts; `.cargo/config.toml` raises it to this (`LIBSQLITE3_FLAGS`),
+/// and a test checks that the build took it.
+pub const MMAP_LIMIT: i64 = 1 << 40;
 
 /// Page cache of the importing connection, in KiB. Records arrive in key order (see
 /// `crate::import`), so each leaf is filled once and the cache only needs the tree's
@@ -164,6 +209,7 @@ type Pool = r2d2::Pool<SqliteConnectionManager>;
 struct WatchedFile {
     path: PathBuf,
     pool_size: u32,
+    reads: SqliteReads,
     current: RwLock<Watched>,
     /// When this value was made: the clock the next look is timed on.
     epoch: Instant,
@@ -203,11 +249,12 @@ fn file_state(path: &Path) -> std::io::Result<FileState> {
 }
 
 impl WatchedFile {
-    fn new(path: &Path, pool_size: u32, state: FileState, pool: Pool) -> Self {
+    fn new(path: &Path, pool_size: u32, reads: SqliteReads, state: FileState, pool: Pool) -> Self {
         let epoch = Instant::now();
         Self {
             path: path.to_owned(),
             pool_size,
+            reads,
             current: RwLock::new(Watched {
                 state,
                 pool,
@@ -262,7 +309,7 @@ impl WatchedFile {
             return;
         }
         let replaced = current.state.id != state.id;
-        match connect(&self.path, self.pool_size) {
+        match connect(&self.path, self.pool_size, self.reads) {
             Ok(pool) => {
                 if replaced {
                     tracing::warn!(store = %location(), "the database file was replaced; reopened it");
@@ -297,7 +344,11 @@ fn interval_nanos() -> u64 {
 
 /// Opens the file at `path` for serving: read-only connections, the schema version
 /// checked (never migrated); returns the state of the file the pool reads.
-fn open_file_pool(path: &Path, pool_size: u32) -> Result<(FileState, Pool), StoreError> {
+fn open_file_pool(
+    path: &Path,
+    pool_size: u32,
+    reads: SqliteReads,
+) -> Result<(FileState, Pool), StoreError> {
     if !path.is_file() {
         return Err(StoreError::Open {
             location: format!("sqlite:{}", path.display()),
@@ -309,7 +360,7 @@ fn open_file_pool(path: &Path, pool_size: u32) -> Result<(FileState, Pool), Stor
         location: format!("sqlite:{}", path.display()),
         reason: e.to_string(),
     })?;
-    Ok((state, connect(path, pool_size)?))
+    Ok((state, connect(path, pool_size, reads)?))
 }
 
 /// Serving connections: read-only, so that serving can never take the write lock (nor
@@ -320,7 +371,7 @@ const READ_ONLY: OpenFlags =
 /// A pool of new read-only connections on `path`, once one connection has read its
 /// schema version: the pool itself would retry a file that is no database for its
 /// whole connection timeout.
-fn connect(path: &Path, pool_size: u32) -> Result<Pool, StoreError> {
+fn connect(path: &Path, pool_size: u32, reads: SqliteReads) -> Result<Pool, StoreError> {
     let probe = Connection::open_with_flags(path, READ_ONLY).map_err(|e| open_error(path, &e))?;
     let found: i64 = probe
         .pragma_query_value(None, "user_version", |row| row.get(0))
@@ -329,7 +380,13 @@ fn connect(path: &Path, pool_size: u32) -> Result<Pool, StoreError> {
     drop(probe);
     let manager = SqliteConnectionManager::file(path)
         .with_flags(READ_ONLY)
-        .with_init(|c| c.execute_batch(CONNECTION_PRAGMAS));
+        .with_init(move |c| {
+            c.execute_batch(CONNECTION_PRAGMAS)?;
+            if reads == SqliteReads::Mapped {
+                c.pragma_update(None, "mmap_size", MMAP_LIMIT)?;
+            }
+            Ok(())
+        });
     pool(manager, pool_size)
 }
 
@@ -379,11 +436,24 @@ impl SqliteStore {
     /// The file does not exist (only `import` creates one), is not a database, or its
     /// schema is older (the error names the command that upgrades it) or newer than
     /// this binary's.
-    pub fn open_existing(path: &Path, pool_size: u32) -> Result<Self, StoreError> {
-        let (state, pool) = open_file_pool(path, pool_size)?;
+    pub fn open_existing(
+        path: &Path,
+        pool_size: u32,
+        reads: SqliteReads,
+    ) -> Result<Self, StoreError> {
+        let (state, pool) = open_file_pool(path, pool_size, reads)?;
         warn_if_not_private(path);
+        if reads == SqliteReads::Mapped {
+            tracing::info!(
+                store = %format!("sqlite:{}", path.display()),
+                "reading the store through a memory map of the file (--sqlite-mmap): \
+                 it must not be truncated or copied over in place while served"
+            );
+        }
         Ok(Self {
-            source: Arc::new(Source::File(WatchedFile::new(path, pool_size, state, pool))),
+            source: Arc::new(Source::File(WatchedFile::new(
+                path, pool_size, reads, state, pool,
+            ))),
             location: format!("sqlite:{}", path.display()),
             waiting: AtomicU64::new(0),
             _keep_alive: None,
@@ -1012,5 +1082,25 @@ fn open_error(path: &Path, error: &rusqlite::Error) -> StoreError {
     StoreError::Open {
         location: format!("sqlite:{}", PathBuf::from(path).display()),
         reason: error.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_build_lets_sqlite_map_a_store_larger_than_its_default_two_gib() {
+        let dir = tempfile::tempdir().unwrap();
+        let connection = Connection::open(dir.path().join("mapped.db")).unwrap();
+        // SQLite answers with the limit it took: its compile-time ceiling when asked
+        // for more (2 GiB unless LIBSQLITE3_FLAGS in .cargo/config.toml raised it).
+        let took: i64 = connection
+            .pragma_update_and_check(None, "mmap_size", MMAP_LIMIT, |row| row.get(0))
+            .unwrap();
+        assert_eq!(
+            took, MMAP_LIMIT,
+            "built without SQLITE_MAX_MMAP_SIZE={MMAP_LIMIT}: see .cargo/config.toml"
+        );
     }
 }

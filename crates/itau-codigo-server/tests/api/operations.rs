@@ -43,7 +43,12 @@ fn counting_store(hang: bool) -> (tempfile::TempDir, CountingStore, Arc<AtomicUs
     let (dir, db) = demo_db();
     let pings = Arc::new(AtomicUsize::new(0));
     let store = CountingStore {
-        inner: store::open(&store::DbLocation::SqliteFile(db), 4).unwrap(),
+        inner: store::open(
+            &store::DbLocation::SqliteFile(db),
+            4,
+            store::SqliteReads::Copied,
+        )
+        .unwrap(),
         pings: Arc::clone(&pings),
         hang,
     };

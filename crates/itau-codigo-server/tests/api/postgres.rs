@@ -37,7 +37,11 @@ pub(crate) fn dedicated_server(options: &Options) -> Option<PrivateServer> {
 
 /// Opens the store at the PostgreSQL `url` for serving, as `serve` does.
 fn open_postgres(url: &str) -> Result<std::sync::Arc<dyn store::Store>, StoreError> {
-    store::open(&DbLocation::parse(url).unwrap(), 1)
+    store::open(
+        &DbLocation::parse(url).unwrap(),
+        1,
+        store::SqliteReads::Copied,
+    )
 }
 
 /// Migrates the database at `url`, as `itau-codigo migrate` (and every import) does.

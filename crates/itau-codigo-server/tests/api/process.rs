@@ -191,6 +191,11 @@ impl ServeProcess {
         self.child.id()
     }
 
+    /// How the server ended, or `None` while it runs.
+    pub(crate) fn exit_status(&mut self) -> Option<std::process::ExitStatus> {
+        self.child.try_wait().unwrap()
+    }
+
     /// What the server printed on stdout once it holds `lines` lines (30 s at most).
     pub(crate) fn stdout_lines(&self, lines: usize) -> String {
         let deadline = Instant::now() + Duration::from_secs(30);
