@@ -189,16 +189,7 @@ impl PrivateServer {
     /// `root` cannot be prepared, or `initdb`/`pg_ctl` fail (the error carries their
     /// output and the server log's tail).
     pub fn start(binaries: &Binaries, root: &Path, options: &Options) -> Result<Self, Error> {
-        if root.exists() {
-            // A server left running by an interrupted run would hold its port and files.
-            let _ = Self::stop_folder(binaries, root);
-            fs::remove_dir_all(root)
-                .map_err(io_error(format!("cannot empty {}", root.display())))?;
-        }
-        fs::create_dir_all(root).map_err(io_error(format!("cannot create {}", root.display())))?;
-        let root = root
-            .canonicalize()
-            .map_err(io_error(format!("cannot resolve {}", root.display())))?;
+        let root = Self::empty_folder(binaries, root)?;
         let password = random_password()?;
         let password_file = root.join("password");
         fs::write(&password_file, format!("{password}\n")).map_err(io_error(format!(
@@ -266,15 +257,7 @@ impl PrivateServer {
     ///
     /// `root` cannot be prepared, or `pg_basebackup`/`pg_ctl` fail.
     pub fn start_standby(&self, root: &Path) -> Result<Self, Error> {
-        if root.exists() {
-            let _ = Self::stop_folder(&self.binaries, root);
-            fs::remove_dir_all(root)
-                .map_err(io_error(format!("cannot empty {}", root.display())))?;
-        }
-        fs::create_dir_all(root).map_err(io_error(format!("cannot create {}", root.display())))?;
-        let root = root
-            .canonicalize()
-            .map_err(io_error(format!("cannot resolve {}", root.display())))?;
+        let root = Self::empty_folder(&self.binaries, root)?;
         if running_as_root() {
             hand_over(&root)?;
         }
@@ -408,6 +391,19 @@ impl PrivateServer {
         let _ = self.stop();
         fs::remove_dir_all(&self.root)
             .map_err(io_error(format!("cannot remove {}", self.root.display())))
+    }
+
+    /// `root`, emptied (a server left running there by an interrupted run is stopped
+    /// first: it would hold its port and files) and resolved to an absolute path.
+    fn empty_folder(binaries: &Binaries, root: &Path) -> Result<PathBuf, Error> {
+        if root.exists() {
+            let _ = Self::stop_folder(binaries, root);
+            fs::remove_dir_all(root)
+                .map_err(io_error(format!("cannot empty {}", root.display())))?;
+        }
+        fs::create_dir_all(root).map_err(io_error(format!("cannot create {}", root.display())))?;
+        root.canonicalize()
+            .map_err(io_error(format!("cannot resolve {}", root.display())))
     }
 
     fn stop_folder(binaries: &Binaries, root: &Path) -> Result<(), Error> {

@@ -333,6 +333,18 @@ pub(crate) fn http_request(
     request
 }
 
+/// The bytes of a consulta as the right user that keeps its connection open (HTTP/1.1's
+/// default), for tests that send several on one connection.
+pub(crate) fn keep_alive_consulta() -> Vec<u8> {
+    let body = format!(r#"{{"codigo_conta":"{TRES_GERENTES}"}}"#);
+    format!(
+        "POST {PATH} HTTP/1.1\r\nHost: x\r\nuserName: {USERNAME}\r\npassword: {PASSWORD}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
+}
+
 pub(crate) fn read_response(stream: &mut TcpStream) -> Response {
     let mut bytes = Vec::new();
     BufReader::new(stream).read_to_end(&mut bytes).ok();

@@ -239,15 +239,6 @@ fn numbers_where_strings_belong_are_invalid_type_on_every_member() {
     }
 }
 
-fn keep_alive_consulta() -> Vec<u8> {
-    let body = format!(r#"{{"codigo_conta":"{TRES_GERENTES}"}}"#);
-    format!(
-        "POST {PATH} HTTP/1.1\r\nHost: x\r\nuserName: {USERNAME}\r\npassword: {PASSWORD}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    )
-    .into_bytes()
-}
-
 #[test]
 fn more_connections_than_the_maximum_wait_in_the_backlog_and_are_served_in_turn() {
     let app = TestApp::builder()

@@ -349,17 +349,6 @@ fn a_second_first_import_refuses_while_the_first_runs() {
     assert_eq!(count_rows(&db), 3);
 }
 
-/// A consulta that keeps its connection open (HTTP/1.1's default).
-fn keep_alive_consulta() -> Vec<u8> {
-    let body = format!(r#"{{"codigo_conta":"{TRES_GERENTES}"}}"#);
-    format!(
-        "POST {PATH} HTTP/1.1\r\nHost: x\r\nuserName: {USERNAME}\r\npassword: {PASSWORD}\r\n\
-         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    )
-    .into_bytes()
-}
-
 fn serve_draining_for(seconds: &str) -> (tempfile::TempDir, ServeProcess) {
     let (dir, db) = demo_db();
     let server = ServeProcess::start(

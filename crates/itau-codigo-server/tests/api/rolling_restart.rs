@@ -120,17 +120,6 @@ impl Drop for Haproxy {
     }
 }
 
-/// A consulta on a kept-alive connection through the load balancer.
-fn keep_alive_consulta() -> Vec<u8> {
-    let body = format!(r#"{{"codigo_conta":"{TRES_GERENTES}"}}"#);
-    format!(
-        "POST {PATH} HTTP/1.1\r\nHost: x\r\nuserName: {USERNAME}\r\npassword: {PASSWORD}\r\n\
-         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    )
-    .into_bytes()
-}
-
 /// What the load saw: answers, and every request that got anything but a whole 200.
 #[derive(Debug, Default)]
 struct Tally {
