@@ -381,7 +381,12 @@ pub(crate) fn from_str_typed<'de, T: Deserialize<'de>>(
     shape: Shape,
 ) -> Result<T, serde_json::Error> {
     let mut deserializer = serde_json::Deserializer::from_str(text);
-    let mut findings = Findings::default();
+    let mut findings = Findings {
+        // Room for the members of a record's open objects (the line's, its data's and
+        // an item's): one allocation, not one per doubling.
+        members: Vec::with_capacity(32),
+        ..Findings::default()
+    };
     let value = T::deserialize(Typed {
         inner: &mut deserializer,
         shape,
