@@ -648,7 +648,7 @@ impl<'de, A: MapAccess<'de>> MapAccess<'de> for TypedMap<'_, 'de, A> {
         self.value = self.shape.member(&key);
         self.findings.add_member(self.first, key)?;
         match self.findings.members.last().expect("just added") {
-            Cow::Borrowed(key) => seed.deserialize(BorrowedStrDeserializer::new(*key)),
+            Cow::Borrowed(key) => seed.deserialize(BorrowedStrDeserializer::new(key)),
             Cow::Owned(key) => seed.deserialize(StrDeserializer::new(key.as_str())),
         }
         .map(Some)
