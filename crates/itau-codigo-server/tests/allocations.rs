@@ -157,10 +157,17 @@ fn checking_an_import_record_allocates_only_the_path_a_refusal_would_name() {
     // People and companies, numeric and alphanumeric CNPJs, dates and date-times.
     for i in 0..2_000 {
         let registro = dados_sinteticos::registro(i * 7919, &options);
-        let before = allocations();
-        let checked = registro.validate();
-        let spent = allocations() - before;
-        assert_eq!(checked, Ok(()), "record {i}");
+        assert_eq!(registro.validate(), Ok(()), "record {i}");
+        // The fewest of a few tries: threads an earlier test left behind (a server
+        // shutting down, a pool's reaper) may allocate during one of them.
+        let spent = (0..5)
+            .map(|_| {
+                let before = allocations();
+                let _ = std::hint::black_box(registro.validate());
+                allocations() - before
+            })
+            .min()
+            .unwrap_or_default();
         assert!(
             spent <= MAX_CHECK_ALLOCATIONS,
             "record {i}: {spent} allocations, more than {MAX_CHECK_ALLOCATIONS}"
