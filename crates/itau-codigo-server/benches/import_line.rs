@@ -1,7 +1,7 @@
 //! What an import's parsing thread does for each line, alone: read the line (its
 //! structure rules, the types, the field rules) and render the record as the store keeps
-//! it (`store::encode_record`), on a typical line of the benchmark's records file (the
-//! median length of the first 1 000 of `crates/dados-sinteticos`, about 1.4 KiB).
+//! it (`store::encode_record`), on a typical line (`dados_sinteticos::typical_line`,
+//! about 1.4 KiB).
 //! Beside it, in the same run, the same line down the precise road
 //! (`RegistroCliente::from_json_line_precise`, which builds a `serde_json::Value` and
 //! names every failing member): the yardstick the import's road is compared with.
@@ -17,14 +17,6 @@ use itau_codigo_server::store;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// The line of median length among the first 1 000 records.
-fn typical_line() -> String {
-    let records = dados_sinteticos::records(1000, "1501");
-    let mut lines: Vec<&str> = records.lines().collect();
-    lines.sort_by_key(|line| line.len());
-    lines[lines.len() / 2].to_owned()
-}
-
 /// What a parsing thread hands to the sort: the account's key and the stored bytes.
 fn encode(registro: &RegistroCliente) -> (i64, Vec<u8>) {
     (
@@ -34,7 +26,7 @@ fn encode(registro: &RegistroCliente) -> (i64, Vec<u8>) {
 }
 
 fn import_line(c: &mut Criterion) {
-    let line = typical_line();
+    let line = dados_sinteticos::typical_line();
     let mut group = c.benchmark_group(format!("import_line/{}_bytes", line.len()));
     group.bench_function("from_json_line", |b| {
         b.iter(|| {
