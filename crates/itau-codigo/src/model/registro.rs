@@ -92,8 +92,8 @@ impl RegistroCliente {
     /// The fast road alone: the line read in one pass, then the field rules; `None`
     /// where it leaves the line to the precise road. It accepts exactly the lines
     /// [`RegistroCliente::from_json_line_precise`] accepts, builds the same records and
-    /// reports the same errors for the lines it reads; public so that a fuzz target can
-    /// hold the two against each other.
+    /// reports the same errors for the lines it reads (the line's length is not checked
+    /// here); public so that a fuzz target can hold the two against each other.
     #[doc(hidden)]
     pub fn from_json_line_fast(line: &str) -> Option<Result<Self, Vec<FieldError>>> {
         let registro = Self::read_plain(line)?;
