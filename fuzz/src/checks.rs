@@ -135,9 +135,11 @@ pub fn registro_line(data: &[u8]) {
     }
 }
 
-/// The import's two roads agree on every line: the fast road (`from_json_line`, which
-/// falls back to the precise road for what it cannot read) and the precise road accept
-/// the same lines, build the same records and report the same errors.
+/// The import's two roads agree on every line: the fast road alone
+/// (`from_json_line_fast`, one pass) accepts exactly the lines the precise road accepts,
+/// builds the same records, and reports the same errors for the lines it does not leave
+/// to the precise road; and `from_json_line`, which falls back to the precise road for
+/// what the fast road leaves, gives what the precise road gives.
 pub fn registro_roads(data: &[u8]) {
     let Ok(line) = std::str::from_utf8(data) else {
         return;
@@ -145,10 +147,18 @@ pub fn registro_roads(data: &[u8]) {
     if line.len() > MAX_LINE_BYTES {
         return;
     }
+    let precise = RegistroCliente::from_json_line_precise(line);
+    match RegistroCliente::from_json_line_fast(line) {
+        Some(fast) => assert_eq!(fast, precise, "the two roads disagree on {line}"),
+        None => assert!(
+            precise.is_err(),
+            "the fast road leaves a line the precise road accepts: {line}"
+        ),
+    }
     assert_eq!(
         RegistroCliente::from_json_line(line),
-        RegistroCliente::from_json_line_precise(line),
-        "the two roads disagree on {line}"
+        precise,
+        "from_json_line and the precise road disagree on {line}"
     );
 }
 

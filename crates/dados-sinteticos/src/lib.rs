@@ -142,6 +142,17 @@ pub fn records(count: usize, agencia: &str) -> String {
     String::from_utf8(out).expect("serde_json writes UTF-8")
 }
 
+/// A typical import line, for measuring one line's work: the median length of
+/// [`records`]`(1000, "1501")`, about 1.4 KiB (a person with e-mails, phones and
+/// managers).
+#[must_use]
+pub fn typical_line() -> String {
+    let records = records(1000, "1501");
+    let mut lines: Vec<&str> = records.lines().collect();
+    lines.sort_by_key(|line| line.len());
+    lines[lines.len() / 2].to_owned()
+}
+
 /// Writes the records of accounts `0..count` as JSON Lines (one compact object and a
 /// `\n` each).
 ///

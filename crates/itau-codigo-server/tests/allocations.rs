@@ -9,7 +9,7 @@ use std::net::TcpStream;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use itau_codigo::ConsultaClienteRequest;
+use itau_codigo::{ConsultaClienteRequest, Validate};
 use itau_codigo_server::auth::Credentials;
 use itau_codigo_server::config::{ServeConfig, StoreConfig};
 use itau_codigo_server::import::{ImportOptions, import};
@@ -27,6 +27,10 @@ const MAX_STORE_ALLOCATIONS: f64 = 3.0;
 /// trace's `traceresponse` value, span, access log, metrics), authentication, parsing
 /// the body, the store, the answer.
 const MAX_REQUEST_ALLOCATIONS: f64 = 46.0;
+/// At most this many allocations to check the field rules of a valid import record,
+/// which an import does for every line: the buffer of the path a refusal would name.
+/// The e-mail, date and CPF/CNPJ checks allocate nothing.
+const MAX_CHECK_ALLOCATIONS: u64 = 1;
 
 #[global_allocator]
 static ALLOCATOR: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
@@ -145,6 +149,31 @@ fn a_consulta_over_http_costs_at_most_the_stated_allocations() {
         per_request <= MAX_REQUEST_ALLOCATIONS,
         "{per_request:.2} allocations per consulta, more than {MAX_REQUEST_ALLOCATIONS}"
     );
+}
+
+#[test]
+fn checking_an_import_record_allocates_only_the_path_a_refusal_would_name() {
+    let _alone = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let options = dados_sinteticos::Options::default();
+    // People and companies, numeric and alphanumeric CNPJs, dates and date-times.
+    for i in 0..2_000 {
+        let registro = dados_sinteticos::registro(i * 7919, &options);
+        assert_eq!(registro.validate(), Ok(()), "record {i}");
+        // The fewest of a few tries: threads an earlier test left behind (a server
+        // shutting down, a pool's reaper) may allocate during one of them.
+        let spent = (0..5)
+            .map(|_| {
+                let before = allocations();
+                let _ = std::hint::black_box(registro.validate());
+                allocations() - before
+            })
+            .min()
+            .unwrap_or_default();
+        assert!(
+            spent <= MAX_CHECK_ALLOCATIONS,
+            "record {i}: {spent} allocations, more than {MAX_CHECK_ALLOCATIONS}"
+        );
+    }
 }
 
 /// Reads one response (head, then `content-length` bytes) into `buffer` without

@@ -132,16 +132,15 @@ pub fn validate_cpf_cnpj(s: &str) -> Result<TipoDocumento, DocumentoError> {
     if bytes.iter().all(|&b| b == bytes[0]) {
         return Err(DocumentoError::Repeated);
     }
-    let values: Vec<u32> = bytes.iter().map(|&b| u32::from(b - b'0')).collect();
     let expected = match tipo {
         TipoDocumento::Cpf => {
-            let first = cpf_check_digit(&values[..9]);
-            let second = cpf_check_digit(&values[..10]);
+            let first = cpf_check_digit(&bytes[..9]);
+            let second = cpf_check_digit(&bytes[..10]);
             [first, second]
         }
         TipoDocumento::Cnpj => {
-            let first = cnpj_check_digit(&values[..12]);
-            let second = cnpj_check_digit(&values[..13]);
+            let first = cnpj_check_digit(&bytes[..12]);
+            let second = cnpj_check_digit(&bytes[..13]);
             [first, second]
         }
     };
@@ -157,24 +156,30 @@ pub fn validate_cpf_cnpj(s: &str) -> Result<TipoDocumento, DocumentoError> {
     }
 }
 
+/// A character's value in a check digit's sum: its ASCII code minus 48 (a digit's
+/// value; for the letters of an alphanumeric CNPJ, 17 for `A` onwards).
+fn value(character: u8) -> u32 {
+    u32::from(character - b'0')
+}
+
 /// CPF: weights n+1 down to 2 over the n digits; remainder of sum * 10 by 11, 10 -> 0.
-fn cpf_check_digit(values: &[u32]) -> u8 {
-    let weight_start = values.len() as u32 + 1;
-    let sum: u32 = values
+fn cpf_check_digit(digits: &[u8]) -> u8 {
+    let weight_start = digits.len() as u32 + 1;
+    let sum: u32 = digits
         .iter()
         .enumerate()
-        .map(|(i, v)| v * (weight_start - i as u32))
+        .map(|(i, &c)| value(c) * (weight_start - i as u32))
         .sum();
     (sum * 10 % 11 % 10) as u8
 }
 
 /// CNPJ: weights 2..=9 cycling from the right; 11 - remainder, 10 and 11 -> 0.
-fn cnpj_check_digit(values: &[u32]) -> u8 {
-    let sum: u32 = values
+fn cnpj_check_digit(characters: &[u8]) -> u8 {
+    let sum: u32 = characters
         .iter()
         .rev()
         .enumerate()
-        .map(|(i, v)| v * (2 + i as u32 % 8))
+        .map(|(i, &c)| value(c) * (2 + i as u32 % 8))
         .sum();
     let remainder = sum % 11;
     if remainder < 2 {

@@ -27,7 +27,11 @@
 //! [`ConsultaClienteResponse`](itau_codigo::ConsultaClienteResponse) gives (the tests
 //! below compare the two on generated records).
 
+use std::cell::Cell;
+use std::io;
+
 use itau_codigo::{ConsultaClienteRequest, DadosRegistro, RegistroCliente};
+use serde::ser::{Serialize, SerializeStruct, Serializer};
 
 /// Where a selector is absent (a real one is at most `MAX_CHARS` characters).
 const ABSENT: u16 = u16::MAX;
@@ -39,61 +43,213 @@ pub fn encode_record(registro: &RegistroCliente) -> Vec<u8> {
 
 /// The stored form of a record's data: see the [module documentation](self).
 pub fn encode_dados(dados: &DadosRegistro) -> Vec<u8> {
-    // One serialisation of the whole record, then cut: the `gerentes` member out of the
-    // object, and each manager out of its array. The cuts read serde_json's own compact
-    // output, never an input.
-    // Sized for a typical record (about 1.4 KiB): growing from serde_json's default
-    // would reallocate four times.
-    let mut json = Vec::with_capacity(2048);
-    if serde_json::to_writer(&mut json, dados).is_err() {
-        json.clear();
-    }
     let gerentes = dados.gerentes.as_deref().unwrap_or_default();
-    // What to cut out of `json`, and where the selected manager goes back in.
-    let (cut, gerentes_at, managers) = match find_member(&json, b"\"gerentes\"") {
-        // No manager is ever spliced in: any place will do.
-        None => (1..1, 1, Vec::new()),
-        Some(member) => {
-            let managers = elements(&json, member.value.clone());
-            // `"a":1,"gerentes":[..]` loses the comma before; a first member, the one after.
-            let cut = if json[member.start - 1] == b',' {
-                member.start - 1..member.value.end
-            } else if json[member.value.end] == b',' {
-                member.start..member.value.end + 1
-            } else {
-                member.start..member.value.end
-            };
-            (cut.clone(), cut.start, managers)
-        }
-    };
-    assert_eq!(
-        managers.len(),
-        gerentes.len(),
-        "serde_json writes one array element per manager"
-    );
-    let data_len = json.len() - cut.len();
-    let selectors: usize = gerentes
-        .iter()
-        .map(|g| selector_len(g.tipo_estrutura.as_deref()) + selector_len(g.segmento.as_deref()))
-        .sum();
-    let manager_bytes: usize = managers.iter().map(|m| 4 + m.len()).sum();
-    let mut out = Vec::with_capacity(10 + selectors + manager_bytes + data_len);
-    put_u32(&mut out, data_len);
-    put_u32(&mut out, gerentes_at);
+    // Sized for a typical record (about 1.4 KiB): growing from a small buffer would
+    // reallocate four times.
+    let mut out = Vec::with_capacity(2048);
+    // The data's length and `gerentes_at` are known once the data is written.
+    out.extend_from_slice(&[0; 8]);
     out.extend_from_slice(
         &u16::try_from(gerentes.len())
             .unwrap_or(u16::MAX)
             .to_le_bytes(),
     );
-    for (gerente, manager) in gerentes.iter().zip(&managers) {
+    for gerente in gerentes {
         put_selector(&mut out, gerente.tipo_estrutura.as_deref());
         put_selector(&mut out, gerente.segmento.as_deref());
-        put_u32(&mut out, manager.len());
-        out.extend_from_slice(&json[manager.clone()]);
+        let at = out.len();
+        out.extend_from_slice(&[0; 4]);
+        write_json(&mut out, gerente);
+        let len = out.len() - at - 4;
+        out[at..at + 4].copy_from_slice(&u32_bytes(len));
     }
-    out.extend_from_slice(&json[..cut.start]);
-    out.extend_from_slice(&json[cut.end..]);
+    // The data written without its `gerentes` member: where that member would have
+    // been is where a selected manager goes back in. No manager is ever spliced into
+    // data without one: any place will do.
+    let start = out.len();
+    let len = Cell::new(start);
+    let gerentes_at = Cell::new(None);
+    let mut serializer = serde_json::Serializer::new(Tracked {
+        out: &mut out,
+        len: &len,
+    });
+    let skipping = WithoutMember {
+        inner: &mut serializer,
+        member: "gerentes",
+        len: &len,
+        at: &gerentes_at,
+    };
+    if dados.serialize(skipping).is_err() {
+        out.truncate(start);
+    }
+    let gerentes_at = gerentes_at.get().map_or(1, |at| at - start);
+    let data_len = out.len() - start;
+    out[..4].copy_from_slice(&u32_bytes(data_len));
+    out[4..8].copy_from_slice(&u32_bytes(gerentes_at));
     out
+}
+
+/// serde_json's compact output of `value` appended to `out` (a manager, whose
+/// serialisation cannot fail: strings and options only).
+fn write_json<T: Serialize>(out: &mut Vec<u8>, value: &T) {
+    let start = out.len();
+    if serde_json::to_writer(&mut *out, value).is_err() {
+        out.truncate(start);
+    }
+}
+
+/// A writer that says how much it holds, so that [`WithoutMember`] can tell where
+/// serde_json stands while it writes.
+struct Tracked<'a> {
+    out: &'a mut Vec<u8>,
+    len: &'a Cell<usize>,
+}
+
+impl io::Write for Tracked<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.write_all(buf)?;
+        Ok(buf.len())
+    }
+
+    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        self.out.extend_from_slice(buf);
+        self.len.set(self.out.len());
+        Ok(())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Serialises a struct as `inner` would, without its field `member`, and records in
+/// `at` how much was written when that field came (just after the field before it, or
+/// after the `{`): the struct's JSON is then what serde_json writes for it with the
+/// field absent, and a `"member":value` spliced in at `at` (with a comma) gives the
+/// JSON of the struct with it.
+struct WithoutMember<'a, S> {
+    inner: S,
+    member: &'static str,
+    len: &'a Cell<usize>,
+    at: &'a Cell<Option<usize>>,
+}
+
+/// Forwards `Serializer` methods of values that are not structs to the inner
+/// serializer.
+macro_rules! forward_serialize {
+    ($($method:ident($($arg:ident: $ty:ty),*) -> $out:ident;)*) => {$(
+        fn $method(self, $($arg: $ty),*) -> Result<Self::$out, S::Error> {
+            self.inner.$method($($arg),*)
+        }
+    )*};
+}
+
+impl<'a, S: Serializer> Serializer for WithoutMember<'a, S> {
+    type Ok = S::Ok;
+    type Error = S::Error;
+    type SerializeSeq = S::SerializeSeq;
+    type SerializeTuple = S::SerializeTuple;
+    type SerializeTupleStruct = S::SerializeTupleStruct;
+    type SerializeTupleVariant = S::SerializeTupleVariant;
+    type SerializeMap = S::SerializeMap;
+    type SerializeStruct = WithoutField<'a, S::SerializeStruct>;
+    type SerializeStructVariant = S::SerializeStructVariant;
+
+    forward_serialize! {
+        serialize_bool(v: bool) -> Ok;
+        serialize_i8(v: i8) -> Ok;
+        serialize_i16(v: i16) -> Ok;
+        serialize_i32(v: i32) -> Ok;
+        serialize_i64(v: i64) -> Ok;
+        serialize_u8(v: u8) -> Ok;
+        serialize_u16(v: u16) -> Ok;
+        serialize_u32(v: u32) -> Ok;
+        serialize_u64(v: u64) -> Ok;
+        serialize_f32(v: f32) -> Ok;
+        serialize_f64(v: f64) -> Ok;
+        serialize_char(v: char) -> Ok;
+        serialize_str(v: &str) -> Ok;
+        serialize_bytes(v: &[u8]) -> Ok;
+        serialize_none() -> Ok;
+        serialize_unit() -> Ok;
+        serialize_unit_struct(name: &'static str) -> Ok;
+        serialize_unit_variant(name: &'static str, index: u32, variant: &'static str) -> Ok;
+        serialize_seq(len: Option<usize>) -> SerializeSeq;
+        serialize_tuple(len: usize) -> SerializeTuple;
+        serialize_tuple_struct(name: &'static str, len: usize) -> SerializeTupleStruct;
+        serialize_tuple_variant(name: &'static str, index: u32, variant: &'static str, len: usize) -> SerializeTupleVariant;
+        serialize_map(len: Option<usize>) -> SerializeMap;
+        serialize_struct_variant(name: &'static str, index: u32, variant: &'static str, len: usize) -> SerializeStructVariant;
+    }
+
+    fn serialize_some<T: ?Sized + Serialize>(self, value: &T) -> Result<S::Ok, S::Error> {
+        self.inner.serialize_some(value)
+    }
+
+    fn serialize_newtype_struct<T: ?Sized + Serialize>(
+        self,
+        name: &'static str,
+        value: &T,
+    ) -> Result<S::Ok, S::Error> {
+        self.inner.serialize_newtype_struct(name, value)
+    }
+
+    fn serialize_newtype_variant<T: ?Sized + Serialize>(
+        self,
+        name: &'static str,
+        index: u32,
+        variant: &'static str,
+        value: &T,
+    ) -> Result<S::Ok, S::Error> {
+        self.inner
+            .serialize_newtype_variant(name, index, variant, value)
+    }
+
+    fn serialize_struct(
+        self,
+        name: &'static str,
+        len: usize,
+    ) -> Result<Self::SerializeStruct, S::Error> {
+        Ok(WithoutField {
+            inner: self.inner.serialize_struct(name, len)?,
+            member: self.member,
+            len: self.len,
+            at: self.at,
+        })
+    }
+}
+
+/// The struct's fields as `inner` writes them, `member` left out: see [`WithoutMember`].
+struct WithoutField<'a, T> {
+    inner: T,
+    member: &'static str,
+    len: &'a Cell<usize>,
+    at: &'a Cell<Option<usize>>,
+}
+
+impl<T: SerializeStruct> SerializeStruct for WithoutField<'_, T> {
+    type Ok = T::Ok;
+    type Error = T::Error;
+
+    fn serialize_field<V: ?Sized + Serialize>(
+        &mut self,
+        key: &'static str,
+        value: &V,
+    ) -> Result<(), T::Error> {
+        if key == self.member {
+            self.at.set(Some(self.len.get()));
+            return Ok(());
+        }
+        self.inner.serialize_field(key, value)
+    }
+
+    fn skip_field(&mut self, key: &'static str) -> Result<(), T::Error> {
+        self.inner.skip_field(key)
+    }
+
+    fn end(self) -> Result<T::Ok, T::Error> {
+        self.inner.end()
+    }
 }
 
 /// The body of a 200 for `consulta` from a stored `record`: `{"data":{...}}` with the
@@ -167,80 +323,6 @@ pub fn render_answer(
 #[error("the stored record is not in the expected format")]
 pub struct CorruptRecord;
 
-/// A member of serde_json's compact output of an object: where it starts (its key's
-/// opening quote) and where its value is.
-struct Member {
-    start: usize,
-    value: std::ops::Range<usize>,
-}
-
-/// The top-level member of the object `json` whose key is `key` (quotes included).
-fn find_member(json: &[u8], key: &[u8]) -> Option<Member> {
-    let mut at = 1;
-    while json.get(at).is_some_and(|&b| b != b'}') {
-        let key_end = value_end(json, at);
-        let value = key_end + 1..value_end(json, key_end + 1);
-        if &json[at..key_end] == key {
-            return Some(Member { start: at, value });
-        }
-        at = value.end + usize::from(json.get(value.end) == Some(&b','));
-    }
-    None
-}
-
-/// The elements of the array at `array` in `json`.
-fn elements(json: &[u8], array: std::ops::Range<usize>) -> Vec<std::ops::Range<usize>> {
-    let mut found = Vec::new();
-    let mut at = array.start + 1;
-    while at < array.end - 1 {
-        let end = value_end(json, at);
-        found.push(at..end);
-        at = end + 1;
-    }
-    found
-}
-
-/// Where the JSON value starting at `start` ends (exclusive), in compact JSON.
-fn value_end(json: &[u8], start: usize) -> usize {
-    let mut depth = 0usize;
-    let mut in_string = false;
-    let mut at = start;
-    while let Some(&byte) = json.get(at) {
-        at += 1;
-        if in_string {
-            match byte {
-                b'\\' => at += 1,
-                b'"' => {
-                    in_string = false;
-                    if depth == 0 {
-                        return at;
-                    }
-                }
-                // Strings are most of a record's bytes: jump to the next byte that can
-                // end or escape one instead of looking at each.
-                _ => match memchr::memchr2(b'"', b'\\', json.get(at..).unwrap_or_default()) {
-                    Some(offset) => at += offset,
-                    None => return json.len(),
-                },
-            }
-            continue;
-        }
-        match byte {
-            b'"' => in_string = true,
-            b'{' | b'[' => depth += 1,
-            b'}' | b']' if depth <= 1 => return if depth == 1 { at } else { at - 1 },
-            b'}' | b']' => depth -= 1,
-            b',' | b':' if depth == 0 => return at - 1,
-            _ => {}
-        }
-    }
-    at
-}
-
-fn selector_len(selector: Option<&str>) -> usize {
-    2 + selector.map_or(0, str::len)
-}
-
 fn put_selector(out: &mut Vec<u8>, selector: Option<&str>) {
     match selector {
         // A field is at most MAX_CHARS (256) characters, far below ABSENT bytes.
@@ -256,9 +338,9 @@ fn put_selector(out: &mut Vec<u8>, selector: Option<&str>) {
     }
 }
 
-fn put_u32(out: &mut Vec<u8>, value: usize) {
+fn u32_bytes(value: usize) -> [u8; 4] {
     // A record comes from a line of at most 64 KiB.
-    out.extend_from_slice(&u32::try_from(value).unwrap_or(u32::MAX).to_le_bytes());
+    u32::try_from(value).unwrap_or(u32::MAX).to_le_bytes()
 }
 
 /// Reads a stored record from the front.

@@ -59,8 +59,12 @@ pub struct Checker {
 impl Checker {
     /// A check whose paths start with `prefix` (`data` for an import record's data).
     pub(crate) fn under(prefix: &str) -> Self {
+        // Room for the deepest path of a record (`data.gerentes[1].telefones.numero`):
+        // one allocation per check, not one per doubling.
+        let mut path = String::with_capacity(64);
+        path.push_str(prefix);
         Self {
-            path: prefix.to_owned(),
+            path,
             errors: Vec::new(),
         }
     }
@@ -78,9 +82,25 @@ impl Checker {
 
     /// Runs `check` one array item deeper.
     pub fn item(&mut self, index: usize, check: impl FnOnce(&mut Self)) {
-        use fmt::Write as _;
         let len = self.path.len();
-        let _ = write!(self.path, "[{index}]");
+        self.path.push('[');
+        // Written by hand: `write!` goes through the formatting machinery for every
+        // item of every record an import checks.
+        let mut digits = [0u8; 20];
+        let mut start = digits.len();
+        let mut rest = index;
+        loop {
+            start -= 1;
+            digits[start] = b'0' + (rest % 10) as u8;
+            rest /= 10;
+            if rest == 0 {
+                break;
+            }
+        }
+        for &digit in &digits[start..] {
+            self.path.push(char::from(digit));
+        }
+        self.path.push(']');
         check(self);
         self.path.truncate(len);
     }
@@ -430,6 +450,32 @@ mod tests {
         }
         assert!(plain_email("maria.silva@example.com") && plain_email(&label_63));
         assert!(!plain_email("a@-example.com") && !plain_email(&long_user));
+    }
+
+    #[test]
+    fn an_item_path_holds_its_index_in_decimal() {
+        let mut at = Checker::under("data");
+        for index in [0, 7, 10, 123, usize::MAX] {
+            at.member("emails", |at| {
+                at.item(index, |at| at.refuse(FieldErrorCode::TooLong, "x"));
+            });
+        }
+        let paths: Vec<String> = at
+            .finish()
+            .unwrap_err()
+            .into_iter()
+            .map(|e| e.field)
+            .collect();
+        assert_eq!(
+            paths,
+            [
+                "data.emails[0]".to_owned(),
+                "data.emails[7]".to_owned(),
+                "data.emails[10]".to_owned(),
+                "data.emails[123]".to_owned(),
+                format!("data.emails[{}]", usize::MAX),
+            ]
+        );
     }
 
     #[test]
