@@ -142,23 +142,37 @@ pub(crate) fn run(
         rows.push(Row::checked(replica, Phase::Before, None, measured)?);
     }
 
-    let mut running = start_import(&binaries.service, &data.records, &db)?;
+    let running = start_import(&binaries.service, &data.records, &db)?;
     let started = Instant::now();
+    // Waited for on a thread of its own, so that its end is timed while wrk runs.
+    let import = std::thread::spawn(move || {
+        let output = running.wait_with_output();
+        (output, started.elapsed().as_secs_f64())
+    });
     let mut during = 0;
-    let wall = 'import: loop {
+    'import: loop {
         for (replica, server) in &replicas {
             let at = started.elapsed().as_secs_f64();
             let measured = once(server)?;
-            if let Some(status) = running.try_wait()? {
+            if import.is_finished() {
                 // The import committed during this run: it is neither before nor during.
-                ensure!(status.success(), "the import failed ({status})");
-                break 'import started.elapsed().as_secs_f64();
+                break 'import;
             }
             eprintln!("bench --during-import: the {replica}'s replica, {at:.0} s into the import");
             rows.push(Row::checked(replica, Phase::During, Some(at), measured)?);
             during += 1;
         }
-    };
+    }
+    let (output, wall) = import
+        .join()
+        .map_err(|_| anyhow::anyhow!("the import's waiting thread panicked"))?;
+    let output = output.context("cannot wait for itau-codigo import")?;
+    ensure!(
+        output.status.success(),
+        "the import failed ({}): {}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
     if during < replicas.len() {
         bail!(
             "the import took {wall:.0} s, too short for a run of {} s on each replica: give a larger --accounts or a shorter --duration",
@@ -192,7 +206,7 @@ fn start_import(service: &Path, records: &Path, db: &str) -> anyhow::Result<Chil
         .args(["--db", db, "--replace"])
         .stdin(Stdio::null())
         .stdout(Stdio::null())
-        .stderr(Stdio::null());
+        .stderr(Stdio::piped());
     clear_itau_env(&mut command);
     eprintln!(
         "bench --during-import: itau-codigo import {} --db {} --replace, in the background",

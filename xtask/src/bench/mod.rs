@@ -748,4 +748,15 @@ mod tests {
         let twice = Options::parse(&["--variant", "a:--x", "--variant", "a:--y"], root);
         assert!(twice.is_err());
     }
+
+    #[test]
+    fn during_import_measures_a_million_accounts_at_64_connections_unless_told() {
+        let root = Path::new("/nowhere");
+        let options = Options::parse(&["--during-import"], root).unwrap();
+        assert!(options.during_import && !options.tracing);
+        assert_eq!(options.sizes, [1_000_000]);
+        assert_eq!(options.connections, [64]);
+        let options = Options::parse(&["--during-import", "--accounts", "100000"], root).unwrap();
+        assert_eq!(options.sizes, [100_000]);
+    }
 }
