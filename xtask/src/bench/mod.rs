@@ -9,6 +9,7 @@
 
 mod chart;
 mod dados;
+mod during_import;
 mod procfs;
 mod report;
 mod results;
@@ -37,6 +38,11 @@ pub(crate) const HELP: &str = "  bench [--smoke] [OPTIONS]
                           every request recorded and with the default sampler, side by
                           side against local OTLP receivers [1000 accounts, 64
                           connections]; prints the report (also OUT/tracing-report.md)
+      --during-import     instead: the latency on PostgreSQL before and during an
+                          `import --replace` on the primary, of a replica on the primary
+                          and of one on a hot standby, both private and started for the
+                          run [1000000 accounts, 64 connections]; prints the report
+                          (also OUT/during-import-report.md)
       --smoke             a few seconds on a small store with every status checked (CI);
                           debug binaries unless --release; the JSON and charts go to
                           OUT/charts, not into the repository
@@ -75,6 +81,7 @@ const PASSWORD: &str = "bench-s3nh4-longa";
 pub(crate) struct Options {
     pub(crate) smoke: bool,
     pub(crate) tracing: bool,
+    pub(crate) during_import: bool,
     pub(crate) sizes: Vec<u64>,
     pub(crate) connections: Vec<u32>,
     pub(crate) duration: Duration,
@@ -94,17 +101,21 @@ impl Options {
     pub(crate) fn parse(args: &[&str], root: &Path) -> anyhow::Result<Self> {
         let smoke = args.contains(&"--smoke");
         let tracing = args.contains(&"--tracing");
+        let during_import = args.contains(&"--during-import");
         let target =
             std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
         let mut options = Self {
             smoke,
             tracing,
+            during_import,
             sizes: if smoke || tracing {
                 vec![1000]
+            } else if during_import {
+                vec![1_000_000]
             } else {
                 vec![1000, 100_000, 1_000_000]
             },
-            connections: match (smoke, tracing) {
+            connections: match (smoke, tracing || during_import) {
                 (true, _) => vec![16],
                 (false, true) => vec![64],
                 (false, false) => vec![16, 64, 256],
@@ -129,7 +140,7 @@ impl Options {
                     .with_context(|| format!("{flag} needs a value"))
             };
             match flag {
-                "--smoke" | "--tracing" => {}
+                "--smoke" | "--tracing" | "--during-import" => {}
                 "--check" => options.check = true,
                 "--release" => options.release = true,
                 "--accounts" | "--sizes" => options.sizes = list(value()?)?,
@@ -231,6 +242,14 @@ pub(crate) fn run(root: &Path, args: &[&str]) -> anyhow::Result<()> {
         let text = tracing::run(&options, &binaries, &script, args)?;
         print!("{text}");
         let path = options.out.join("tracing-report.md");
+        std::fs::write(&path, &text)?;
+        eprintln!("bench: report written to {}", path.display());
+        return Ok(());
+    }
+    if options.during_import {
+        let text = during_import::run(&options, &binaries, &script, args)?;
+        print!("{text}");
+        let path = options.out.join("during-import-report.md");
         std::fs::write(&path, &text)?;
         eprintln!("bench: report written to {}", path.display());
         return Ok(());
@@ -728,5 +747,16 @@ mod tests {
         let root = Path::new("/nowhere");
         let twice = Options::parse(&["--variant", "a:--x", "--variant", "a:--y"], root);
         assert!(twice.is_err());
+    }
+
+    #[test]
+    fn during_import_measures_a_million_accounts_at_64_connections_unless_told() {
+        let root = Path::new("/nowhere");
+        let options = Options::parse(&["--during-import"], root).unwrap();
+        assert!(options.during_import && !options.tracing);
+        assert_eq!(options.sizes, [1_000_000]);
+        assert_eq!(options.connections, [64]);
+        let options = Options::parse(&["--during-import", "--accounts", "100000"], root).unwrap();
+        assert_eq!(options.sizes, [100_000]);
     }
 }

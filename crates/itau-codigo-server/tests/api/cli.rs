@@ -642,6 +642,61 @@ fn logs_of_a_run_hold_no_password_name_document_email_phone_birth_date_racf_or_f
     }
 }
 
+/// What a log line is made of, values aside: each member's name and the shape of its
+/// value (the JSON type; for a string, its letters and digits as `x`, one per run,
+/// between the other characters as they stand: a UUID is `x-x-x-x-x`).
+fn log_line_shape(value: &Value) -> Value {
+    match value {
+        Value::Object(members) => Value::Object(
+            members
+                .iter()
+                .map(|(name, value)| (name.clone(), log_line_shape(value)))
+                .collect(),
+        ),
+        Value::String(text) => {
+            let mut shape = String::from("string ");
+            for c in text.chars() {
+                let c = if c.is_ascii_alphanumeric() { 'x' } else { c };
+                if !(c == 'x' && shape.ends_with('x')) {
+                    shape.push(c);
+                }
+            }
+            Value::String(shape)
+        }
+        Value::Number(_) => Value::String("number".into()),
+        other => Value::String(format!("{other:?}")),
+    }
+}
+
+#[test]
+fn the_access_line_operations_md_shows_has_the_members_and_shapes_of_a_real_one() {
+    let operations =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../OPERATIONS.md"))
+            .unwrap();
+    let logs_section = &operations[operations.find("\n## Logs\n").unwrap()..];
+    let block = &logs_section[logs_section.find("```json\n").unwrap() + "```json\n".len()..];
+    let documented: Value =
+        serde_json::from_str(block[..block.find("```").unwrap()].trim()).unwrap();
+
+    let (served, _) = serve_demo(&[
+        ("ITAU_CODIGO_USERNAME", USERNAME),
+        ("ITAU_CODIGO_PASSWORD", PASSWORD),
+    ]);
+    let body = format!(r#"{{"codigo_conta":"{TRES_GERENTES}","servico_digital":"whatsapp"}}"#);
+    let flow_id = "x-itau-flowID: 9b0e6c1d-2f3a-4b5c-8d7e-6f5a4b3c2d1e";
+    assert_eq!(served.http().post_consulta(&body, &[flow_id]).status, 200);
+    let (status, logs) = served.terminate();
+    assert_eq!(status, 0, "{logs}");
+    let written: Value = logs
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find(|l| l["target"] == "itau_codigo::access")
+        .unwrap_or_else(|| panic!("no access line in\n{logs}"));
+    assert_eq!(log_line_shape(&documented), log_line_shape(&written));
+    assert_eq!(documented["message"], written["message"]);
+    assert_eq!(documented["conta"], written["conta"]);
+}
+
 /// The first demo record with `pointer` set to `value`, as one line.
 fn demo_record_with(pointer: &str, value: Value) -> String {
     let line = include_str!("../../demo/clientes.jsonl")

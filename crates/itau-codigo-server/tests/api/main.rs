@@ -2,6 +2,7 @@
 //! database), over real HTTP.
 
 mod alerts;
+mod backup;
 mod cli;
 mod cli_conventions;
 mod clients;
