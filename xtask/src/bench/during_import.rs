@@ -17,7 +17,7 @@ use private_postgres::{Binaries as PgBinaries, Options as PgOptions, PrivateServ
 use super::wrk::{self, Measured};
 use super::{
     Binaries, Options, PASSWORD, PATH, Report, Server, USERNAME, clear_itau_env, dados, import,
-    procfs, report, settle_page_cache,
+    procfs, report, settle_page_cache, with_answers,
 };
 
 /// When a run happened, relative to the import.
@@ -131,7 +131,22 @@ pub(crate) fn run(
         check: options.check,
         script,
     };
-    let once = |server: &Server| wrk::run(&load(server, options.duration), server.pid());
+    // Every answer a 200, 404 or 400 (the mix's found, unknown and wrong-DAC accounts),
+    // read from the service's own counters: wrk alone checks statuses only with --check.
+    let once = |server: &Server| -> anyhow::Result<Measured> {
+        let (measured, answered) = with_answers(server.port, || {
+            wrk::run(&load(server, options.duration), server.pid())
+        })?;
+        let unexpected: Vec<_> = answered
+            .iter()
+            .filter(|(status, _)| ![200, 400, 404].contains(*status))
+            .collect();
+        ensure!(
+            unexpected.is_empty(),
+            "answers other than 200, 404 and 400 (status, count): {unexpected:?}"
+        );
+        Ok(measured)
+    };
     let mut rows = Vec::new();
     for (_, server) in &replicas {
         wrk::run(&load(server, options.warmup), server.pid())?;

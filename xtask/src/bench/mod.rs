@@ -442,19 +442,12 @@ fn measure_store(
             )?;
             report.run(size, connections, &ceiling.name, measured, None);
             for service in &services {
-                let before = statuses(service.port)?;
-                let measured = wrk::run(
-                    &load(service, connections, options.duration, options.check),
-                    service.pid(),
-                )?;
-                let after = statuses(service.port)?;
-                let answered = after
-                    .iter()
-                    .map(|(status, count)| {
-                        (*status, count - before.get(status).copied().unwrap_or(0))
-                    })
-                    .filter(|(_, count)| *count > 0)
-                    .collect();
+                let (measured, answered) = with_answers(service.port, || {
+                    wrk::run(
+                        &load(service, connections, options.duration, options.check),
+                        service.pid(),
+                    )
+                })?;
                 report.run(size, connections, &service.name, measured, Some(answered));
             }
         }
@@ -677,6 +670,24 @@ impl Drop for Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Runs `load` against the service listening on `port`: what wrk measured, and the
+/// service's consulta answers during it, by status (from its `/metrics`, read before and
+/// after), so that a run is judged on what the service answered, not on what wrk saw.
+fn with_answers(
+    port: u16,
+    load: impl FnOnce() -> anyhow::Result<wrk::Measured>,
+) -> anyhow::Result<(wrk::Measured, BTreeMap<u16, u64>)> {
+    let before = statuses(port)?;
+    let measured = load()?;
+    let after = statuses(port)?;
+    let answered = after
+        .iter()
+        .map(|(status, count)| (*status, count - before.get(status).copied().unwrap_or(0)))
+        .filter(|(_, count)| *count > 0)
+        .collect();
+    Ok((measured, answered))
 }
 
 /// The service's consulta answers so far, by status, from its `/metrics`. Retried: on

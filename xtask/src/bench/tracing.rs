@@ -17,7 +17,8 @@ use anyhow::{Context, ensure};
 
 use super::wrk::{self, Measured};
 use super::{
-    Binaries, Options, PASSWORD, PATH, Server, USERNAME, dados, import, procfs, report, statuses,
+    Binaries, Options, PASSWORD, PATH, Server, USERNAME, dados, import, procfs, report,
+    with_answers,
 };
 
 /// One way of running the service.
@@ -112,12 +113,13 @@ pub(crate) fn run(
                     "bench --tracing: {connections} connections, round {round}/{}, {}",
                     options.rounds, variant.name
                 );
-                let before = statuses(server.port)?;
                 let spans_before = receiver.as_ref().map_or(0, Receiver::spans);
-                let measured = wrk::run(
-                    &load(server, connections, options.duration, options.check),
-                    server.pid(),
-                )?;
+                let (measured, answers) = with_answers(server.port, || {
+                    wrk::run(
+                        &load(server, connections, options.duration, options.check),
+                        server.pid(),
+                    )
+                })?;
                 ensure!(
                     measured.wrong == 0 && measured.socket_errors == 0,
                     "{}: {} wrong answers ({}), {} socket errors",
@@ -126,8 +128,7 @@ pub(crate) fn run(
                     measured.first_wrong,
                     measured.socket_errors
                 );
-                let after = statuses(server.port)?;
-                answered[i] += after.values().sum::<u64>() - before.values().sum::<u64>();
+                answered[i] += answers.values().sum::<u64>();
                 // Spans of this round still queued are sent within the batch delay.
                 std::thread::sleep(Duration::from_millis(200));
                 spans[i] += receiver.as_ref().map_or(0, Receiver::spans) - spans_before;
