@@ -132,9 +132,6 @@ pub fn subscriber(
     writer: LogWriter,
 ) -> anyhow::Result<Box<dyn Subscriber + Send + Sync>> {
     let filter = EnvFilter::try_new(filter)?;
-    let registry = tracing_subscriber::registry()
-        .with(filter)
-        .with(dependency_caps());
     Ok(if format.is_json() {
         let lines = fmt::layer()
             .json()
@@ -144,13 +141,33 @@ pub fn subscriber(
             .with_span_events(FmtSpan::NONE)
             .with_writer(writer.clone())
             .with_filter(filter_fn(|metadata| metadata.target() != ACCESS_TARGET));
-        Box::new(registry.with(lines).with(AccessLines { writer }))
+        // Spans pass too: the access line names the request span it is written in.
+        let access = AccessLines { writer }.with_filter(filter_fn(|metadata| {
+            metadata.is_span() || metadata.target() == ACCESS_TARGET
+        }));
+        // The operator's filter and the caps wrap the two filtered layers rather than
+        // sit under them: a callsite they turn away is then never asked about again
+        // (`Interest::never`, cached at the callsite). Under layers that have filters of
+        // their own, `tracing-subscriber` marks such a callsite "sometimes", and every
+        // disabled `trace!` in actix-web's request path is evaluated on each call.
+        Box::new(
+            tracing_subscriber::registry()
+                .with(lines)
+                .with(access)
+                .with(dependency_caps())
+                .with(filter),
+        )
     } else {
         let lines = fmt::layer()
             .compact()
             .with_span_events(FmtSpan::NONE)
             .with_writer(writer);
-        Box::new(registry.with(lines))
+        Box::new(
+            tracing_subscriber::registry()
+                .with(filter)
+                .with(dependency_caps())
+                .with(lines),
+        )
     })
 }
 
@@ -576,6 +593,25 @@ mod tests {
                 value
             })
             .collect()
+    }
+
+    #[test]
+    fn a_callsite_the_filter_turns_away_is_turned_away_once_not_per_call() {
+        let writer = LogWriter::spawn(io::sink(), true, LOG_BUFFER_BYTES);
+        for format in [LogFormat::Json, LogFormat::Pretty] {
+            let subscriber = subscriber(format, "info", writer.clone()).unwrap();
+            // Outside any subscriber, so the span is disabled but keeps its metadata.
+            let span = tracing::trace_span!(target: "actix_http::h1::dispatcher", "below info");
+            let below = span.metadata().unwrap();
+            assert!(subscriber.register_callsite(below).is_never(), "{format:?}");
+            let span = tracing::info_span!("request");
+            assert!(
+                subscriber
+                    .register_callsite(span.metadata().unwrap())
+                    .is_always(),
+                "{format:?}"
+            );
+        }
     }
 
     #[test]
