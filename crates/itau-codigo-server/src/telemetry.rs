@@ -17,10 +17,12 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use tracing::field::{Field, Visit};
+use tracing::span::Record;
 use tracing::{Event, Level, Subscriber};
+use tracing_subscriber::field::RecordFields;
 use tracing_subscriber::filter::{LevelFilter, Targets, filter_fn};
-use tracing_subscriber::fmt::format::{FmtSpan, JsonFields};
-use tracing_subscriber::fmt::{FormattedFields, MakeWriter};
+use tracing_subscriber::fmt::format::{FmtSpan, Writer};
+use tracing_subscriber::fmt::{FormatFields, FormattedFields, MakeWriter};
 use tracing_subscriber::layer::{Context, Layer, SubscriberExt};
 use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::util::SubscriberInitExt;
@@ -138,6 +140,7 @@ pub fn subscriber(
             .flatten_event(true)
             .with_current_span(true)
             .with_span_list(false)
+            .fmt_fields(SpanFields)
             .with_span_events(FmtSpan::NONE)
             .with_writer(writer.clone())
             .with_filter(filter_fn(|metadata| metadata.target() != ACCESS_TARGET));
@@ -358,7 +361,7 @@ where
             write_json_str(line, metadata.target());
             if let Some(span) = context.event_span(event) {
                 let extensions = span.extensions();
-                if let Some(fields) = extensions.get::<FormattedFields<JsonFields>>()
+                if let Some(fields) = extensions.get::<FormattedFields<SpanFields>>()
                     && let Some(members) = fields.fields.strip_suffix('}')
                 {
                     line.extend_from_slice(b",\"span\":");
@@ -374,6 +377,70 @@ where
             line.extend_from_slice(b"}\n");
             self.writer.push(line);
         });
+    }
+}
+
+/// A span's fields as the JSON object `tracing-subscriber`'s `JsonFields` makes of them
+/// (a test compares the two), written by [`JsonMembers`] as the access line's are.
+/// Every request makes a span, and `JsonFields` builds a map of `serde_json` values and
+/// serialises it for each; the access line and the JSON formatter read the object back.
+#[derive(Debug, Clone, Copy, Default)]
+struct SpanFields;
+
+thread_local! {
+    static MEMBERS: RefCell<Vec<u8>> = RefCell::new(Vec::with_capacity(256));
+}
+
+impl SpanFields {
+    /// `{"name":value,...}` of `fields`, handed to `write`.
+    fn object(
+        fields: impl RecordFields,
+        write: impl FnOnce(&str) -> std::fmt::Result,
+    ) -> std::fmt::Result {
+        MEMBERS.with_borrow_mut(|members| {
+            members.clear();
+            members.push(b'{');
+            fields.record(&mut JsonMembers(members));
+            // Each member came with a comma before it.
+            if members.len() > 1 {
+                members.remove(1);
+            }
+            members.push(b'}');
+            write(std::str::from_utf8(members).map_err(|_| std::fmt::Error)?)
+        })
+    }
+}
+
+impl<'w> FormatFields<'w> for SpanFields {
+    fn format_fields<R: RecordFields>(
+        &self,
+        mut writer: Writer<'w>,
+        fields: R,
+    ) -> std::fmt::Result {
+        Self::object(fields, |object| writer.write_str(object))
+    }
+
+    /// Fields recorded after the span was made: merged into its object, a name recorded
+    /// again taking the new value, as `JsonFields` does.
+    fn add_fields(
+        &self,
+        current: &'w mut FormattedFields<Self>,
+        fields: &Record<'_>,
+    ) -> std::fmt::Result {
+        Self::object(fields, |added| {
+            if current.fields.is_empty() {
+                current.fields.push_str(added);
+                return Ok(());
+            }
+            let parse = |text: &str| {
+                serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(text)
+                    .map_err(|_| std::fmt::Error)
+            };
+            let mut merged = parse(&current.fields)?;
+            merged.extend(parse(added)?);
+            current.fields = serde_json::to_string(&merged).map_err(|_| std::fmt::Error)?;
+            Ok(())
+        })
     }
 }
 
@@ -593,6 +660,30 @@ mod tests {
                 value
             })
             .collect()
+    }
+
+    #[test]
+    fn fields_recorded_after_a_span_is_made_join_its_object_replacing_a_name_recorded_twice() {
+        let captured = Captured::default();
+        let writer = LogWriter::spawn(captured.clone(), true, LOG_BUFFER_BYTES);
+        let subscriber = subscriber(LogFormat::Json, "info", writer.clone()).unwrap();
+        tracing::subscriber::with_default(subscriber, || {
+            let span = tracing::info_span!(
+                "work",
+                first = "a\"b",
+                later = tracing::field::Empty,
+                again = 1_u64
+            );
+            span.record("later", 2.5);
+            span.record("again", "twice");
+            span.in_scope(|| tracing::info!("inside"));
+        });
+        writer.flush();
+        let lines = without_timestamps(&captured.text());
+        assert_eq!(
+            lines[0]["span"],
+            serde_json::json!({"first": "a\"b", "later": 2.5, "again": "twice", "name": "work"})
+        );
     }
 
     #[test]
