@@ -521,18 +521,46 @@ fn write_json_str(out: &mut Vec<u8>, text: &str) {
     out.push(b'"');
 }
 
+/// The bytes a JSON string cannot hold as they are: one look-up a byte where the text is
+/// too short for [`needs_escape`]'s eight (field names, short values).
+const ESCAPED: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut byte = 0;
+    while byte < 0x20 {
+        table[byte] = true;
+        byte += 1;
+    }
+    table[b'"' as usize] = true;
+    table[b'\\' as usize] = true;
+    table
+};
+
 fn escape_into(out: &mut Vec<u8>, text: &str) {
     let bytes = text.as_bytes();
     let mut start = 0;
-    for (i, &byte) in bytes.iter().enumerate() {
+    let mut i = 0;
+    while i < bytes.len() {
+        // Eight bytes at a time while none needs escaping, as is the rule in a line.
+        if let Some(word) = bytes
+            .get(i..i + 8)
+            .and_then(|c| <[u8; 8]>::try_from(c).ok())
+            && !needs_escape(u64::from_le_bytes(word))
+        {
+            i += 8;
+            continue;
+        }
+        let byte = bytes[i];
+        if !ESCAPED[usize::from(byte)] {
+            i += 1;
+            continue;
+        }
         let escape: &[u8] = match byte {
             b'"' => b"\\\"",
             b'\\' => b"\\\\",
             b'\n' => b"\\n",
             b'\r' => b"\\r",
             b'\t' => b"\\t",
-            0..=0x1f => b"",
-            _ => continue,
+            _ => b"",
         };
         out.extend_from_slice(&bytes[start..i]);
         if escape.is_empty() {
@@ -540,9 +568,22 @@ fn escape_into(out: &mut Vec<u8>, text: &str) {
         } else {
             out.extend_from_slice(escape);
         }
-        start = i + 1;
+        i += 1;
+        start = i;
     }
     out.extend_from_slice(&bytes[start..]);
+}
+
+/// Whether any of the eight bytes of `word` is a control character, `"` or `\`: the
+/// word-at-a-time test for a byte below `n` (a byte's borrow reaches its neighbour
+/// only when that byte is itself below `n`, so the answer is exact).
+fn needs_escape(word: u64) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let below = |word: u64, n: u8| word.wrapping_sub(ONES * u64::from(n)) & !word & HIGHS != 0;
+    below(word, 0x20)
+        || below(word ^ (ONES * u64::from(b'"')), 1)
+        || below(word ^ (ONES * u64::from(b'\\')), 1)
 }
 
 /// RFC 3339 in UTC with microseconds, as `tracing-subscriber` writes it:
@@ -563,14 +604,32 @@ fn write_timestamp(out: &mut Vec<u8>, now: SystemTime) {
     let day = day_of_year - (153 * mp + 2) / 5 + 1;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = year_of_era + era * 400 + i64::from(month <= 2);
-    let _ = write!(
-        Bytes(out),
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:06}Z",
-        in_day / 3_600,
-        in_day / 60 % 60,
-        in_day % 60,
-        since_epoch.subsec_micros()
-    );
+    // Digit by digit: `write!` with widths goes through the formatter's padding, a
+    // cost paid on every line.
+    digits(out, u64::try_from(year).unwrap_or(0), 4);
+    out.push(b'-');
+    digits(out, u64::try_from(month).unwrap_or(0), 2);
+    out.push(b'-');
+    digits(out, u64::try_from(day).unwrap_or(0), 2);
+    out.push(b'T');
+    digits(out, in_day / 3_600, 2);
+    out.push(b':');
+    digits(out, in_day / 60 % 60, 2);
+    out.push(b':');
+    digits(out, in_day % 60, 2);
+    out.push(b'.');
+    digits(out, u64::from(since_epoch.subsec_micros()), 6);
+    out.push(b'Z');
+}
+
+/// `value`'s last `width` decimal digits, zeros first.
+fn digits(out: &mut Vec<u8>, mut value: u64, width: usize) {
+    let start = out.len();
+    out.resize(start + width, b'0');
+    for at in out[start..].iter_mut().rev() {
+        *at = b'0' + (value % 10) as u8;
+        value /= 10;
+    }
 }
 
 #[cfg(test)]
@@ -660,6 +719,27 @@ mod tests {
                 value
             })
             .collect()
+    }
+
+    #[test]
+    fn escaped_text_reads_back_as_itself_wherever_the_special_byte_falls() {
+        for special in [
+            "\"", "\\", "\n", "\r", "\t", "\u{1}", "\u{1f}", "\u{7f}", "é", "~",
+        ] {
+            for at in 0..20 {
+                let text = format!("{}{special}{}", "a".repeat(at), "b".repeat(19 - at));
+                let mut out = vec![b'"'];
+                escape_into(&mut out, &text);
+                out.push(b'"');
+                let back: String = serde_json::from_slice(&out).unwrap();
+                assert_eq!(back, text, "{}", String::from_utf8_lossy(&out));
+            }
+        }
+        for byte in 0..=0x7f_u8 {
+            let word = u64::from_le_bytes([b'x', b'x', b'x', byte, b'x', b'x', b'x', b'x']);
+            let special = byte < 0x20 || byte == b'"' || byte == b'\\';
+            assert_eq!(needs_escape(word), special, "{byte:#x}");
+        }
     }
 
     #[test]
