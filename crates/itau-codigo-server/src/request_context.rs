@@ -3,6 +3,7 @@
 //! access-log line and its metrics.
 
 use std::future::{Ready, ready};
+use std::io::Write as _;
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
@@ -12,6 +13,7 @@ use actix_web::http::ConnectionType;
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
+use itau_codigo::CodigoConta;
 use tracing::Instrument;
 
 use crate::metrics::UNMATCHED_ROUTE;
@@ -39,8 +41,9 @@ pub struct RequestIds {
 /// What the consulta handler adds to the access log once the body is parsed.
 #[derive(Debug, Clone)]
 pub struct ConsultaLog {
-    /// The masked account code (never the full code: bank secrecy).
-    pub conta: String,
+    /// The account code asked for, masked when logged (never the full code: bank
+    /// secrecy).
+    pub codigo: CodigoConta,
     /// The request's `servico_digital`, validated.
     pub servico_digital: Option<String>,
 }
@@ -154,13 +157,12 @@ pub async fn middleware(
     let route = matched.unwrap_or(UNMATCHED_ROUTE);
     let status = response.status().as_u16();
     let latency = started.elapsed();
-    let consulta = response
-        .request()
-        .extensions()
-        .get::<ConsultaLog>()
-        .cloned();
-    let (conta, servico_digital) =
-        consulta.map_or((None, None), |c| (Some(c.conta), c.servico_digital));
+    // Taken, not copied: nothing reads it after the line.
+    let consulta = response.request().extensions_mut().remove::<ConsultaLog>();
+    let mut masked = MaskedText::default();
+    let (conta, servico_digital) = consulta.map_or((None, None), |c| {
+        (Some(masked.of(c.codigo)), c.servico_digital)
+    });
     log_access(
         &span,
         &AccessLine {
@@ -170,7 +172,7 @@ pub async fn middleware(
             latency,
             ids: &ids,
             client,
-            conta: conta.as_deref().unwrap_or(""),
+            conta: conta.unwrap_or(""),
             servico_digital: servico_digital.as_deref().unwrap_or(""),
         },
     );
@@ -181,13 +183,27 @@ pub async fn middleware(
         client,
         correlation_id: &ids.correlation_id,
         flow_id: ids.flow_id.as_deref(),
-        conta: conta.as_deref(),
+        conta,
         servico_digital: servico_digital.as_deref(),
     });
     if let Some(state) = state {
         state.metrics.observe(route, status, latency);
     }
     Ok(response)
+}
+
+/// Room for a masked account code, written without a heap allocation.
+#[derive(Default)]
+struct MaskedText([u8; 24]);
+
+impl MaskedText {
+    fn of(&mut self, codigo: CodigoConta) -> &str {
+        let mut cursor = std::io::Cursor::new(&mut self.0[..]);
+        // The masked form is eleven ASCII characters: it fits.
+        let _ = write!(cursor, "{}", codigo.masked());
+        let written = usize::try_from(cursor.position()).unwrap_or(0);
+        std::str::from_utf8(&self.0[..written]).unwrap_or("")
+    }
 }
 
 /// The request's trace: a caller's `traceparent` is continued, its sampled flag

@@ -17,10 +17,12 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use tracing::field::{Field, Visit};
+use tracing::span::Record;
 use tracing::{Event, Level, Subscriber};
+use tracing_subscriber::field::RecordFields;
 use tracing_subscriber::filter::{LevelFilter, Targets, filter_fn};
-use tracing_subscriber::fmt::format::{FmtSpan, JsonFields};
-use tracing_subscriber::fmt::{FormattedFields, MakeWriter};
+use tracing_subscriber::fmt::format::{FmtSpan, Writer};
+use tracing_subscriber::fmt::{FormatFields, FormattedFields, MakeWriter};
 use tracing_subscriber::layer::{Context, Layer, SubscriberExt};
 use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::util::SubscriberInitExt;
@@ -132,25 +134,43 @@ pub fn subscriber(
     writer: LogWriter,
 ) -> anyhow::Result<Box<dyn Subscriber + Send + Sync>> {
     let filter = EnvFilter::try_new(filter)?;
-    let registry = tracing_subscriber::registry()
-        .with(filter)
-        .with(dependency_caps());
     Ok(if format.is_json() {
         let lines = fmt::layer()
             .json()
             .flatten_event(true)
             .with_current_span(true)
             .with_span_list(false)
+            .fmt_fields(SpanFields)
             .with_span_events(FmtSpan::NONE)
             .with_writer(writer.clone())
             .with_filter(filter_fn(|metadata| metadata.target() != ACCESS_TARGET));
-        Box::new(registry.with(lines).with(AccessLines { writer }))
+        // Spans pass too: the access line names the request span it is written in.
+        let access = AccessLines { writer }.with_filter(filter_fn(|metadata| {
+            metadata.is_span() || metadata.target() == ACCESS_TARGET
+        }));
+        // The operator's filter and the caps wrap the two filtered layers rather than
+        // sit under them: a callsite they turn away is then never asked about again
+        // (`Interest::never`, cached at the callsite). Under layers that have filters of
+        // their own, `tracing-subscriber` marks such a callsite "sometimes", and every
+        // disabled `trace!` in actix-web's request path is evaluated on each call.
+        Box::new(
+            tracing_subscriber::registry()
+                .with(lines)
+                .with(access)
+                .with(dependency_caps())
+                .with(filter),
+        )
     } else {
         let lines = fmt::layer()
             .compact()
             .with_span_events(FmtSpan::NONE)
             .with_writer(writer);
-        Box::new(registry.with(lines))
+        Box::new(
+            tracing_subscriber::registry()
+                .with(filter)
+                .with(dependency_caps())
+                .with(lines),
+        )
     })
 }
 
@@ -341,7 +361,7 @@ where
             write_json_str(line, metadata.target());
             if let Some(span) = context.event_span(event) {
                 let extensions = span.extensions();
-                if let Some(fields) = extensions.get::<FormattedFields<JsonFields>>()
+                if let Some(fields) = extensions.get::<FormattedFields<SpanFields>>()
                     && let Some(members) = fields.fields.strip_suffix('}')
                 {
                     line.extend_from_slice(b",\"span\":");
@@ -357,6 +377,70 @@ where
             line.extend_from_slice(b"}\n");
             self.writer.push(line);
         });
+    }
+}
+
+/// A span's fields as the JSON object `tracing-subscriber`'s `JsonFields` makes of them
+/// (a test compares the two), written by [`JsonMembers`] as the access line's are.
+/// Every request makes a span, and `JsonFields` builds a map of `serde_json` values and
+/// serialises it for each; the access line and the JSON formatter read the object back.
+#[derive(Debug, Clone, Copy, Default)]
+struct SpanFields;
+
+thread_local! {
+    static MEMBERS: RefCell<Vec<u8>> = RefCell::new(Vec::with_capacity(256));
+}
+
+impl SpanFields {
+    /// `{"name":value,...}` of `fields`, handed to `write`.
+    fn object(
+        fields: impl RecordFields,
+        write: impl FnOnce(&str) -> std::fmt::Result,
+    ) -> std::fmt::Result {
+        MEMBERS.with_borrow_mut(|members| {
+            members.clear();
+            members.push(b'{');
+            fields.record(&mut JsonMembers(members));
+            // Each member came with a comma before it.
+            if members.len() > 1 {
+                members.remove(1);
+            }
+            members.push(b'}');
+            write(std::str::from_utf8(members).map_err(|_| std::fmt::Error)?)
+        })
+    }
+}
+
+impl<'w> FormatFields<'w> for SpanFields {
+    fn format_fields<R: RecordFields>(
+        &self,
+        mut writer: Writer<'w>,
+        fields: R,
+    ) -> std::fmt::Result {
+        Self::object(fields, |object| writer.write_str(object))
+    }
+
+    /// Fields recorded after the span was made: merged into its object, a name recorded
+    /// again taking the new value, as `JsonFields` does.
+    fn add_fields(
+        &self,
+        current: &'w mut FormattedFields<Self>,
+        fields: &Record<'_>,
+    ) -> std::fmt::Result {
+        Self::object(fields, |added| {
+            if current.fields.is_empty() {
+                current.fields.push_str(added);
+                return Ok(());
+            }
+            let parse = |text: &str| {
+                serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(text)
+                    .map_err(|_| std::fmt::Error)
+            };
+            let mut merged = parse(&current.fields)?;
+            merged.extend(parse(added)?);
+            current.fields = serde_json::to_string(&merged).map_err(|_| std::fmt::Error)?;
+            Ok(())
+        })
     }
 }
 
@@ -437,18 +521,46 @@ fn write_json_str(out: &mut Vec<u8>, text: &str) {
     out.push(b'"');
 }
 
+/// The bytes a JSON string cannot hold as they are: one look-up a byte where the text is
+/// too short for [`needs_escape`]'s eight (field names, short values).
+const ESCAPED: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut byte = 0;
+    while byte < 0x20 {
+        table[byte] = true;
+        byte += 1;
+    }
+    table[b'"' as usize] = true;
+    table[b'\\' as usize] = true;
+    table
+};
+
 fn escape_into(out: &mut Vec<u8>, text: &str) {
     let bytes = text.as_bytes();
     let mut start = 0;
-    for (i, &byte) in bytes.iter().enumerate() {
+    let mut i = 0;
+    while i < bytes.len() {
+        // Eight bytes at a time while none needs escaping, as is the rule in a line.
+        if let Some(word) = bytes
+            .get(i..i + 8)
+            .and_then(|c| <[u8; 8]>::try_from(c).ok())
+            && !needs_escape(u64::from_le_bytes(word))
+        {
+            i += 8;
+            continue;
+        }
+        let byte = bytes[i];
+        if !ESCAPED[usize::from(byte)] {
+            i += 1;
+            continue;
+        }
         let escape: &[u8] = match byte {
             b'"' => b"\\\"",
             b'\\' => b"\\\\",
             b'\n' => b"\\n",
             b'\r' => b"\\r",
             b'\t' => b"\\t",
-            0..=0x1f => b"",
-            _ => continue,
+            _ => b"",
         };
         out.extend_from_slice(&bytes[start..i]);
         if escape.is_empty() {
@@ -456,9 +568,22 @@ fn escape_into(out: &mut Vec<u8>, text: &str) {
         } else {
             out.extend_from_slice(escape);
         }
-        start = i + 1;
+        i += 1;
+        start = i;
     }
     out.extend_from_slice(&bytes[start..]);
+}
+
+/// Whether any of the eight bytes of `word` is a control character, `"` or `\`: the
+/// word-at-a-time test for a byte below `n` (a byte's borrow reaches its neighbour
+/// only when that byte is itself below `n`, so the answer is exact).
+fn needs_escape(word: u64) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let below = |word: u64, n: u8| word.wrapping_sub(ONES * u64::from(n)) & !word & HIGHS != 0;
+    below(word, 0x20)
+        || below(word ^ (ONES * u64::from(b'"')), 1)
+        || below(word ^ (ONES * u64::from(b'\\')), 1)
 }
 
 /// RFC 3339 in UTC with microseconds, as `tracing-subscriber` writes it:
@@ -479,14 +604,32 @@ fn write_timestamp(out: &mut Vec<u8>, now: SystemTime) {
     let day = day_of_year - (153 * mp + 2) / 5 + 1;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = year_of_era + era * 400 + i64::from(month <= 2);
-    let _ = write!(
-        Bytes(out),
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:06}Z",
-        in_day / 3_600,
-        in_day / 60 % 60,
-        in_day % 60,
-        since_epoch.subsec_micros()
-    );
+    // Digit by digit: `write!` with widths goes through the formatter's padding, a
+    // cost paid on every line.
+    digits(out, u64::try_from(year).unwrap_or(0), 4);
+    out.push(b'-');
+    digits(out, u64::try_from(month).unwrap_or(0), 2);
+    out.push(b'-');
+    digits(out, u64::try_from(day).unwrap_or(0), 2);
+    out.push(b'T');
+    digits(out, in_day / 3_600, 2);
+    out.push(b':');
+    digits(out, in_day / 60 % 60, 2);
+    out.push(b':');
+    digits(out, in_day % 60, 2);
+    out.push(b'.');
+    digits(out, u64::from(since_epoch.subsec_micros()), 6);
+    out.push(b'Z');
+}
+
+/// `value`'s last `width` decimal digits, zeros first.
+fn digits(out: &mut Vec<u8>, mut value: u64, width: usize) {
+    let start = out.len();
+    out.resize(start + width, b'0');
+    for at in out[start..].iter_mut().rev() {
+        *at = b'0' + (value % 10) as u8;
+        value /= 10;
+    }
 }
 
 #[cfg(test)]
@@ -576,6 +719,70 @@ mod tests {
                 value
             })
             .collect()
+    }
+
+    #[test]
+    fn escaped_text_reads_back_as_itself_wherever_the_special_byte_falls() {
+        for special in [
+            "\"", "\\", "\n", "\r", "\t", "\u{1}", "\u{1f}", "\u{7f}", "é", "~",
+        ] {
+            for at in 0..20 {
+                let text = format!("{}{special}{}", "a".repeat(at), "b".repeat(19 - at));
+                let mut out = vec![b'"'];
+                escape_into(&mut out, &text);
+                out.push(b'"');
+                let back: String = serde_json::from_slice(&out).unwrap();
+                assert_eq!(back, text, "{}", String::from_utf8_lossy(&out));
+            }
+        }
+        for byte in 0..=0x7f_u8 {
+            let word = u64::from_le_bytes([b'x', b'x', b'x', byte, b'x', b'x', b'x', b'x']);
+            let special = byte < 0x20 || byte == b'"' || byte == b'\\';
+            assert_eq!(needs_escape(word), special, "{byte:#x}");
+        }
+    }
+
+    #[test]
+    fn fields_recorded_after_a_span_is_made_join_its_object_replacing_a_name_recorded_twice() {
+        let captured = Captured::default();
+        let writer = LogWriter::spawn(captured.clone(), true, LOG_BUFFER_BYTES);
+        let subscriber = subscriber(LogFormat::Json, "info", writer.clone()).unwrap();
+        tracing::subscriber::with_default(subscriber, || {
+            let span = tracing::info_span!(
+                "work",
+                first = "a\"b",
+                later = tracing::field::Empty,
+                again = 1_u64
+            );
+            span.record("later", 2.5);
+            span.record("again", "twice");
+            span.in_scope(|| tracing::info!("inside"));
+        });
+        writer.flush();
+        let lines = without_timestamps(&captured.text());
+        assert_eq!(
+            lines[0]["span"],
+            serde_json::json!({"first": "a\"b", "later": 2.5, "again": "twice", "name": "work"})
+        );
+    }
+
+    #[test]
+    fn a_callsite_the_filter_turns_away_is_turned_away_once_not_per_call() {
+        let writer = LogWriter::spawn(io::sink(), true, LOG_BUFFER_BYTES);
+        for format in [LogFormat::Json, LogFormat::Pretty] {
+            let subscriber = subscriber(format, "info", writer.clone()).unwrap();
+            // Outside any subscriber, so the span is disabled but keeps its metadata.
+            let span = tracing::trace_span!(target: "actix_http::h1::dispatcher", "below info");
+            let below = span.metadata().unwrap();
+            assert!(subscriber.register_callsite(below).is_never(), "{format:?}");
+            let span = tracing::info_span!("request");
+            assert!(
+                subscriber
+                    .register_callsite(span.metadata().unwrap())
+                    .is_always(),
+                "{format:?}"
+            );
+        }
     }
 
     #[test]

@@ -10,6 +10,7 @@
 mod chart;
 mod dados;
 mod during_import;
+mod limits;
 mod procfs;
 mod report;
 mod results;
@@ -255,6 +256,17 @@ pub(crate) fn run(root: &Path, args: &[&str]) -> anyhow::Result<()> {
         return Ok(());
     }
     let mut report = Report::new(&options, args);
+    // The disk's write rate, once per run: the yardstick of every import below.
+    let mib = if options.smoke { 16 } else { 1024 };
+    eprintln!("bench: {}", limits::disk_write_command(mib));
+    match limits::disk_write(&options.out, mib) {
+        Ok(write) => report.disk_write(mib, write),
+        // A file system without direct I/O (tmpfs) has no disk to state.
+        Err(error) => report.note(format!(
+            "The disk's write rate was not measured (`{}`): {error:#}.",
+            limits::disk_write_command(mib)
+        )),
+    }
     let mut failed = None;
     for &size in &options.sizes {
         if let Err(error) = measure_store(&options, &binaries, &script, size, &mut report) {
@@ -373,6 +385,13 @@ fn measure_store(
         import.rate()
     );
     report.import(size, import);
+    // While the import has left the records file in the OS cache, as it read it.
+    let parse = limits::json_parse(&binaries.ceiling, &data.records, &options.server_cpu)?;
+    eprintln!(
+        "bench: serde_json reads {size} records at {:.0} records/s",
+        parse.records_per_second()
+    );
+    report.json_parse(size, parse);
     settle_page_cache(&data, &db, report)?;
 
     let body = options.out.join(format!("typical-200-{size}.json"));

@@ -4,8 +4,11 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::process::Command;
 
+use super::limits::{self, DiskWrite, JsonParse};
 use super::procfs::{self, Memory};
-use super::results::{self, ImportResult, LoadResult, Results, Store, VariantResult};
+use super::results::{
+    self, ImportResult, LimitsResult, LoadResult, Results, SizeLimits, Store, VariantResult,
+};
 use super::wrk::Measured;
 use itau_codigo_server::store::DbLocation;
 
@@ -57,6 +60,10 @@ pub(crate) struct Report {
     disk_reads: Vec<(u64, String, u64)>,
     /// Things the run could not do as described, said under its setup.
     notes: Vec<String>,
+    /// The disk's sequential write (MiB written, how fast), once per run.
+    disk_write: Option<(u64, DiskWrite)>,
+    /// serde_json's floor over each size's records file.
+    json_parses: Vec<(u64, JsonParse)>,
 }
 
 pub(crate) fn command_output(program: &str, args: &[&str]) -> String {
@@ -165,7 +172,27 @@ impl Report {
             memory: Vec::new(),
             disk_reads: Vec::new(),
             notes: Vec::new(),
+            disk_write: None,
+            json_parses: Vec::new(),
         }
+    }
+
+    pub(crate) fn disk_write(&mut self, mib: u64, write: DiskWrite) {
+        self.disk_write = Some((mib, write));
+    }
+
+    pub(crate) fn json_parse(&mut self, size: u64, parse: JsonParse) {
+        self.json_parses.push((size, parse));
+    }
+
+    /// The store's bytes per record, its disk limit in records/s and the import's share
+    /// of it, at one size, when the disk was measured and the store is a file.
+    fn disk_limit(&self, size: u64) -> Option<(f64, f64, f64)> {
+        let (_, write) = self.disk_write?;
+        let (_, imported) = self.imports.iter().find(|(s, _)| *s == size)?;
+        let per_record = imported.store_bytes? as f64 / (imported.records.max(1) as f64);
+        let limit = write.records_per_second(per_record);
+        Some((per_record, limit, imported.rate() / limit.max(1e-9)))
     }
 
     pub(crate) fn import(&mut self, size: u64, imported: Imported) {
@@ -268,6 +295,30 @@ impl Report {
                 max_ms: results::round(row.measured.max_ms, 1),
             })
             .collect();
+        let limits =
+            (self.disk_write.is_some() || !self.json_parses.is_empty()).then(|| LimitsResult {
+                disk_write_mib_per_second: self.disk_write.map(|(_, write)| {
+                    results::round(write.bytes_per_second() / (1024.0 * 1024.0), 1)
+                }),
+                disk_write_command: self
+                    .disk_write
+                    .map(|(mib, _)| limits::disk_write_command(mib)),
+                sizes: self
+                    .json_parses
+                    .iter()
+                    .map(|(size, parse)| {
+                        let disk = self.disk_limit(*size);
+                        SizeLimits {
+                            accounts: *size,
+                            stored_bytes_per_record: disk.map(|d| results::round(d.0, 0)),
+                            disk_limit_records_per_second: disk.map(|d| d.1.round()),
+                            json_parse_records_per_second: parse.records_per_second().round(),
+                            json_parse_mib_per_second: results::round(parse.mib_per_second(), 1),
+                            import_share_of_disk_limit: disk.map(|d| results::round(d.2, 3)),
+                        }
+                    })
+                    .collect(),
+            });
         Results {
             source: format!(
                 "measured by `{}`, run of {}, commit {}",
@@ -287,6 +338,7 @@ impl Report {
                     serve_args: v.args.join(" "),
                 })
                 .collect(),
+            limits,
         }
     }
 
@@ -386,6 +438,7 @@ impl Report {
             );
         }
         self.import_table(&mut out);
+        self.limits_table(&mut out);
         let mut sizes: Vec<u64> = self.rows.iter().map(|r| r.size).collect();
         sizes.dedup();
         for &size in &sizes {
@@ -402,12 +455,16 @@ impl Report {
 
     fn import_table(&self, out: &mut String) {
         out.push_str("#### Import\n\n");
-        out.push_str("| accounts | file | wall time | records/s | peak RSS | store size | `itau-codigo import` said |\n");
-        out.push_str("|---:|---:|---:|---:|---:|---:|---|\n");
+        out.push_str("| accounts | file | wall time | records/s | of the disk limit | peak RSS | store size | `itau-codigo import` said |\n");
+        out.push_str("|---:|---:|---:|---:|---:|---:|---:|---|\n");
         for (size, imported) in &self.imports {
+            let share = self.disk_limit(*size).map_or_else(
+                || "—".into(),
+                |(_, _, share)| format!("{:.0}%", 100.0 * share),
+            );
             let _ = writeln!(
                 out,
-                "| {} | {} | {:.2} s | **{}** | {} | {} | {} |",
+                "| {} | {} | {:.2} s | **{}** | {share} | {} | {} | {} |",
                 thousands(*size),
                 mib(imported.file_bytes),
                 imported.wall,
@@ -421,8 +478,90 @@ impl Report {
         }
         out.push_str(
             "\nRecords/s is records over the wall time of the whole `import` process \
-             (start to exit, commit included); peak RSS is that process's, from \
-             `/usr/bin/time`.\n\n",
+             (start to exit, commit included); \"of the disk limit\" is that rate over the \
+             disk limit of [Physical limits](#physical-limits); peak RSS is that process's, \
+             from `/usr/bin/time`.\n\n",
+        );
+    }
+
+    /// What the disk, a JSON reader and the ceiling can do at most, measured in this run.
+    fn limits_table(&self, out: &mut String) {
+        if self.disk_write.is_none() && self.json_parses.is_empty() {
+            return;
+        }
+        out.push_str("#### Physical limits\n\n");
+        match self.disk_write {
+            Some((mib, write)) => {
+                let _ = writeln!(
+                    out,
+                    "Disk: sequential write **{:.0} MiB/s** (`{}`, {:.2} s), the disk that \
+                     holds the stores.\n",
+                    write.bytes_per_second() / (1024.0 * 1024.0),
+                    limits::disk_write_command(mib),
+                    write.seconds,
+                );
+            }
+            None => out.push_str("Disk: not measured (see above).\n\n"),
+        }
+        // The targets' connection count, or the run's only one (`--smoke`).
+        let c = if self
+            .rows
+            .iter()
+            .any(|r| r.connections == TARGET_CONNECTIONS)
+        {
+            TARGET_CONNECTIONS
+        } else {
+            self.rows
+                .first()
+                .map_or(TARGET_CONNECTIONS, |r| r.connections)
+        };
+        let _ = writeln!(
+            out,
+            "| accounts | stored bytes per record | disk limit | import | of the disk limit | \
+             JSON parse floor, one core | ceiling at {c} connections |"
+        );
+        out.push_str("|---:|---:|---:|---:|---:|---:|---:|\n");
+        for (size, parse) in &self.json_parses {
+            let disk = self.disk_limit(*size);
+            let import = self.imports.iter().find(|(s, _)| s == size).map_or_else(
+                || "—".into(),
+                |(_, i)| format!("{} records/s", thousands(i.rate() as u64)),
+            );
+            let ceiling = self.row(*size, c, "ceiling").map_or_else(
+                || "—".into(),
+                |row| {
+                    format!(
+                        "{} req/s, {:.1} µs CPU/req",
+                        thousands(row.measured.rate() as u64),
+                        row.measured.server_us_per_request()
+                    )
+                },
+            );
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {import} | {} | {} records/s ({:.0} MiB/s) | {ceiling} |",
+                thousands(*size),
+                disk.map_or_else(|| "—".into(), |d| format!("{:.0} B", d.0)),
+                disk.map_or_else(
+                    || "—".into(),
+                    |d| format!("**{} records/s**", thousands(d.1 as u64))
+                ),
+                disk.map_or_else(|| "—".into(), |d| format!("**{:.0}%**", 100.0 * d.2)),
+                thousands(parse.records_per_second() as u64),
+                parse.mib_per_second(),
+            );
+        }
+        out.push_str(
+            "\nThe disk limit is the write rate over the store's bytes per record (the \
+             SQLite file's size over its records; a PostgreSQL store's size is not known \
+             here): an import that wrote nothing but its store, sequentially, could go no \
+             faster. The JSON parse floor is serde_json reading each line of the records \
+             file into `serde::de::IgnoredAny` (`bench-ceiling --parse`, pinned like the \
+             servers, the file in the OS cache, the fastest pass within a second): it \
+             checks the syntax and builds nothing, so every reader that keeps a field \
+             costs more; a `serde_json::Value` would add an allocation per string and \
+             member, the allocator's cost, not JSON's. The ceiling is the actix-web app of \
+             the tables below (its fastest round).\n\n",
         );
     }
 

@@ -82,6 +82,34 @@ pub(crate) struct Results {
     /// The services measured beside the plain one (`--variant`), if any.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub(crate) variants: Vec<VariantResult>,
+    /// The physical limits measured in the same run (absent from older runs' files).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) limits: Option<LimitsResult>,
+}
+
+/// What the disk and a JSON reader can do at most, against which the imports are read.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct LimitsResult {
+    /// The disk's sequential write rate, MiB (2^20 bytes) per second, when measured.
+    pub(crate) disk_write_mib_per_second: Option<f64>,
+    /// How it was measured.
+    pub(crate) disk_write_command: Option<String>,
+    pub(crate) sizes: Vec<SizeLimits>,
+}
+
+/// The limits for one store size.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct SizeLimits {
+    pub(crate) accounts: u64,
+    /// The store file's size over its records (SQLite only).
+    pub(crate) stored_bytes_per_record: Option<f64>,
+    /// The disk's write rate over the stored bytes per record.
+    pub(crate) disk_limit_records_per_second: Option<f64>,
+    /// serde_json reading each line into `IgnoredAny`, one core.
+    pub(crate) json_parse_records_per_second: f64,
+    pub(crate) json_parse_mib_per_second: f64,
+    /// The import's records/s over the disk limit.
+    pub(crate) import_share_of_disk_limit: Option<f64>,
 }
 
 /// A service started with other arguments (`cargo xtask bench --variant`).
@@ -369,6 +397,7 @@ mod tests {
             command: "cargo xtask bench".into(),
             commit: "0000000".into(),
             variants: Vec::new(),
+            limits: None,
             imports: vec![ImportResult {
                 accounts: 1000,
                 file_mib: 1.4,
@@ -434,6 +463,7 @@ mod tests {
                 server: "service (mmap)".into(),
                 serve_args: "--sqlite-mmap true".into(),
             }],
+            limits: None,
         };
         let charts = render(&results);
         assert_eq!(charts[0].0, "sqlite-variants-reqs.svg");

@@ -12,7 +12,7 @@ use crate::auth::Refusal;
 use crate::config::MAX_BODY_BYTES;
 use crate::otel::{LookupOutcome, StoreLookup, TraceScope};
 use crate::problem::{invalid_request, problem_response};
-use crate::request_context::{ConsultaLog, RequestIds, client_of};
+use crate::request_context::{ConsultaLog, client_of, ids_of};
 use crate::state::AppState;
 use crate::store::StoreError;
 
@@ -20,7 +20,6 @@ pub(super) async fn consulta(
     request: HttpRequest,
     payload: web::Payload,
     state: web::Data<AppState>,
-    ids: RequestIds,
 ) -> HttpResponse {
     // A panic would drop the connection without an answer; the contract wants a problem
     // body, and the worker must go on serving.
@@ -29,13 +28,14 @@ pub(super) async fn consulta(
         .await;
     let mut response = match outcome {
         Ok(Ok(response)) => response,
-        Ok(Err(error)) => error.respond(&state, &ids.correlation_id),
+        // The IDs only for a problem body: an answer takes them from the middleware.
+        Ok(Err(error)) => error.respond(&state, &ids_of(&request).correlation_id),
         Err(_panic) => {
             tracing::error!("the consulta handler panicked");
             problem_response(
                 ProblemType::Internal,
                 "an unexpected error occurred",
-                &ids.correlation_id,
+                &ids_of(&request).correlation_id,
             )
         }
     };
@@ -64,7 +64,7 @@ async fn answer(
     let body = read_body(payload, request.headers(), state).await?;
     let consulta = ConsultaClienteRequest::from_json(&body)?;
     request.extensions_mut().insert(ConsultaLog {
-        conta: consulta.codigo_conta().masked().to_string(),
+        codigo: consulta.codigo_conta(),
         servico_digital: consulta.servico_digital().map(str::to_owned),
     });
     // The store renders the answer from bytes stored ready to send (`store::format`).
