@@ -56,8 +56,7 @@ impl LogFormat {
 /// level let through from them, whatever `--log` says. tokio-postgres logs every bound
 /// parameter (account codes) and every statement at debug; postgres-protocol sits under
 /// it. The others were audited and log no request data: actix (connection states,
-/// malformed-request reasons), rustls (handshakes, certificates), r2d2 and deadpool
-/// (pool errors), rusqlite (no logging).
+/// malformed-request reasons), rustls (handshakes, certificates), r2d2 (pool errors), rusqlite (no logging).
 pub const CAPPED_TARGETS: [(&str, Level); 3] = [
     ("tokio_postgres", Level::INFO),
     ("postgres_protocol", Level::INFO),

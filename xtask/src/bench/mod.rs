@@ -68,6 +68,9 @@ pub(crate) const HELP: &str = "  bench [--smoke] [OPTIONS]
                           adds a side-by-side table (CPU per request against the
                           service's, memory anonymous and file-backed); the figures go
                           to benchmarks/<store>-variants.json, not <store>.json
+      --baseline PATH     another itau-codigo binary (e.g. one built at the commit
+                          before a change) served beside the service as the variant
+                          `baseline`, on the same store and in the same rounds
       --check             check every status in measured runs too (costs wrk CPU)
       --release           with --smoke, build release binaries
       --out DIR           data, stores and reports [$CARGO_TARGET_DIR/bench or target/bench]
@@ -162,6 +165,17 @@ impl Options {
                     );
                     options.variants.push(variant);
                 }
+                "--baseline" => {
+                    ensure!(
+                        options.variants.iter().all(|v| v.name != "baseline"),
+                        "two variants named baseline"
+                    );
+                    options.variants.push(Variant {
+                        name: "baseline".into(),
+                        args: Vec::new(),
+                        binary: Some(value()?.into()),
+                    });
+                }
                 "--out" => options.out = value()?.into(),
                 other => bail!("unknown bench option {other}"),
             }
@@ -181,6 +195,8 @@ pub(crate) struct Variant {
     pub(crate) name: String,
     /// Added to `serve --db DB --workers N`.
     pub(crate) args: Vec<String>,
+    /// Another `itau-codigo` than the one built (`--baseline`).
+    pub(crate) binary: Option<PathBuf>,
 }
 
 impl Variant {
@@ -199,6 +215,7 @@ impl Variant {
         Ok(Self {
             name: name.to_owned(),
             args,
+            binary: None,
         })
     }
 
@@ -408,7 +425,7 @@ fn measure_store(
         ],
         &options.server_cpu,
     )?;
-    let serve = |name: String, extra: &[String]| {
+    let serve = |name: String, binary: &Path, extra: &[String]| {
         let mut args: Vec<OsString> = vec![
             "serve".into(),
             "--db".into(),
@@ -417,12 +434,13 @@ fn measure_store(
             workers.clone().into(),
         ];
         args.extend(extra.iter().map(OsString::from));
-        Server::start(name, &binaries.service, &args, &options.server_cpu)
+        Server::start(name, binary, &args, &options.server_cpu)
     };
     // The service, then each variant: all answer from the same store.
-    let mut services = vec![serve("service".into(), &[])?];
+    let mut services = vec![serve("service".into(), &binaries.service, &[])?];
     for variant in &options.variants {
-        services.push(serve(variant.server(), &variant.args)?);
+        let binary = variant.binary.as_deref().unwrap_or(&binaries.service);
+        services.push(serve(variant.server(), binary, &variant.args)?);
     }
     let load = |server: &Server, connections: u32, duration: Duration, check: bool| wrk::Load {
         url: format!("http://127.0.0.1:{}{PATH}", server.port),
@@ -768,6 +786,7 @@ mod tests {
             Variant {
                 name: "mmap".into(),
                 args: vec!["--sqlite-mmap".into(), "true".into()],
+                binary: None,
             }
         );
         assert_eq!(variant.server(), "service (mmap)");
@@ -788,5 +807,20 @@ mod tests {
         assert_eq!(options.connections, [64]);
         let options = Options::parse(&["--during-import", "--accounts", "100000"], root).unwrap();
         assert_eq!(options.sizes, [100_000]);
+    }
+
+    #[test]
+    fn a_baseline_is_another_binary_served_as_a_variant_without_arguments() {
+        let root = Path::new("/nowhere");
+        let options = Options::parse(&["--baseline", "/tmp/before/itau-codigo"], root).unwrap();
+        assert_eq!(
+            options.variants,
+            [Variant {
+                name: "baseline".into(),
+                args: Vec::new(),
+                binary: Some("/tmp/before/itau-codigo".into()),
+            }]
+        );
+        assert_eq!(options.variants[0].server(), "service (baseline)");
     }
 }

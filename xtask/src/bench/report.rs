@@ -81,11 +81,15 @@ fn variants_setup(variants: &[Variant], workers: u32) -> String {
     variants
         .iter()
         .map(|v| {
+            let program = v.binary.as_ref().map_or_else(
+                || "itau-codigo".to_owned(),
+                |binary| format!("{} (another build)", binary.display()),
+            );
             format!(
-                " `{}` is `itau-codigo serve --db STORE --workers {workers} {}`, on the same \
+                " `{}` is `{program} serve --db STORE --workers {workers}{}`, on the same \
                  store and core, measured right after the service in every round.",
                 v.server(),
-                v.args.join(" ")
+                v.args.iter().map(|a| format!(" {a}")).collect::<String>()
             )
         })
         .collect()

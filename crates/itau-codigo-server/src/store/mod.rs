@@ -260,9 +260,6 @@ pub enum StoreError {
     /// A PostgreSQL error (its causes included in the text).
     #[error("postgres: {}", error_chain(.0))]
     Postgres(tokio_postgres::Error),
-    /// No PostgreSQL connection could be had from the pool.
-    #[error("postgres connection pool: {}", error_chain(.0))]
-    PostgresPool(deadpool_postgres::PoolError),
     /// The store did not answer in time.
     #[error("the store's {what} did not finish within {after:?}")]
     Timeout {
@@ -286,12 +283,6 @@ pub enum StoreError {
 impl From<tokio_postgres::Error> for StoreError {
     fn from(error: tokio_postgres::Error) -> Self {
         Self::Postgres(error)
-    }
-}
-
-impl From<deadpool_postgres::PoolError> for StoreError {
-    fn from(error: deadpool_postgres::PoolError) -> Self {
-        Self::PostgresPool(error)
     }
 }
 

@@ -1,21 +1,24 @@
 //! The shared store: one PostgreSQL database that several stateless replicas read.
 //!
-//! Serving uses a pool of connections with prepared statements. `import` writes in one
-//! transaction with binary `COPY`: with `--replace`, the table is empty once its rows
-//! are deleted, so the records (which come in ascending key order, each account once)
-//! stream by one `COPY` straight into it; otherwise, or once a key comes out of order,
-//! into a temporary table one batch at a time, each batch upserted from there (`COPY`
-//! itself cannot upsert).
+//! Serving reads through a few connections, each shared by the lookups that take it
+//! ([`Lanes`]), with statements prepared once per connection. `import` writes in one
+//! transaction with binary `COPY`. With `--replace`, the records (which come in
+//! ascending key order, each account once) stream by one `COPY` into a table built
+//! beside `clientes`, without an index; the primary key is built once the rows are in,
+//! and the new table takes `clientes`' place at the end of the transaction, while
+//! readers keep seeing the previous rows until the commit. Without `--replace`, or once
+//! a key comes out of order, rows go into a temporary table one batch at a time, each
+//! batch upserted from there (`COPY` itself cannot upsert).
 
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use bytes::{BufMut, Bytes, BytesMut};
-use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use futures_util::SinkExt;
 use itau_codigo::{ConsultaClienteRequest, DadosRegistro};
 use tokio_postgres::config::Host;
@@ -116,6 +119,40 @@ const COPY_CHUNK_BYTES: usize = 1024 * 1024;
 const COPY_CHUNKS_QUEUED: usize = 4;
 
 const FIND: &str = "SELECT resposta FROM clientes WHERE codigo_conta = $1";
+/// The table a `--replace` import fills, renamed to `clientes` when it commits.
+const REPLACEMENT: &str = "itau_codigo_replacement";
+/// Creates [`REPLACEMENT`] with `clientes`' columns and nothing else: its rows are
+/// copied in first, its primary key built after them.
+const CREATE_REPLACEMENT: &str = "CREATE TABLE itau_codigo_replacement (LIKE clientes)";
+/// The primary key of [`REPLACEMENT`], built once (its index named
+/// `itau_codigo_replacement_pkey`, renamed with the table).
+const REPLACEMENT_KEY: &str = "ALTER TABLE itau_codigo_replacement ADD PRIMARY KEY (codigo_conta)";
+/// Puts [`REPLACEMENT`] in `clientes`' place. The privileges granted on `clientes` go to
+/// the new table first (replicas may read as a role of their own); the lock `DROP`
+/// takes is held only from here to the commit, so lookups wait for the swap, not for
+/// the import. Dropped and renamed rather than copied: a `serve` of the schema before
+/// finds the same table and columns.
+const SWAP_IN_REPLACEMENT: &str = "DO $grants$
+DECLARE
+    granted record;
+BEGIN
+    FOR granted IN
+        SELECT acl.privilege_type,
+               CASE WHEN acl.grantee = 0 THEN 'PUBLIC'
+                    ELSE quote_ident(pg_get_userbyid(acl.grantee)) END AS grantee,
+               acl.is_grantable
+        FROM pg_class AS c, aclexplode(c.relacl) AS acl
+        WHERE c.oid = 'clientes'::regclass AND acl.grantee <> c.relowner
+    LOOP
+        EXECUTE format('GRANT %s ON itau_codigo_replacement TO %s%s',
+                       granted.privilege_type, granted.grantee,
+                       CASE WHEN granted.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END);
+    END LOOP;
+END
+$grants$;
+DROP TABLE clientes;
+ALTER TABLE itau_codigo_replacement RENAME TO clientes;
+ALTER INDEX itau_codigo_replacement_pkey RENAME TO clientes_pkey;";
 const PING: &str = "SELECT 1 FROM clientes LIMIT 1";
 /// A standby's replay lag in seconds: 0 when it has replayed everything it received (a
 /// quiet primary sends nothing new, and the time since the last replayed commit would
@@ -132,10 +169,204 @@ const IMPORTS_RECORDED: &str = "SELECT to_regclass('itau_codigo_imports') IS NOT
 const LAST_IMPORT: &str = "SELECT extract(epoch FROM committed_at)::float8, accounts
      FROM itau_codigo_imports ORDER BY id DESC LIMIT 1";
 
-/// A PostgreSQL store with a pool of connections.
+/// A PostgreSQL store read through [`Lanes`].
 pub struct PostgresStore {
-    pool: Pool,
+    lanes: Lanes,
     location: String,
+}
+
+/// The connections `serve` reads through: a fixed number of lanes, each one connection
+/// that every lookup taking it shares, in turn. tokio-postgres pipelines the queries of
+/// one client, so lookups in flight together go to the server in one write and their
+/// answers come back in one read; a pool lending each connection to one lookup at a
+/// time pays the socket's system calls, and the wake-ups between the lookup and the
+/// connection's task, once per lookup. A lane whose connection was lost connects again
+/// on its next lookup (one lookup connects, the others wait for it), with the password
+/// the passfile holds then.
+struct Lanes {
+    lanes: Box<[Lane]>,
+    /// Where the next lookup goes (round robin).
+    next: AtomicUsize,
+    target: Target,
+    /// Lookups waiting for a lane to connect.
+    waiting: AtomicUsize,
+}
+
+#[derive(Default)]
+struct Lane {
+    connection: std::sync::Mutex<Option<Arc<LaneConnection>>>,
+    /// Held while connecting.
+    connecting: tokio::sync::Mutex<()>,
+    /// Queries sent on this lane and not yet answered.
+    in_flight: AtomicUsize,
+}
+
+/// One connection and its statements, each prepared by the first query that needs it
+/// (a statement that cannot be prepared, say on a dropped table, fails that query and
+/// is tried again by the next, without losing the connection).
+struct LaneConnection {
+    client: Client,
+    find: tokio::sync::OnceCell<Statement>,
+    ping: tokio::sync::OnceCell<Statement>,
+    replay_lag: tokio::sync::OnceCell<Statement>,
+}
+
+impl LaneConnection {
+    async fn statement(
+        &self,
+        cell: &tokio::sync::OnceCell<Statement>,
+        query: &str,
+    ) -> Result<Statement, StoreError> {
+        Ok(cell
+            .get_or_try_init(|| self.client.prepare(query))
+            .await?
+            .clone())
+    }
+}
+
+/// A lane's connection lent to one query; counts the query in flight.
+struct Lent<'a> {
+    lane: &'a Lane,
+    connection: Arc<LaneConnection>,
+}
+
+impl Drop for Lent<'_> {
+    fn drop(&mut self) {
+        self.lane.in_flight.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+impl Lent<'_> {
+    /// `result`, after dropping the connection from its lane if it says it was lost.
+    fn after<T>(&self, result: Result<T, StoreError>) -> Result<T, StoreError> {
+        if result.as_ref().is_err_and(connection_lost) {
+            self.lost();
+        }
+        result
+    }
+
+    /// After a query found the connection lost: the lane connects again on its next
+    /// query (unless another query already did).
+    fn lost(&self) {
+        let mut current = self
+            .lane
+            .connection
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if current
+            .as_ref()
+            .is_some_and(|c| Arc::ptr_eq(c, &self.connection))
+        {
+            *current = None;
+        }
+    }
+}
+
+impl Lane {
+    /// The lane's connection, unless it has none or it is closed.
+    fn open_connection(&self) -> Option<Arc<LaneConnection>> {
+        self.connection
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .as_ref()
+            .filter(|connection| !connection.client.is_closed())
+            .map(Arc::clone)
+    }
+}
+
+/// Counts a lookup waiting for a lane to connect while it lives.
+struct Waiting<'a>(&'a AtomicUsize);
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+impl Lanes {
+    fn new(target: Target, lanes: u32) -> Self {
+        Self {
+            lanes: (0..lanes.max(1)).map(|_| Lane::default()).collect(),
+            next: AtomicUsize::new(0),
+            target,
+            waiting: AtomicUsize::new(0),
+        }
+    }
+
+    /// The next lane's connection, connecting it if needed.
+    async fn take(&self) -> Result<Lent<'_>, StoreError> {
+        let lane = &self.lanes[self.next.fetch_add(1, Ordering::Relaxed) % self.lanes.len()];
+        let connection = match lane.open_connection() {
+            Some(connection) => connection,
+            None => {
+                self.waiting.fetch_add(1, Ordering::Relaxed);
+                let _waiting = Waiting(&self.waiting);
+                let _turn = lane.connecting.lock().await;
+                match lane.open_connection() {
+                    Some(connection) => connection,
+                    None => {
+                        let connection = Arc::new(self.connect().await?);
+                        *lane
+                            .connection
+                            .lock()
+                            .unwrap_or_else(std::sync::PoisonError::into_inner) =
+                            Some(Arc::clone(&connection));
+                        connection
+                    }
+                }
+            }
+        };
+        lane.in_flight.fetch_add(1, Ordering::Relaxed);
+        Ok(Lent { lane, connection })
+    }
+
+    async fn connect(&self) -> Result<LaneConnection, StoreError> {
+        // Said here: the lookup that fails only says that it did.
+        let config = self.target.config_now().inspect_err(|error| {
+            tracing::error!(error = %error, "cannot read the database password");
+        })?;
+        let (client, connection) = config.connect(self.target.tls.clone()).await?;
+        tokio::spawn(async move {
+            if let Err(error) = connection.await {
+                tracing::debug!(%error, "store connection closed");
+            }
+        });
+        Ok(LaneConnection {
+            client,
+            find: tokio::sync::OnceCell::new(),
+            ping: tokio::sync::OnceCell::new(),
+            replay_lag: tokio::sync::OnceCell::new(),
+        })
+    }
+
+    fn status(&self) -> PoolStatus {
+        let count = |n: usize| u64::try_from(n).unwrap_or(u64::MAX);
+        PoolStatus {
+            max_size: count(self.lanes.len()),
+            size: count(
+                self.lanes
+                    .iter()
+                    .filter(|lane| lane.open_connection().is_some())
+                    .count(),
+            ),
+            in_use: count(
+                self.lanes
+                    .iter()
+                    .filter(|lane| lane.in_flight.load(Ordering::Relaxed) > 0)
+                    .count(),
+            ),
+            // As a pool lending each connection to one query would have them wait:
+            // the queries queued behind another on their connection, and those waiting
+            // for one to connect.
+            waiting: count(
+                self.lanes
+                    .iter()
+                    .map(|lane| lane.in_flight.load(Ordering::Relaxed).saturating_sub(1))
+                    .sum::<usize>()
+                    + self.waiting.load(Ordering::Relaxed),
+            ),
+        }
+    }
 }
 
 impl fmt::Debug for PostgresStore {
@@ -161,7 +392,7 @@ impl PostgresStore {
     /// error names the command that upgrades it) or newer than this binary's.
     pub fn open(url: &str, pool_size: u32) -> Result<Self, StoreError> {
         let target = Target::parse(url)?;
-        let (config, connector) = (target.config.clone(), target.clone());
+        let connector = target.clone();
         let location = target.location.clone();
         on_own_runtime(async move {
             let client = target.connect().await?;
@@ -184,27 +415,8 @@ impl PostgresStore {
                 Ok(())
             }
         })?;
-        let manager = Manager::from_connect(
-            config,
-            ConnectNow(connector),
-            ManagerConfig {
-                // A closed connection (a restarted server) is noticed and replaced.
-                recycling_method: RecyclingMethod::Fast,
-            },
-        );
-        let pool = Pool::builder(manager)
-            .max_size(usize::try_from(pool_size.max(1)).unwrap_or(1))
-            .runtime(Runtime::Tokio1)
-            .wait_timeout(Some(QUERY_TIMEOUT))
-            .create_timeout(Some(QUERY_TIMEOUT))
-            .recycle_timeout(Some(QUERY_TIMEOUT))
-            .build()
-            .map_err(|e| StoreError::Open {
-                location: location.clone(),
-                reason: e.to_string(),
-            })?;
         Ok(Self {
-            pool,
+            lanes: Lanes::new(connector, pool_size),
             location: format!("{location} (pool of {pool_size})"),
         })
     }
@@ -218,8 +430,13 @@ impl PostgresStore {
     ) -> Result<Option<Vec<u8>>, StoreError> {
         let mut attempt = 1;
         loop {
-            match self.answer_once(consulta).await {
-                Err(error) if attempt < READ_ATTEMPTS && connection_lost(&error) => {
+            let lent = self.lanes.take().await?;
+            match Self::answer_once(&lent, consulta).await {
+                Err(error) if connection_lost(&error) => {
+                    lent.lost();
+                    if attempt == READ_ATTEMPTS {
+                        return Err(error);
+                    }
                     tracing::debug!(%error, attempt, "store connection lost; the lookup is tried again");
                     attempt += 1;
                 }
@@ -229,12 +446,13 @@ impl PostgresStore {
     }
 
     async fn answer_once(
-        &self,
+        lent: &Lent<'_>,
         consulta: &ConsultaClienteRequest,
     ) -> Result<Option<Vec<u8>>, StoreError> {
-        let client = self.pool.get().await?;
-        let statement = client.prepare_cached(FIND).await?;
-        let row = client
+        let connection = &lent.connection;
+        let statement = connection.statement(&connection.find, FIND).await?;
+        let row = connection
+            .client
             .query_opt(&statement, &[&key(&consulta.codigo_conta())])
             .await?;
         row.map(|row| {
@@ -246,31 +464,45 @@ impl PostgresStore {
     }
 
     async fn replay_lag_now(&self) -> Result<Option<f64>, StoreError> {
-        let client = self.pool.get().await?;
-        let statement = client.prepare_cached(REPLAY_LAG).await?;
-        Ok(client.query_one(&statement, &[]).await?.get(0))
+        let lent = self.lanes.take().await?;
+        let connection = &lent.connection;
+        let result = async {
+            let statement = connection
+                .statement(&connection.replay_lag, REPLAY_LAG)
+                .await?;
+            Ok(connection.client.query_one(&statement, &[]).await?.get(0))
+        }
+        .await;
+        lent.after(result)
     }
 
     async fn ping_now(&self) -> Result<(), StoreError> {
-        let client = self.pool.get().await?;
-        // Reads the table, so a dropped table fails readiness too.
-        let statement = client.prepare_cached(PING).await?;
-        client.query(&statement, &[]).await?;
-        Ok(())
+        let lent = self.lanes.take().await?;
+        let connection = &lent.connection;
+        let result = async {
+            // Reads the table, so a dropped table fails readiness too.
+            let statement = connection.statement(&connection.ping, PING).await?;
+            connection.client.query(&statement, &[]).await?;
+            Ok(())
+        }
+        .await;
+        lent.after(result)
     }
 
     async fn last_import_now(&self) -> Result<Option<LastImport>, StoreError> {
-        let client = self.pool.get().await?;
-        let recorded: bool = client
-            .query_one(&client.prepare_cached(IMPORTS_RECORDED).await?, &[])
-            .await?
-            .try_get(0)?;
+        let lent = self.lanes.take().await?;
+        let result = Self::last_import_on(&lent.connection.client).await;
+        lent.after(result)
+    }
+
+    /// Unprepared: asked once per scrape, and `LAST_IMPORT` cannot be prepared on a
+    /// database of schema 2.
+    async fn last_import_on(client: &Client) -> Result<Option<LastImport>, StoreError> {
+        let recorded: bool = client.query_one(IMPORTS_RECORDED, &[]).await?.try_get(0)?;
         if !recorded {
             return Ok(None);
         }
-        let row = client
-            .query_opt(&client.prepare_cached(LAST_IMPORT).await?, &[])
-            .await?;
+        let row = client.query_opt(LAST_IMPORT, &[]).await?;
         row.map(|row| {
             let accounts: i64 = row.try_get(1)?;
             Ok(LastImport {
@@ -303,51 +535,11 @@ impl Store for PostgresStore {
     }
 
     fn pool_status(&self) -> Option<PoolStatus> {
-        let status = self.pool.status();
-        let count = |n: usize| u64::try_from(n).unwrap_or(u64::MAX);
-        Some(PoolStatus {
-            max_size: count(status.max_size),
-            size: count(status.size),
-            in_use: count(status.size.saturating_sub(status.available)),
-            waiting: count(status.waiting),
-        })
+        Some(self.lanes.status())
     }
 
     fn last_import(&self) -> StoreFuture<'_, Option<LastImport>> {
         Box::pin(within_timeout("import record", self.last_import_now()))
-    }
-}
-
-/// How the pool makes a connection: from the target's settings as they are now (the
-/// passfile read again), not from the ones it was built with.
-struct ConnectNow(Target);
-
-impl deadpool_postgres::Connect for ConnectNow {
-    fn connect(
-        &self,
-        _built_with: &Config,
-    ) -> futures_util::future::BoxFuture<
-        '_,
-        Result<(Client, tokio::task::JoinHandle<()>), tokio_postgres::Error>,
-    > {
-        Box::pin(async move {
-            let config = match self.0.config_now() {
-                Ok(config) => config,
-                Err(error) => {
-                    // Said here, since the pool only passes on tokio-postgres errors:
-                    // connecting without the password then fails as such.
-                    tracing::error!(error = %error, "cannot read the database password");
-                    self.0.config.clone()
-                }
-            };
-            let (client, connection) = config.connect(self.0.tls.clone()).await?;
-            let task = tokio::spawn(async move {
-                if let Err(error) = connection.await {
-                    tracing::debug!(%error, "store connection closed");
-                }
-            });
-            Ok((client, task))
-        })
     }
 }
 
@@ -430,9 +622,15 @@ impl Importer for PostgresImporter {
                 client.batch_execute("ROLLBACK").await?;
                 return Err(StoreError::ImportRunning);
             }
-            // Readers keep seeing the committed data: DELETE, not TRUNCATE, which would
-            // lock them out until the import commits.
-            let replace = if replace { "DELETE FROM clientes;" } else { "" };
+            // Readers keep seeing the committed data: the rows go into a table beside
+            // theirs (not DELETE then COPY into theirs, which maintains its index row by
+            // row and leaves every old row dead in it; not TRUNCATE, which would lock
+            // them out until the import commits).
+            let replace = if replace {
+                format!("{CREATE_REPLACEMENT};")
+            } else {
+                String::new()
+            };
             // The import's statements (a whole table's DELETE, the COPY of every row)
             // last as long as the import: a statement_timeout set for queries on the
             // role or database must not cancel it.
@@ -446,24 +644,13 @@ impl Importer for PostgresImporter {
                      {replace}"
                 ))
                 .await?;
-            // The batch's accounts not stored before it, counted in the same snapshot
-            // as the upsert: so the import knows how many accounts it added without
-            // counting the table.
-            Ok(client
-                .prepare(
-                    "WITH fresh AS (
-                         SELECT count(*) AS accounts FROM itau_codigo_import batch
-                         WHERE NOT EXISTS (
-                             SELECT 1 FROM clientes WHERE codigo_conta = batch.codigo_conta
-                         )
-                     ), upserted AS (
-                         INSERT INTO clientes (codigo_conta, resposta)
-                         SELECT codigo_conta, resposta FROM itau_codigo_import
-                         ON CONFLICT (codigo_conta) DO UPDATE SET resposta = excluded.resposta
-                     )
-                     SELECT accounts FROM fresh",
-                )
-                .await?)
+            // The upsert needs the target's primary key, which the replacement has
+            // only once rows stop coming in ascending order.
+            if replace.is_empty() {
+                Ok(Some(prepare_upsert(&client, "clientes").await?))
+            } else {
+                Ok(None)
+            }
         })?;
         Ok(Box::new(PostgresImport {
             replace,
@@ -480,6 +667,27 @@ impl Importer for PostgresImporter {
             open: true,
         }))
     }
+}
+
+/// The statement that upserts the batch in `itau_codigo_import` into `table`. The
+/// batch's accounts not stored before it are counted in the same snapshot as the
+/// upsert: so the import knows how many accounts it added without counting the table.
+async fn prepare_upsert(client: &Client, table: &str) -> Result<Statement, StoreError> {
+    Ok(client
+        .prepare(&format!(
+            "WITH fresh AS (
+                 SELECT count(*) AS accounts FROM itau_codigo_import batch
+                 WHERE NOT EXISTS (
+                     SELECT 1 FROM {table} WHERE codigo_conta = batch.codigo_conta
+                 )
+             ), upserted AS (
+                 INSERT INTO {table} (codigo_conta, resposta)
+                 SELECT codigo_conta, resposta FROM itau_codigo_import
+                 ON CONFLICT (codigo_conta) DO UPDATE SET resposta = excluded.resposta
+             )
+             SELECT accounts FROM fresh"
+        ))
+        .await?)
 }
 
 /// The start of binary `COPY` data.
@@ -512,8 +720,8 @@ enum CopyChunk {
     Finish,
 }
 
-/// One `COPY` into `clientes`, fed while the server stores what it has: the rows of a
-/// `--replace` import for as long as keys come in ascending order.
+/// One `COPY` into the replacement table, fed while the server stores what it has: the
+/// rows of a `--replace` import for as long as keys come in ascending order.
 struct CopyStream {
     buffer: BytesMut,
     last_key: Option<i64>,
@@ -529,8 +737,13 @@ impl CopyStream {
     fn start(runtime: &tokio::runtime::Runtime, client: Arc<Client>) -> Self {
         let (sender, mut chunks) = tokio::sync::mpsc::channel(COPY_CHUNKS_QUEUED);
         let task = runtime.spawn(async move {
+            // FREEZE: the table was created by this transaction, so its rows can be
+            // written frozen and all-visible, sparing the hint bits and the freezing
+            // that the first reads and vacuums would otherwise write over every page.
             let sink = client
-                .copy_in("COPY clientes (codigo_conta, resposta) FROM STDIN (FORMAT binary)")
+                .copy_in(&format!(
+                    "COPY {REPLACEMENT} (codigo_conta, resposta) FROM STDIN (FORMAT binary, FREEZE)"
+                ))
                 .await?;
             futures_util::pin_mut!(sink);
             while let Some(chunk) = chunks.recv().await {
@@ -674,7 +887,9 @@ struct PostgresImport<'i> {
     inserted: u64,
     importer: &'i mut PostgresImporter,
     streaming: Streaming,
-    upsert: Statement,
+    /// Prepared when the first batch is: with `--replace`, once the replacement table
+    /// has its primary key.
+    upsert: Option<Statement>,
     batch: Batch,
     in_flight: Option<InFlight>,
     /// Still inside the transaction (no COMMIT or ROLLBACK sent).
@@ -685,11 +900,26 @@ impl PostgresImport<'_> {
     /// Completes the streaming `COPY`, if one is open: what follows is upserted.
     fn finish_copy(&mut self) -> Result<(), StoreError> {
         if let Streaming::Open(copy) = std::mem::replace(&mut self.streaming, Streaming::Off) {
-            // Into a table emptied by `--replace`, in ascending keys: every row is an
-            // account the store did not hold.
+            // Into the new table of `--replace`, in ascending keys: every row is an
+            // account it did not hold.
             self.inserted += copy.finish(&self.importer.runtime)?;
         }
         Ok(())
+    }
+
+    /// The upsert statement, prepared the first time (with `--replace`, after building
+    /// the replacement's primary key, which the upsert needs).
+    fn upsert_statement(&mut self) -> Result<Statement, StoreError> {
+        if let Some(statement) = &self.upsert {
+            return Ok(statement.clone());
+        }
+        let client = Arc::clone(&self.importer.client);
+        let statement = self.importer.runtime.block_on(async move {
+            client.batch_execute(REPLACEMENT_KEY).await?;
+            prepare_upsert(&client, REPLACEMENT).await
+        })?;
+        self.upsert = Some(statement.clone());
+        Ok(statement)
     }
 
     /// Waits for the batch the server is storing.
@@ -710,9 +940,9 @@ impl PostgresImport<'_> {
         if self.batch.rows.is_empty() {
             return Ok(());
         }
+        let upsert = self.upsert_statement()?;
         let data = self.batch.take_copy_data();
         let client = Arc::clone(&self.importer.client);
-        let upsert = self.upsert.clone();
         self.in_flight = Some(self.importer.runtime.spawn(async move {
             let sink = client
                 .copy_in(
@@ -759,12 +989,23 @@ impl ImportSession for PostgresImport<'_> {
         self.wait()?;
         let client = Arc::clone(&self.importer.client);
         let (replace, inserted) = (self.replace, self.inserted);
-        self.open = false;
-        self.importer.runtime.block_on(async move {
+        // Built here unless the upserts needed it earlier: one sort of the keys, not an
+        // index maintained row by row.
+        let key_built = self.upsert.is_some();
+        let committed = self.importer.runtime.block_on(async move {
+            if replace {
+                if !key_built {
+                    client.batch_execute(REPLACEMENT_KEY).await?;
+                }
+                client.batch_execute(SWAP_IN_REPLACEMENT).await?;
+            }
             record_import(&client, replace, inserted).await?;
             client.batch_execute("COMMIT").await?;
             Ok::<_, StoreError>(())
-        })
+        });
+        // Otherwise `drop` rolls the transaction back.
+        self.open = committed.is_err();
+        committed
     }
 }
 

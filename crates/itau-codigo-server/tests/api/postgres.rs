@@ -343,6 +343,48 @@ fn a_replace_streams_ascending_keys_and_upserts_from_the_first_key_out_of_order(
 }
 
 #[test]
+fn a_replace_keeps_the_privileges_granted_on_the_table() {
+    if !postgres_available() {
+        return;
+    }
+    let db = TestDb::with_demo(TestStore::Postgres);
+    // Roles belong to the whole server: one of this test's own.
+    let role = format!("itau_leitor_{}", uuid::Uuid::new_v4().simple());
+    pg_block_on(async {
+        pg_connect(db.url())
+            .await
+            .batch_execute(&format!(
+                "CREATE ROLE {role}; GRANT SELECT ON clientes TO {role}"
+            ))
+            .await
+            .unwrap();
+    });
+    let (a, a1) = record("1111", "1", "a1");
+    replace_with(&mut *db.importer(), &registros([a1.as_str()])).unwrap();
+    let (select, insert): (bool, bool) = pg_block_on(async {
+        let client = pg_connect(db.url()).await;
+        let row = client
+            .query_one(
+                "SELECT has_table_privilege($1, 'clientes', 'SELECT'),
+                        has_table_privilege($1, 'clientes', 'INSERT')",
+                &[&role],
+            )
+            .await
+            .unwrap();
+        client
+            .batch_execute(&format!(
+                "REVOKE ALL ON clientes FROM {role}; DROP ROLE {role}"
+            ))
+            .await
+            .unwrap();
+        (row.get(0), row.get(1))
+    });
+    assert!(db.stored_data(&a).is_some(), "replaced");
+    assert!(select, "the grant survives the replace");
+    assert!(!insert, "and no more than the grant");
+}
+
+#[test]
 fn a_replace_streamed_over_several_chunks_stores_every_record_as_encoded() {
     if !postgres_available() {
         return;
