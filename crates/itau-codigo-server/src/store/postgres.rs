@@ -82,7 +82,9 @@ pub const MIGRATION_LOCK: i64 = 0x6974_6175_6d69_6772;
 /// The advisory lock an import holds for its whole transaction ("itauimpt").
 pub const IMPORT_LOCK: i64 = 0x6974_6175_696d_7074;
 
-/// How many connections a lookup tries when the ones it gets turn out lost.
+/// How many connections a lookup tries when the ones it gets turn out lost. The second
+/// and third are made on its lane after the loss was seen, so only a database that
+/// ends connections as fast as they are made fails a lookup.
 const READ_ATTEMPTS: u32 = 3;
 
 /// Whether `error` says that the connection was lost rather than that the query
@@ -296,6 +298,15 @@ impl Lanes {
     /// The next lane's connection, connecting it if needed.
     async fn take(&self) -> Result<Lent<'_>, StoreError> {
         let lane = &self.lanes[self.next.fetch_add(1, Ordering::Relaxed) % self.lanes.len()];
+        self.take_lane(lane).await
+    }
+
+    /// `lane`'s connection, connecting it if needed. A lookup whose connection was lost
+    /// tries again here, on the same lane, rather than on the next one: when the server
+    /// ended every connection at once (a restart, `pg_terminate_backend` after a password
+    /// rotation), the next lanes' connections are as dead as the first, while this lane's
+    /// next one is made after the loss.
+    async fn take_lane<'a>(&'a self, lane: &'a Lane) -> Result<Lent<'a>, StoreError> {
         let connection = match lane.open_connection() {
             Some(connection) => connection,
             None => {
@@ -421,16 +432,16 @@ impl PostgresStore {
         })
     }
 
-    /// A lookup, tried again on another connection when the one it got was lost
-    /// (a server restart, `pg_terminate_backend` after a password rotation): a lookup
-    /// is a read, and the pool replaces lost connections.
+    /// A lookup, tried again on a new connection of its lane when the one it got was
+    /// lost (a server restart, `pg_terminate_backend` after a password rotation): a
+    /// lookup is a read, and a lane replaces its lost connection.
     async fn answer_now(
         &self,
         consulta: &ConsultaClienteRequest,
     ) -> Result<Option<Vec<u8>>, StoreError> {
         let mut attempt = 1;
+        let mut lent = self.lanes.take().await?;
         loop {
-            let lent = self.lanes.take().await?;
             match Self::answer_once(&lent, consulta).await {
                 Err(error) if connection_lost(&error) => {
                     lent.lost();
@@ -439,6 +450,9 @@ impl PostgresStore {
                     }
                     tracing::debug!(%error, attempt, "store connection lost; the lookup is tried again");
                     attempt += 1;
+                    let lane = lent.lane;
+                    drop(lent);
+                    lent = self.lanes.take_lane(lane).await?;
                 }
                 result => return result,
             }
