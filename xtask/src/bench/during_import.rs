@@ -17,7 +17,7 @@ use private_postgres::{Binaries as PgBinaries, Options as PgOptions, PrivateServ
 use super::wrk::{self, Measured};
 use super::{
     Binaries, Options, PASSWORD, PATH, Report, Server, USERNAME, clear_itau_env, dados, import,
-    procfs, report, settle_page_cache, with_answers,
+    report, settle_page_cache, with_answers,
 };
 
 /// When a run happened, relative to the import.
@@ -241,16 +241,7 @@ fn markdown(
     rows: &[Row],
 ) -> String {
     let mut text = String::new();
-    let dirty = !report::command_output("git", &["status", "--porcelain"]).is_empty();
-    text.push_str(&format!(
-        "#### Run of {}\n\nCommand: `{}` (commit {}{})\n\nMachine: {}; load average (1, 5, 15 min) {}.\n\n",
-        report::command_output("date", &["-u", "+%Y-%m-%d %H:%M UTC"]),
-        report::shown_command(args),
-        report::command_output("git", &["rev-parse", "--short", "HEAD"]),
-        if dirty { " (uncommitted changes)" } else { "" },
-        procfs::machine(),
-        procfs::load_average(),
-    ));
+    text.push_str(&report::side_run_header(args));
     text.push_str(&format!(
         "Store: a private PostgreSQL primary (fsync on) holding {size} accounts (first import {first_import:.0} s) and its hot standby (`pg_basebackup -R`, streaming). One `itau-codigo serve` (`--workers {}`) on each, both pinned with `taskset -c {}`, loaded in turn by wrk (`-t1`, `taskset -c {}`, {connections} connections) with `xtask/src/bench/mix.lua` for {} s per run. The `itau-codigo import --replace` of the same {size} records ran on the primary, unpinned, for {replace_import:.0} s; a run counts as during the import only when it ended before the commit.\n\n",
         options.workers,

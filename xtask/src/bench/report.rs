@@ -879,6 +879,21 @@ pub(crate) fn thousands(n: u64) -> String {
     out
 }
 
+/// The head of a side run's report (`--tracing`, `--during-import`): when, the command
+/// and its commit, the machine and its load.
+pub(crate) fn side_run_header(args: &[&str]) -> String {
+    let dirty = !command_output("git", &["status", "--porcelain"]).is_empty();
+    format!(
+        "#### Run of {}\n\nCommand: `{}` (commit {}{})\n\nMachine: {}; load average (1, 5, 15 min) {}.\n\n",
+        command_output("date", &["-u", "+%Y-%m-%d %H:%M UTC"]),
+        shown_command(args),
+        command_output("git", &["rev-parse", "--short", "HEAD"]),
+        if dirty { " (uncommitted changes)" } else { "" },
+        super::procfs::machine(),
+        super::procfs::load_average(),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -17,8 +17,7 @@ use anyhow::{Context, ensure};
 
 use super::wrk::{self, Measured};
 use super::{
-    Binaries, Options, PASSWORD, PATH, Server, USERNAME, dados, import, procfs, report,
-    with_answers,
+    Binaries, Options, PASSWORD, PATH, Server, USERNAME, dados, import, report, with_answers,
 };
 
 /// One way of running the service.
@@ -178,16 +177,7 @@ struct Row {
 
 fn markdown(options: &Options, args: &[&str], size: u64, rows: &[Row]) -> String {
     let mut text = String::new();
-    let dirty = !report::command_output("git", &["status", "--porcelain"]).is_empty();
-    text.push_str(&format!(
-        "#### Run of {}\n\nCommand: `{}` (commit {}{})\n\nMachine: {}; load average (1, 5, 15 min) {}.\n\n",
-        report::command_output("date", &["-u", "+%Y-%m-%d %H:%M UTC"]),
-        report::shown_command(args),
-        report::command_output("git", &["rev-parse", "--short", "HEAD"]),
-        if dirty { " (uncommitted changes)" } else { "" },
-        procfs::machine(),
-        procfs::load_average(),
-    ));
+    text.push_str(&report::side_run_header(args));
     text.push_str(&format!(
         "Store: SQLite, {size} accounts. Three `itau-codigo serve` processes (`--workers {}`), all pinned with `taskset -c {}`, each loaded in turn by wrk (`-t1`, `taskset -c {}`) with `xtask/src/bench/mix.lua` for {} s, {} interleaved rounds; the table keeps each one's round of least CPU per request and shows the slowest round's req/s. Each exporting service posts to a receiver of its own in the bench process (200 to every post, spans counted). Logs at `info` to /dev/null, as in the main runs.\n\n",
         options.workers,
