@@ -176,6 +176,10 @@ impl Options {
         ensure!(!options.connections.is_empty(), "--connections is empty");
         ensure!(options.workers >= 1, "--workers must be at least 1");
         ensure!(options.rounds >= 1, "--rounds must be at least 1");
+        ensure!(
+            options.db.is_none() || !options.engines(),
+            "--engine copies the run's SQLite store: drop --db"
+        );
         Ok(options)
     }
 
@@ -933,5 +937,7 @@ mod tests {
         // A variant may share an engine's name: the servers' names differ.
         let both = Options::parse(&["--engine", "redb", "--variant", "redb:--x"], root);
         assert_eq!(both.unwrap().variants.len(), 2);
+        let on_postgres = Options::parse(&["--engine", "redb", "--db", "postgres://x/y"], root);
+        assert!(on_postgres.is_err());
     }
 }
