@@ -71,8 +71,9 @@ pub(crate) const HELP: &str = "  bench [--smoke] [OPTIONS]
       --engine NAME       an embedded engine beside the service: `engine-serve`
                           (crates/bench-engines, built in the same profile) serving
                           the same application over NAME's copy of the store (lmdb,
-                          redb or in-memory; built beside the SQLite file, kept), as
-                          the variant `engine (NAME)` in the same rounds; repeatable
+                          redb or in-memory; built beside the SQLite file, kept; not
+                          with --db), as the variant `engine (NAME)` in the same
+                          rounds; repeatable
       --baseline PATH     another itau-codigo binary (e.g. one built at the commit
                           before a change) served beside the service as the variant
                           `baseline`, on the same store and in the same rounds
