@@ -12,8 +12,13 @@
 //!
 //! The stores are built once per size from `dados_sinteticos` records (in the order the
 //! import writes them, by key) under the target directory, and kept for later runs.
+//!
+//! The same engines also serve the real application (`engine-serve`, measured by `cargo
+//! xtask bench --engine`): [`Engine`] is a [`Store`], and [`copy_of_sqlite`] builds an
+//! engine's copy of a store `itau-codigo import` wrote.
 
 use std::collections::HashMap;
+use std::fmt;
 use std::fs;
 use std::future::Future;
 use std::io;
@@ -26,7 +31,9 @@ use heed::byteorder::BigEndian;
 use heed::types::{Bytes, U64};
 use heed::{Database as LmdbDatabase, Env, EnvOpenOptions, PutFlags};
 use itau_codigo::ConsultaClienteRequest;
-use itau_codigo_server::store::{self, DbLocation, SqliteReads, Store, render_answer};
+use itau_codigo_server::store::{
+    self, DbLocation, SqliteReads, Store, StoreError, StoreFuture, render_answer,
+};
 use redb::{ReadableDatabase, ReadableTable, TableDefinition};
 
 /// One table, the account's number to its stored record, as in SQLite's `clientes`.
@@ -102,7 +109,9 @@ impl Stores {
         Ok(stores)
     }
 
-    fn sqlite_path(&self) -> PathBuf {
+    /// The server's SQLite store of these accounts, as `itau-codigo import` writes it.
+    #[must_use]
+    pub fn sqlite_path(&self) -> PathBuf {
         self.folder.join("clientes.db")
     }
 
@@ -146,7 +155,7 @@ impl Stores {
         if self.folder.exists() {
             fs::remove_dir_all(&self.folder)?;
         }
-        fs::create_dir_all(self.lmdb_path())?;
+        fs::create_dir_all(&self.folder)?;
         let records = self.records();
 
         let location = DbLocation::SqliteFile(self.sqlite_path());
@@ -157,25 +166,13 @@ impl Stores {
         }
         session.commit().map_err(io::Error::other)?;
 
-        let (env, lmdb) = open_lmdb(&self.lmdb_path())?;
-        let mut write = env.write_txn().map_err(io::Error::other)?;
-        for (key, record) in &records {
-            lmdb.put_with_flags(&mut write, PutFlags::APPEND, &lmdb_key(*key), record)
-                .map_err(io::Error::other)?;
-        }
-        write.commit().map_err(io::Error::other)?;
-
-        let redb = redb::Database::create(self.redb_path()).map_err(io::Error::other)?;
-        let write = redb.begin_write().map_err(io::Error::other)?;
-        {
-            let mut table = write.open_table(REDB_TABLE).map_err(io::Error::other)?;
-            for (key, record) in &records {
-                table
-                    .insert(lmdb_key(*key), record.as_slice())
-                    .map_err(io::Error::other)?;
-            }
-        }
-        write.commit().map_err(io::Error::other)?;
+        let owned = || {
+            records
+                .iter()
+                .map(|(key, record)| Ok((lmdb_key(*key), record.clone())))
+        };
+        build_lmdb(&self.lmdb_path(), owned())?;
+        build_redb(&self.redb_path(), owned())?;
         fs::write(self.folder.join(COMPLETE), b"")
     }
 
@@ -195,20 +192,14 @@ impl Stores {
                 let location = DbLocation::SqliteFile(self.sqlite_path());
                 Engine::Sqlite(store::open(&location, 1, reads).map_err(io::Error::other)?)
             }
-            EngineKind::Lmdb => {
-                let (env, database) = open_lmdb(&self.lmdb_path())?;
-                Engine::Lmdb { env, database }
-            }
-            EngineKind::Redb => {
-                Engine::Redb(redb::Database::open(self.redb_path()).map_err(io::Error::other)?)
-            }
-            EngineKind::InMemory => {
-                let records = self
+            EngineKind::Lmdb => Engine::open_lmdb(&self.lmdb_path())?,
+            EngineKind::Redb => Engine::open_redb(&self.redb_path())?,
+            EngineKind::InMemory => Engine::in_memory(
+                &mut self
                     .records()
                     .into_iter()
-                    .map(|(key, record)| (lmdb_key(key), record));
-                Engine::InMemory(records.collect())
-            }
+                    .map(|(key, record)| Ok((lmdb_key(key), record))),
+            )?,
         })
     }
 }
@@ -230,6 +221,107 @@ fn open_lmdb(path: &Path) -> io::Result<(Env, LmdbDatabase<U64<BigEndian>, Bytes
         .map_err(io::Error::other)?;
     write.commit().map_err(io::Error::other)?;
     Ok((env, database))
+}
+
+/// An account's number and its stored record, as the engines store them.
+type Record = io::Result<(u64, Vec<u8>)>;
+
+/// Writes `records` (ascending keys) into a new LMDB environment in the folder `path`.
+fn build_lmdb(path: &Path, records: impl Iterator<Item = Record>) -> io::Result<()> {
+    fs::create_dir_all(path)?;
+    let (env, lmdb) = open_lmdb(path)?;
+    let mut write = env.write_txn().map_err(io::Error::other)?;
+    for record in records {
+        let (key, record) = record?;
+        lmdb.put_with_flags(&mut write, PutFlags::APPEND, &key, &record)
+            .map_err(io::Error::other)?;
+    }
+    write.commit().map_err(io::Error::other)
+}
+
+/// Writes `records` into a new redb file at `path`.
+fn build_redb(path: &Path, records: impl Iterator<Item = Record>) -> io::Result<()> {
+    let redb = redb::Database::create(path).map_err(io::Error::other)?;
+    let write = redb.begin_write().map_err(io::Error::other)?;
+    {
+        let mut table = write.open_table(REDB_TABLE).map_err(io::Error::other)?;
+        for record in records {
+            let (key, record) = record?;
+            table
+                .insert(key, record.as_slice())
+                .map_err(io::Error::other)?;
+        }
+    }
+    write.commit().map_err(io::Error::other)
+}
+
+/// The engine `kind` (LMDB, redb or in memory) holding the records of the SQLite store
+/// at `sqlite` (a file `itau-codigo import` wrote), open. LMDB's and redb's copies are
+/// built beside the file (`PATH.lmdb/`, `PATH.redb/`) and kept for later runs, with a
+/// marker naming the SQLite file's size and modification time: a copy of another
+/// import, or one left half built, is built again.
+///
+/// # Errors
+///
+/// `kind` is a SQLite engine (serve SQLite with `itau-codigo serve`), the SQLite file
+/// cannot be read, or the copy cannot be written or opened.
+pub fn copy_of_sqlite(kind: EngineKind, sqlite: &Path) -> io::Result<Engine> {
+    let folder = |extension: &str| PathBuf::from(format!("{}.{extension}", sqlite.display()));
+    let (folder, file) = match kind {
+        EngineKind::SqliteCopied | EngineKind::SqliteMapped => {
+            return Err(io::Error::other(
+                "SQLite is served by `itau-codigo serve`, not copied",
+            ));
+        }
+        EngineKind::InMemory => return sqlite_records(sqlite, Engine::in_memory),
+        EngineKind::Lmdb => (folder("lmdb"), None),
+        EngineKind::Redb => (folder("redb"), Some("clientes.redb")),
+    };
+    let source = fs::metadata(sqlite)?;
+    let modified = source
+        .modified()?
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_err(io::Error::other)?;
+    let marker = format!("{} {}\n", source.len(), modified.as_nanos());
+    let path = file.map_or_else(|| folder.clone(), |file| folder.join(file));
+    if fs::read_to_string(folder.join(COMPLETE)).ok().as_deref() != Some(marker.as_str()) {
+        if folder.exists() {
+            fs::remove_dir_all(&folder)?;
+        }
+        fs::create_dir_all(&folder)?;
+        sqlite_records(sqlite, |records| match kind {
+            EngineKind::Lmdb => build_lmdb(&path, records),
+            _ => build_redb(&path, records),
+        })?;
+        fs::write(folder.join(COMPLETE), marker)?;
+    }
+    match kind {
+        EngineKind::Lmdb => Engine::open_lmdb(&path),
+        _ => Engine::open_redb(&path),
+    }
+}
+
+/// Hands `use_records` the records of the SQLite store at `path`, by key.
+fn sqlite_records<T>(
+    path: &Path,
+    use_records: impl FnOnce(&mut dyn Iterator<Item = Record>) -> io::Result<T>,
+) -> io::Result<T> {
+    let connection =
+        rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .map_err(io::Error::other)?;
+    let mut statement = connection
+        .prepare("SELECT codigo_conta, resposta FROM clientes ORDER BY codigo_conta")
+        .map_err(io::Error::other)?;
+    let mut rows = statement
+        .query_map([], |row| {
+            Ok((row.get::<_, i64>(0)?, row.get::<_, Vec<u8>>(1)?))
+        })
+        .map_err(io::Error::other)?
+        .map(|row| {
+            row.map(|(key, record)| (lmdb_key(key), record))
+                .map_err(io::Error::other)
+        });
+    use_records(&mut rows)
 }
 
 /// One engine, open.
@@ -261,6 +353,24 @@ impl std::fmt::Debug for Engine {
 }
 
 impl Engine {
+    /// The LMDB environment in the folder `path`, open.
+    fn open_lmdb(path: &Path) -> io::Result<Self> {
+        let (env, database) = open_lmdb(path)?;
+        Ok(Self::Lmdb { env, database })
+    }
+
+    /// The redb file at `path`, open.
+    fn open_redb(path: &Path) -> io::Result<Self> {
+        Ok(Self::Redb(
+            redb::Database::open(path).map_err(io::Error::other)?,
+        ))
+    }
+
+    /// `records` held in memory.
+    fn in_memory(records: &mut dyn Iterator<Item = Record>) -> io::Result<Self> {
+        Ok(Self::InMemory(records.collect::<io::Result<_>>()?))
+    }
+
     /// The body of the 200 that answers `consulta`, or `None` for an account not stored.
     ///
     /// # Panics
@@ -268,25 +378,90 @@ impl Engine {
     /// On any store error: a bench has no use for one.
     #[must_use]
     pub fn answer(&self, consulta: &ConsultaClienteRequest) -> Option<Vec<u8>> {
+        self.lookup(consulta).expect("the engine answers")
+    }
+
+    /// [`Engine::answer`], on the caller's thread (each engine answers without waiting).
+    fn lookup(&self, consulta: &ConsultaClienteRequest) -> Result<Option<Vec<u8>>, StoreError> {
         let key = lmdb_key(store::key(&consulta.codigo_conta()));
+        let render = |record: &[u8]| {
+            render_answer(record, consulta)
+                .map(Some)
+                .map_err(|_| StoreError::bad_record(&consulta.codigo_conta()))
+        };
         match self {
-            Self::Sqlite(store) => ready(store.answer(consulta)).expect("SQLite answers"),
+            Self::Sqlite(store) => ready(store.answer(consulta)),
             Self::Lmdb { env, database } => {
-                let read = env.read_txn().expect("an LMDB read transaction");
-                let record = database.get(&read, &key).expect("LMDB answers")?;
-                Some(render_answer(record, consulta).expect("a stored record"))
+                let read = env.read_txn().map_err(engine_error)?;
+                match database.get(&read, &key).map_err(engine_error)? {
+                    Some(record) => render(record),
+                    None => Ok(None),
+                }
             }
             Self::Redb(database) => {
-                let read = database.begin_read().expect("a redb read transaction");
-                let table = read.open_table(REDB_TABLE).expect("the table");
-                let record = table.get(key).expect("redb answers")?;
-                Some(render_answer(record.value(), consulta).expect("a stored record"))
+                let read = database.begin_read().map_err(engine_error)?;
+                let table = read.open_table(REDB_TABLE).map_err(engine_error)?;
+                match table.get(key).map_err(engine_error)? {
+                    Some(record) => render(record.value()),
+                    None => Ok(None),
+                }
             }
-            Self::InMemory(records) => {
-                let record = records.get(&key)?;
-                Some(render_answer(record, consulta).expect("a stored record"))
-            }
+            Self::InMemory(records) => records.get(&key).map_or(Ok(None), |r| render(r)),
         }
+    }
+}
+
+/// An LMDB or redb error as the server's store error: the server's enum has no variant
+/// for engines it does not ship, and this bench only needs the request to fail (a 500).
+fn engine_error(error: impl fmt::Display) -> StoreError {
+    StoreError::Task(error.to_string())
+}
+
+/// An engine as the service's store: the real application over another engine.
+#[derive(Debug)]
+pub struct EngineStore {
+    engine: Engine,
+    description: String,
+}
+
+impl EngineStore {
+    /// `engine`, which `description` names in the logs.
+    #[must_use]
+    pub fn new(engine: Engine, description: String) -> Self {
+        Self {
+            engine,
+            description,
+        }
+    }
+}
+
+impl Store for EngineStore {
+    fn answer<'a>(
+        &'a self,
+        consulta: &'a ConsultaClienteRequest,
+    ) -> StoreFuture<'a, Option<Vec<u8>>> {
+        match &self.engine {
+            Engine::Sqlite(store) => store.answer(consulta),
+            // On the worker's thread, as the lookup never waits but on a page fault.
+            engine => Box::pin(std::future::ready(engine.lookup(consulta))),
+        }
+    }
+
+    fn ping(&self) -> StoreFuture<'_, ()> {
+        match &self.engine {
+            Engine::Sqlite(store) => store.ping(),
+            Engine::Lmdb { env, .. } => Box::pin(std::future::ready(
+                env.read_txn().map(drop).map_err(engine_error),
+            )),
+            Engine::Redb(database) => Box::pin(std::future::ready(
+                database.begin_read().map(drop).map_err(engine_error),
+            )),
+            Engine::InMemory(_) => Box::pin(std::future::ready(Ok(()))),
+        }
+    }
+
+    fn describe(&self) -> String {
+        self.description.clone()
     }
 }
 

@@ -68,6 +68,12 @@ pub(crate) const HELP: &str = "  bench [--smoke] [OPTIONS]
                           adds a side-by-side table (CPU per request against the
                           service's, memory anonymous and file-backed); the figures go
                           to benchmarks/<store>-variants.json, not <store>.json
+      --engine NAME       an embedded engine beside the service: `engine-serve`
+                          (crates/bench-engines, built in the same profile) serving
+                          the same application over NAME's copy of the store (lmdb,
+                          redb or in-memory; built beside the SQLite file, kept; not
+                          with --db), as the variant `engine (NAME)` in the same
+                          rounds; repeatable
       --baseline PATH     another itau-codigo binary (e.g. one built at the commit
                           before a change) served beside the service as the variant
                           `baseline`, on the same store and in the same rounds
@@ -156,26 +162,13 @@ impl Options {
                 "--server-cpu" => options.server_cpu = value()?.into(),
                 "--client-cpu" => options.client_cpu = value()?.into(),
                 "--db" => options.db = Some(value()?.into()),
-                "--variant" => {
-                    let variant = Variant::parse(value()?)?;
-                    ensure!(
-                        options.variants.iter().all(|v| v.name != variant.name),
-                        "two variants named {}",
-                        variant.name
-                    );
-                    options.variants.push(variant);
-                }
-                "--baseline" => {
-                    ensure!(
-                        options.variants.iter().all(|v| v.name != "baseline"),
-                        "two variants named baseline"
-                    );
-                    options.variants.push(Variant {
-                        name: "baseline".into(),
-                        args: Vec::new(),
-                        binary: Some(value()?.into()),
-                    });
-                }
+                "--variant" => options.add(Variant::parse(value()?)?)?,
+                "--engine" => options.add(Variant::engine(value()?)?)?,
+                "--baseline" => options.add(Variant {
+                    name: "baseline".into(),
+                    args: Vec::new(),
+                    program: Program::Build(value()?.into()),
+                })?,
                 "--out" => options.out = value()?.into(),
                 other => bail!("unknown bench option {other}"),
             }
@@ -184,20 +177,56 @@ impl Options {
         ensure!(!options.connections.is_empty(), "--connections is empty");
         ensure!(options.workers >= 1, "--workers must be at least 1");
         ensure!(options.rounds >= 1, "--rounds must be at least 1");
+        ensure!(
+            options.db.is_none() || !options.engines(),
+            "--engine copies the run's SQLite store: drop --db"
+        );
         Ok(options)
+    }
+
+    /// Adds a server beside the service, refusing two of the same name.
+    fn add(&mut self, variant: Variant) -> anyhow::Result<()> {
+        ensure!(
+            self.variants.iter().all(|v| v.server() != variant.server()),
+            "two variants named {}",
+            variant.server()
+        );
+        self.variants.push(variant);
+        Ok(())
+    }
+
+    /// Whether a variant serves another engine, so that `engine-serve` must be built.
+    fn engines(&self) -> bool {
+        self.variants.iter().any(|v| v.program == Program::Engine)
     }
 }
 
-/// A service started with other `serve` arguments, measured beside the plain one.
+/// A server measured beside the plain service on its store: the service with other
+/// `serve` arguments, another build of it, or the application over another engine.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Variant {
-    /// Short, for the report: the server is called `service (NAME)`.
+    /// Short, for the report: the server is called `service (NAME)` or `engine (NAME)`.
     pub(crate) name: String,
-    /// Added to `serve --db DB --workers N`.
+    /// Added to `--db DB --workers N`.
     pub(crate) args: Vec<String>,
-    /// Another `itau-codigo` than the one built (`--baseline`).
-    pub(crate) binary: Option<PathBuf>,
+    /// What runs.
+    pub(crate) program: Program,
 }
+
+/// The program a [`Variant`] runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Program {
+    /// `itau-codigo serve`, built for the run (`--variant`).
+    Service,
+    /// `serve` of another `itau-codigo` than the one built (`--baseline`).
+    Build(PathBuf),
+    /// `engine-serve` of `crates/bench-engines` (`--engine`): the application over
+    /// another engine's copy of the store.
+    Engine,
+}
+
+/// The engines `engine-serve` serves.
+const ENGINES: [&str; 3] = ["lmdb", "redb", "in-memory"];
 
 impl Variant {
     /// `NAME:ARGS`, e.g. `mmap:--sqlite-mmap true`.
@@ -215,13 +244,48 @@ impl Variant {
         Ok(Self {
             name: name.to_owned(),
             args,
-            binary: None,
+            program: Program::Service,
+        })
+    }
+
+    /// `--engine NAME`: `engine-serve --engine NAME`.
+    fn engine(name: &str) -> anyhow::Result<Self> {
+        ensure!(
+            ENGINES.contains(&name),
+            "--engine takes one of {}, found {name:?}",
+            ENGINES.join(", ")
+        );
+        Ok(Self {
+            name: name.to_owned(),
+            args: vec!["--engine".into(), name.to_owned()],
+            program: Program::Engine,
         })
     }
 
     /// The server's name in the report and the figures.
     pub(crate) fn server(&self) -> String {
-        format!("service ({})", self.name)
+        match self.program {
+            Program::Service | Program::Build(_) => format!("service ({})", self.name),
+            Program::Engine => format!("engine ({})", self.name),
+        }
+    }
+
+    /// The program and the arguments that come before `--db`.
+    fn command<'a>(
+        &'a self,
+        binaries: &'a Binaries,
+    ) -> anyhow::Result<(&'a Path, &'static [&'static str])> {
+        Ok(match &self.program {
+            Program::Service => (&binaries.service, &["serve"]),
+            Program::Build(binary) => (binary, &["serve"]),
+            Program::Engine => (
+                binaries
+                    .engine
+                    .as_deref()
+                    .context("engine-serve was not built")?,
+                &[],
+            ),
+        })
     }
 }
 
@@ -249,7 +313,7 @@ pub(crate) fn run(root: &Path, args: &[&str]) -> anyhow::Result<()> {
     wrk::ensure_installed()?;
     std::fs::create_dir_all(&options.out)
         .with_context(|| format!("cannot create {}", options.out.display()))?;
-    let binaries = build(root, options.release)?;
+    let binaries = build(root, options.release, options.engines())?;
     let script = options.out.join("mix.lua");
     std::fs::write(&script, wrk::MIX_LUA)?;
     if options.tracing {
@@ -327,26 +391,30 @@ pub(crate) fn run(root: &Path, args: &[&str]) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The two programs under test.
+/// The programs under test.
 struct Binaries {
     service: PathBuf,
     ceiling: PathBuf,
+    /// `engine-serve`, built only when an engine is measured.
+    engine: Option<PathBuf>,
 }
 
-/// Builds both with cargo, which knows where `CARGO_TARGET_DIR` (or the config) puts them.
-fn build(root: &Path, release: bool) -> anyhow::Result<Binaries> {
+/// Builds them with cargo, which knows where `CARGO_TARGET_DIR` (or the config) puts them.
+fn build(root: &Path, release: bool, engines: bool) -> anyhow::Result<Binaries> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let profile = if release { "release" } else { "dev" };
-    eprintln!("bench: cargo build --profile {profile} (itau-codigo, bench-ceiling)");
+    let mut packages = vec!["itau-codigo-server", "itau-codigo-bench-ceiling"];
+    if engines {
+        packages.push("itau-codigo-bench-engines");
+    }
+    eprintln!(
+        "bench: cargo build --profile {profile} ({})",
+        packages.join(", ")
+    );
     let output = Command::new(cargo)
         .current_dir(root)
         .args(["build", "--profile", profile, "--locked"])
-        .args([
-            "-p",
-            "itau-codigo-server",
-            "-p",
-            "itau-codigo-bench-ceiling",
-        ])
+        .args(packages.iter().flat_map(|package| ["-p", package]))
         .args(["--bins", "--message-format=json-render-diagnostics"])
         .stderr(Stdio::inherit())
         .output()
@@ -371,6 +439,11 @@ fn build(root: &Path, release: bool) -> anyhow::Result<Binaries> {
     Ok(Binaries {
         service: take("itau-codigo")?,
         ceiling: take("bench-ceiling")?,
+        engine: if engines {
+            Some(take("engine-serve")?)
+        } else {
+            None
+        },
     })
 }
 
@@ -425,22 +498,22 @@ fn measure_store(
         ],
         &options.server_cpu,
     )?;
-    let serve = |name: String, binary: &Path, extra: &[String]| {
-        let mut args: Vec<OsString> = vec![
-            "serve".into(),
+    let serve = |name: String, binary: &Path, subcommand: &[&str], extra: &[String]| {
+        let mut args: Vec<OsString> = subcommand.iter().map(OsString::from).collect();
+        args.extend([
             "--db".into(),
             db.clone().into(),
             "--workers".into(),
             workers.clone().into(),
-        ];
+        ]);
         args.extend(extra.iter().map(OsString::from));
         Server::start(name, binary, &args, &options.server_cpu)
     };
     // The service, then each variant: all answer from the same store.
-    let mut services = vec![serve("service".into(), &binaries.service, &[])?];
+    let mut services = vec![serve("service".into(), &binaries.service, &["serve"], &[])?];
     for variant in &options.variants {
-        let binary = variant.binary.as_deref().unwrap_or(&binaries.service);
-        services.push(serve(variant.server(), binary, &variant.args)?);
+        let (binary, subcommand) = variant.command(binaries)?;
+        services.push(serve(variant.server(), binary, subcommand, &variant.args)?);
     }
     let load = |server: &Server, connections: u32, duration: Duration, check: bool| wrk::Load {
         url: format!("http://127.0.0.1:{}{PATH}", server.port),
@@ -637,6 +710,10 @@ fn import(service: &Path, data: &Path, db: &str, replace: bool) -> anyhow::Resul
     })
 }
 
+/// How long a server may take to listen: `engine-serve` first builds its engine's copy
+/// of the store, which at millions of accounts takes minutes on this machine.
+const START_TIMEOUT: Duration = Duration::from_secs(600);
+
 /// A server under test, pinned with taskset, killed when dropped.
 struct Server {
     /// `ceiling`, `service` or `service (VARIANT)`.
@@ -688,7 +765,7 @@ impl Server {
     }
 
     fn wait_until_listening(&mut self) -> anyhow::Result<()> {
-        let deadline = Instant::now() + Duration::from_secs(60);
+        let deadline = Instant::now() + START_TIMEOUT;
         while Instant::now() < deadline {
             if let Some(status) = self.child.try_wait()? {
                 bail!("the {} exited at start ({status})", self.name);
@@ -698,7 +775,11 @@ impl Server {
             }
             std::thread::sleep(Duration::from_millis(50));
         }
-        bail!("the {} did not listen within 60 s", self.name)
+        bail!(
+            "the {} did not listen within {} s",
+            self.name,
+            START_TIMEOUT.as_secs()
+        )
     }
 }
 
@@ -786,7 +867,7 @@ mod tests {
             Variant {
                 name: "mmap".into(),
                 args: vec!["--sqlite-mmap".into(), "true".into()],
-                binary: None,
+                program: Program::Service,
             }
         );
         assert_eq!(variant.server(), "service (mmap)");
@@ -818,9 +899,46 @@ mod tests {
             [Variant {
                 name: "baseline".into(),
                 args: Vec::new(),
-                binary: Some("/tmp/before/itau-codigo".into()),
+                program: Program::Build("/tmp/before/itau-codigo".into()),
             }]
         );
         assert_eq!(options.variants[0].server(), "service (baseline)");
+    }
+
+    #[test]
+    fn an_engine_is_a_variant_running_engine_serve_with_its_name() {
+        let root = Path::new("/nowhere");
+        let options = Options::parse(&["--engine", "lmdb", "--engine", "in-memory"], root).unwrap();
+        assert_eq!(
+            options.variants[0],
+            Variant {
+                name: "lmdb".into(),
+                args: vec!["--engine".into(), "lmdb".into()],
+                program: Program::Engine,
+            }
+        );
+        let servers: Vec<_> = options.variants.iter().map(Variant::server).collect();
+        assert_eq!(servers, ["engine (lmdb)", "engine (in-memory)"]);
+        assert!(options.engines());
+        assert!(
+            !Options::parse(&["--variant", "a:--x"], root)
+                .unwrap()
+                .engines()
+        );
+    }
+
+    #[test]
+    fn an_engine_is_one_engine_serve_serves_and_is_named_once() {
+        let root = Path::new("/nowhere");
+        for bad in ["sqlite", "postgres", "LMDB", ""] {
+            assert!(Options::parse(&["--engine", bad], root).is_err(), "{bad}");
+        }
+        let twice = Options::parse(&["--engine", "redb", "--engine", "redb"], root);
+        assert!(twice.is_err());
+        // A variant may share an engine's name: the servers' names differ.
+        let both = Options::parse(&["--engine", "redb", "--variant", "redb:--x"], root);
+        assert_eq!(both.unwrap().variants.len(), 2);
+        let on_postgres = Options::parse(&["--engine", "redb", "--db", "postgres://x/y"], root);
+        assert!(on_postgres.is_err());
     }
 }

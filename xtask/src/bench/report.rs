@@ -12,7 +12,7 @@ use super::results::{
 use super::wrk::Measured;
 use itau_codigo_server::store::DbLocation;
 
-use super::{Imported, Options, Variant};
+use super::{Imported, Options, Program, Variant};
 
 /// The performance work's targets, on this machine: a server's CPU per request at most
 /// this many times the ceiling's, at every size (SQLite; PostgreSQL, which pays a round
@@ -92,12 +92,19 @@ fn variants_setup(variants: &[Variant], workers: u32) -> String {
     variants
         .iter()
         .map(|v| {
-            let program = v.binary.as_ref().map_or_else(
-                || "itau-codigo".to_owned(),
-                |binary| format!("{} (another build)", binary.display()),
-            );
+            let (program, what) = match &v.program {
+                Program::Service => ("itau-codigo serve".to_owned(), ""),
+                Program::Build(binary) => {
+                    (format!("{} serve", binary.display()), " (another build)")
+                }
+                Program::Engine => (
+                    "engine-serve".to_owned(),
+                    " (crates/bench-engines: the same application over the engine's copy \
+                     of the store, built beside it before the runs)",
+                ),
+            };
             format!(
-                " `{}` is `{program} serve --db STORE --workers {workers}{}`, on the same \
+                " `{}` is `{program} --db STORE --workers {workers}{}`{what}, on the same \
                  store and core, measured right after the service in every round.",
                 v.server(),
                 v.args.iter().map(|a| format!(" {a}")).collect::<String>()

@@ -117,8 +117,21 @@ pub(crate) struct SizeLimits {
 pub(crate) struct VariantResult {
     /// Its name in `loads`: `service (NAME)`.
     pub(crate) server: String,
-    /// What `itau-codigo serve` was given besides `--db` and `--workers`.
+    /// What `itau-codigo serve` was given besides `--db` and `--workers` (`engine-serve`
+    /// for an `engine (NAME)`).
     pub(crate) serve_args: String,
+}
+
+impl VariantResult {
+    /// Its line's name in the charts: the command it ran.
+    fn legend(&self) -> String {
+        let program = if self.server.starts_with("engine (") {
+            "engine-serve"
+        } else {
+            "serve"
+        };
+        format!("{program} {}", self.serve_args)
+    }
 }
 
 /// One import, timed over the whole `itau-codigo import` process.
@@ -157,7 +170,7 @@ pub(crate) fn render(results: &Results) -> Vec<(String, String, String)> {
                 .variants
                 .iter()
                 .find(|v| v.server == variant)
-                .map_or_else(|| variant.to_owned(), |v| format!("serve {}", v.serve_args)),
+                .map_or_else(|| variant.to_owned(), VariantResult::legend),
         },
         points: results
             .loads

@@ -162,7 +162,7 @@ impl fmt::Display for Seconds {
 }
 
 pub(super) fn run(args: ServeArgs) -> ExitCode {
-    let config = match serve_config(&args) {
+    let config = match args.config(|name| std::env::var(name).ok()) {
         Ok(config) => config,
         Err(message) => return fail(EXIT_USAGE, message),
     };
@@ -201,9 +201,26 @@ pub(super) fn run(args: ServeArgs) -> ExitCode {
     }
 }
 
+impl ServeArgs {
+    /// Turns the flags and the environment (`env`, read for the credentials and the
+    /// traces) into a configuration, refusing what the contract refuses. Pub for the
+    /// engines bench, which serves this very configuration over another store.
+    ///
+    /// # Errors
+    ///
+    /// What the contract refuses: `--demo` with a store or off loopback, a bad store
+    /// location, missing or weak credentials, a bad traces setting.
+    pub fn config(&self, env: impl Fn(&str) -> Option<String>) -> Result<ServeConfig, ConfigError> {
+        serve_config(self, env)
+    }
+}
+
 /// Turns the flags and the environment into a configuration, refusing what the
 /// contract refuses.
-fn serve_config(args: &ServeArgs) -> Result<ServeConfig, ConfigError> {
+fn serve_config(
+    args: &ServeArgs,
+    env: impl Fn(&str) -> Option<String>,
+) -> Result<ServeConfig, ConfigError> {
     let store = if args.demo {
         // An exported ITAU_CODIGO_DB counts too: the demo must never be mistaken for
         // (or pointed at) a real store.
@@ -221,7 +238,7 @@ fn serve_config(args: &ServeArgs) -> Result<ServeConfig, ConfigError> {
         };
         StoreConfig::Db(location.map_err(ConfigError::Db)?)
     };
-    let credentials = Credentials::from_env(|name| std::env::var(name).ok(), args.demo)?;
+    let credentials = Credentials::from_env(&env, args.demo)?;
     let tls = match (&args.tls_cert, &args.tls_key) {
         (Some(cert), Some(key)) => Some(TlsFiles {
             cert: cert.clone(),
@@ -247,7 +264,7 @@ fn serve_config(args: &ServeArgs) -> Result<ServeConfig, ConfigError> {
         trusted_proxies: args.trusted_proxies.clone(),
         docs: args.docs,
         readiness_interval: DEFAULT_READINESS_INTERVAL,
-        tracing: TracingConfig::from_env(|name| std::env::var(name).ok())?,
+        tracing: TracingConfig::from_env(&env)?,
         sqlite_reads: SqliteReads::from_mmap(args.sqlite_mmap),
     })
 }
