@@ -716,7 +716,7 @@ const START_TIMEOUT: Duration = Duration::from_secs(600);
 
 /// A server under test, pinned with taskset, killed when dropped.
 struct Server {
-    /// `ceiling`, `service` or `service (VARIANT)`.
+    /// `ceiling`, `service` or a variant's [`Variant::server`].
     name: String,
     child: Child,
     port: u16,
