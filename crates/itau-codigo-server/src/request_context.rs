@@ -20,6 +20,7 @@ use crate::metrics::UNMATCHED_ROUTE;
 use crate::otel::{RequestOutcome, RequestTrace, TraceId, Tracing};
 use crate::paths;
 use crate::state::AppState;
+use crate::telemetry::ACCESS_TARGET;
 use crate::trace_context::{TRACERESPONSE, TraceIdText};
 
 /// `x-itau-correlationID`.
@@ -271,9 +272,6 @@ pub fn log_access(span: &tracing::Span, line: &AccessLine<'_>) {
         );
     });
 }
-
-/// The log target of access lines.
-pub const ACCESS_TARGET: &str = "itau_codigo::access";
 
 #[cfg(test)]
 mod tests {

@@ -28,7 +28,9 @@ use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, fmt};
 
-pub use crate::request_context::ACCESS_TARGET;
+/// The log target of access lines (`request_context` writes them; the layers here give
+/// them a formatter of their own).
+pub const ACCESS_TARGET: &str = "itau_codigo::access";
 
 /// How log lines look.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
