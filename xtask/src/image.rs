@@ -1,8 +1,9 @@
 //! `cargo xtask image [--test]`: the statically linked release binary, then the
 //! `Containerfile` image `localhost/itau-codigo:latest` (podman, or docker where a
 //! daemon answers); with `--test`, the image run as an operator would run it, then as
-//! the Kubernetes manifests run it (`crate::kubernetes`, podman only: the image is built
-//! already, so that costs only the pods' start and stop).
+//! the Kubernetes manifests run it (`kubernetes.rs`, which `main.rs` calls after this
+//! test; podman only: the image is built already, so that costs only the pods' start
+//! and stop).
 //!
 //! The build context is `target/container/` (the binary, `tools/containers/passwd` and
 //! `group`, an empty `data/`), not the repository: sending the whole `target/` to the
@@ -40,7 +41,9 @@ const PASSWORD_FILE_NAME: &str = "itau-codigo-password";
 /// The build machine's CA bundle (Debian's `ca-certificates`), copied into the image.
 const CA_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
 
-pub(crate) fn run(root: &Path, args: &[&str]) -> anyhow::Result<()> {
+/// Builds the image; with `--test`, runs it end to end and returns the engine that did,
+/// so that the caller runs the Kubernetes manifests on the same image.
+pub(crate) fn run(root: &Path, args: &[&str]) -> anyhow::Result<Option<Engine>> {
     let mut test = false;
     for arg in args {
         match *arg {
@@ -72,12 +75,11 @@ pub(crate) fn run(root: &Path, args: &[&str]) -> anyhow::Result<()> {
         started.elapsed().as_secs_f64(),
         size as f64 / 1e6
     );
-    if test {
-        container_test(root, &engine, &binary)?;
-        // The manifests of deploy/kubernetes on this image (podman only).
-        crate::kubernetes::play_test(root, &engine)?;
+    if !test {
+        return Ok(None);
     }
-    Ok(())
+    container_test(root, &engine, &binary)?;
+    Ok(Some(engine))
 }
 
 /// The container engine and how to call it.

@@ -48,7 +48,12 @@ fn main() -> ExitCode {
         ["pg", "stop", rest @ ..] => pg::stop(&workspace_root(), rest),
         ["bench", rest @ ..] => bench::run(&workspace_root(), rest),
         ["gen", rest @ ..] => generate::run(rest),
-        ["image", rest @ ..] => image::run(&workspace_root(), rest),
+        ["image", rest @ ..] => image::run(&workspace_root(), rest).and_then(|tested| {
+            // The manifests of deploy/kubernetes on the image just tested (podman only).
+            tested.map_or(Ok(()), |engine| {
+                kubernetes::play_test(&workspace_root(), &engine)
+            })
+        }),
         ["upgrade-test", rest @ ..] => upgrade::run(&workspace_root(), rest),
         ["lint-openapi", rest @ ..] => lint_openapi::run(&workspace_root(), rest),
         ["release-check", rest @ ..] => release_check::run(&workspace_root(), rest),

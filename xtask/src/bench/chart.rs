@@ -8,8 +8,6 @@
 
 use std::fmt::Write as _;
 
-use super::report::thousands;
-
 /// One line of the chart.
 #[derive(Debug, Clone)]
 pub(crate) struct Series {
@@ -409,6 +407,19 @@ fn escape(text: &str) -> String {
 /// A small well-formedness check for the SVG this module writes: every tag closed in
 /// order, attribute quotes balanced, no bare `&` or `<` in text. Not an XML parser:
 /// it knows no DOCTYPE or CDATA, which the charts never contain.
+/// `1234567` -> `1 234 567`.
+pub(crate) fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(' ');
+        }
+        out.push(c);
+    }
+    out
+}
+
 #[cfg(test)]
 pub(crate) fn check_well_formed(svg: &str) -> Result<(), String> {
     let mut open: Vec<&str> = Vec::new();

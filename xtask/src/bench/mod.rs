@@ -14,6 +14,7 @@ mod limits;
 mod procfs;
 mod report;
 mod results;
+mod targets;
 mod tracing;
 mod wrk;
 
@@ -26,6 +27,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail, ensure};
+use serde::{Deserialize, Serialize};
 
 pub(crate) use report::Report;
 
@@ -85,6 +87,41 @@ pub(crate) const HELP: &str = "  bench [--smoke] [OPTIONS]
 const PATH: &str = "/apiaccess/rest/ccmessaging/v1/itau/codigo";
 const USERNAME: &str = "bench";
 const PASSWORD: &str = "bench-s3nh4-longa";
+
+/// Which store the service answered from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum Store {
+    Sqlite,
+    Postgresql,
+}
+
+impl Store {
+    /// From `--db`: none (a new SQLite file per size), a PostgreSQL URL, or SQLite.
+    pub(crate) fn of(db: Option<&str>) -> Self {
+        match db {
+            Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+                Self::Postgresql
+            }
+            _ => Self::Sqlite,
+        }
+    }
+
+    /// The stem of its files: `sqlite`, `postgresql`.
+    pub(crate) fn stem(self) -> &'static str {
+        match self {
+            Self::Sqlite => "sqlite",
+            Self::Postgresql => "postgresql",
+        }
+    }
+
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Self::Sqlite => "SQLite",
+            Self::Postgresql => "PostgreSQL",
+        }
+    }
+}
 
 /// What to run.
 #[derive(Debug, Clone)]

@@ -4,35 +4,22 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::process::Command;
 
+use super::chart::thousands;
 use super::limits::{self, DiskWrite, JsonParse};
 use super::procfs::{self, Memory};
 use super::results::{
-    self, ImportResult, LimitsResult, LoadResult, Results, SizeLimits, Store, VariantResult,
+    self, ImportResult, LimitsResult, LoadResult, Results, SizeLimits, VariantResult,
+};
+use super::targets::{
+    IMPORT_TARGET_SIZES, MAX_ANONYMOUS_RSS_MIB, MAX_CPU_GROWTH, MAX_CPU_VS_CEILING,
+    MAX_P99_OVER_CEILING_MS, MIN_IMPORT_RATE, MIN_SHARE_OF_DISK_LIMIT, TARGET_CONNECTIONS,
+    target_of,
 };
 use super::wrk::Measured;
 use itau_codigo_server::store::DbLocation;
 
-use super::{Imported, Options, Program, Variant};
+use super::{Imported, Options, Program, Store, Variant};
 
-/// The performance work's targets, on this machine: a server's CPU per request at most
-/// this many times the ceiling's, at every size (SQLite; PostgreSQL, which pays a round
-/// trip to its server).
-const MAX_CPU_VS_CEILING: [(Store, f64); 2] = [(Store::Sqlite, 2.0), (Store::Postgresql, 3.0)];
-/// p99 at most the ceiling's in the same round plus this: the generator saturates before
-/// the ceiling does, so the ceiling's own tail is the yardstick.
-const MAX_P99_OVER_CEILING_MS: f64 = 3.0;
-/// CPU per request at the largest size at most this many times the smallest's (SQLite).
-const MAX_CPU_GROWTH: f64 = 1.25;
-/// The service's own (anonymous) memory at the largest size.
-const MAX_ANONYMOUS_RSS_MIB: f64 = 100.0;
-/// Import records/s, per store; SQLite also meets it at this share of the disk's limit.
-pub(crate) const MIN_IMPORT_RATE: [(Store, f64); 2] =
-    [(Store::Sqlite, 200_000.0), (Store::Postgresql, 100_000.0)];
-const MIN_SHARE_OF_DISK_LIMIT: f64 = 0.8;
-/// The import sizes the import target is stated at (SQLite at both, PostgreSQL at the first).
-const IMPORT_TARGET_SIZES: [u64; 2] = [1_000_000, 10_000_000];
-/// The connection count the targets are stated at.
-pub(crate) const TARGET_CONNECTIONS: u32 = 64;
 /// Above this share of its core, wrk (not the server) may be what limits a run.
 const GENERATOR_SATURATED: f64 = 0.90;
 
@@ -939,14 +926,6 @@ fn median(values: &[f64]) -> f64 {
     }
 }
 
-/// A target that depends on the store.
-pub(crate) fn target_of(targets: &[(Store, f64); 2], store: Store) -> f64 {
-    targets
-        .iter()
-        .find(|(s, _)| *s == store)
-        .map_or(f64::NAN, |(_, value)| *value)
-}
-
 fn mib(bytes: u64) -> String {
     format!("{:.0} MiB", bytes as f64 / 1024.0 / 1024.0)
 }
@@ -954,19 +933,6 @@ fn mib(bytes: u64) -> String {
 /// A process's memory, to a tenth of a MiB.
 fn memory_mib(bytes: u64) -> String {
     format!("{:.1} MiB", bytes as f64 / 1024.0 / 1024.0)
-}
-
-/// `1234567` -> `1 234 567`.
-pub(crate) fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(' ');
-        }
-        out.push(c);
-    }
-    out
 }
 
 /// The head of a side run's report (`--tracing`, `--during-import`): when, the command

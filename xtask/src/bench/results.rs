@@ -16,47 +16,13 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
 
-use super::chart::{Chart, Series, Target};
-use super::report::{MIN_IMPORT_RATE, TARGET_CONNECTIONS, target_of, thousands};
+use super::Store;
+use super::chart::{Chart, Series, Target, thousands};
+use super::targets::{MIN_IMPORT_RATE, TARGET_CONNECTIONS, target_of};
 
 /// The folder, relative to the workspace root (and to BENCHMARKS.md), of the committed
 /// measurements and charts.
 pub(crate) const DIR: &str = "benchmarks";
-
-/// Which store the service answered from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub(crate) enum Store {
-    Sqlite,
-    Postgresql,
-}
-
-impl Store {
-    /// From `--db`: none (a new SQLite file per size), a PostgreSQL URL, or SQLite.
-    pub(crate) fn of(db: Option<&str>) -> Self {
-        match db {
-            Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
-                Self::Postgresql
-            }
-            _ => Self::Sqlite,
-        }
-    }
-
-    /// The stem of its files: `sqlite`, `postgresql`.
-    pub(crate) fn stem(self) -> &'static str {
-        match self {
-            Self::Sqlite => "sqlite",
-            Self::Postgresql => "postgresql",
-        }
-    }
-
-    fn name(self) -> &'static str {
-        match self {
-            Self::Sqlite => "SQLite",
-            Self::Postgresql => "PostgreSQL",
-        }
-    }
-}
 
 /// The stem of a run's files: the store's (`sqlite`), or with variants `sqlite-variants`.
 pub(crate) fn stem(store: Store, variants: bool) -> String {
