@@ -21,9 +21,6 @@ macro_rules! default_db {
 }
 pub(crate) use default_db;
 
-/// Largest request body accepted, in bytes.
-pub const MAX_BODY_BYTES: usize = 16 * 1024;
-
 /// `--bind`: loopback, so that a bare `serve` is not reachable from other machines.
 pub const DEFAULT_BIND: SocketAddr = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 8080));
 /// `--db`: where the data lives unless `--db` says otherwise.

@@ -2,16 +2,11 @@
 //! the request middleware labels its metrics with them, so both depend on this module
 //! and neither on the other.
 
-pub use itau_codigo::schema::{CONSULTA_PATH, DOCS_PATH};
-
-/// Liveness.
-pub const HEALTHZ: &str = "/healthz";
-/// Readiness: the store answers.
-pub const READYZ: &str = "/readyz";
-/// Prometheus metrics.
-pub const METRICS: &str = "/metrics";
-/// The committed OpenAPI document.
-pub const OPENAPI: &str = "/openapi.json";
+// The paths the OpenAPI document declares are the core's (the document's owner).
+pub use itau_codigo::schema::{
+    CONSULTA_PATH, DOCS_PATH, HEALTHZ_PATH as HEALTHZ, METRICS_PATH as METRICS,
+    OPENAPI_PATH as OPENAPI, READYZ_PATH as READYZ,
+};
 /// The interactive reference's assets, under names that hold a digest of their content.
 pub const DOCS_ASSETS: &str = "/docs/assets/{file}";
 

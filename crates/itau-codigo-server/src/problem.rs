@@ -3,7 +3,7 @@
 
 use actix_web::HttpResponse;
 use actix_web::http::StatusCode;
-use itau_codigo::{FieldError, Problem, ProblemType};
+use itau_codigo::{FieldError, Problem, ProblemType, detail};
 
 /// The media type of problem bodies.
 pub const PROBLEM_JSON: &str = "application/problem+json";
@@ -19,10 +19,7 @@ pub fn problem_response(
 
 /// An `invalid-request` response listing every failing member.
 pub fn invalid_request(errors: Vec<FieldError>, correlation_id: &str) -> HttpResponse {
-    let detail = match errors.len() {
-        1 => "the request has 1 invalid member".to_owned(),
-        n => format!("the request has {n} invalid members"),
-    };
+    let detail = detail::invalid_request(errors.len());
     let mut problem = Problem::new(ProblemType::InvalidRequest, detail, correlation_id);
     problem.errors = Some(errors);
     respond(problem)

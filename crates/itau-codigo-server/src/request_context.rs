@@ -13,7 +13,7 @@ use actix_web::http::ConnectionType;
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
-use itau_codigo::CodigoConta;
+use itau_codigo::{CodigoConta, MAX_ID_CHARS};
 use tracing::Instrument;
 
 use crate::metrics::UNMATCHED_ROUTE;
@@ -61,7 +61,7 @@ impl RequestIds {
     }
 }
 
-/// A header sent once whose value is 1 to 128 visible ASCII characters.
+/// A header sent once whose value is 1 to `MAX_ID_CHARS` visible ASCII characters.
 fn usable_id(headers: &actix_web::http::header::HeaderMap, name: &HeaderName) -> Option<String> {
     let mut values = headers.get_all(name);
     let value = values.next()?;
@@ -69,8 +69,8 @@ fn usable_id(headers: &actix_web::http::header::HeaderMap, name: &HeaderName) ->
         return None;
     }
     let bytes = value.as_bytes();
-    let visible =
-        (1..=128).contains(&bytes.len()) && bytes.iter().all(|b| (0x21..=0x7e).contains(b));
+    let visible = (1..=MAX_ID_CHARS).contains(&bytes.len())
+        && bytes.iter().all(|b| (0x21..=0x7e).contains(b));
     // Visible ASCII is valid UTF-8.
     visible.then(|| String::from_utf8_lossy(bytes).into_owned())
 }

@@ -52,7 +52,7 @@ macro_rules! open_enum {
     (
         $(#[$attr:meta])*
         pub enum $name:ident, schema $description:literal, unknown $unknown_doc:literal {
-            $($variant:ident => ($wire:literal, $doc:literal),)*
+            $($variant:ident => ($wire:literal, $doc:expr),)*
         }
     ) => {
         $(#[$attr])*

@@ -16,9 +16,10 @@ pub use model::cliente::{
     Cliente, ConsultaClienteResponse, Dados, DadosCliente, DadosRegistro, Email, Gerente,
     GerentesShape, Registro, Telefone,
 };
-pub use model::problem::{Problem, ProblemType};
+pub use model::problem::{Problem, ProblemType, detail};
 pub use model::registro::{MAX_LINE_BYTES, RegistroCliente};
 pub use model::request::{
-    ConsultaClienteRequest, MAX_OPTIONAL_CHARS, MemberError, OptionalMember, RequestError,
+    ConsultaClienteRequest, MAX_BODY_BYTES, MAX_ID_CHARS, MAX_OPTIONAL_CHARS, MemberError,
+    OptionalMember, RequestError,
 };
 pub use model::rules::{Checker, MAX_CHARS, Validate};

@@ -9,9 +9,10 @@ use schemars::transform::transform_subschemas;
 use schemars::{JsonSchema, Schema, SchemaGenerator};
 use serde_json::{Map, Value, json};
 
+use crate::model::request::{max_body_kib, max_id_chars};
 use crate::{
     ConsultaClienteRequest, ConsultaClienteResponse, FieldError, FieldErrorCode, Problem,
-    ProblemType, RegistroCliente,
+    ProblemType, RegistroCliente, detail,
 };
 
 /// The API's path.
@@ -19,6 +20,14 @@ pub const CONSULTA_PATH: &str = "/apiaccess/rest/ccmessaging/v1/itau/codigo";
 
 /// The path of the interactive API reference (`serve --docs`).
 pub const DOCS_PATH: &str = "/docs";
+/// Liveness.
+pub const HEALTHZ_PATH: &str = "/healthz";
+/// Readiness: the store answers.
+pub const READYZ_PATH: &str = "/readyz";
+/// Prometheus metrics.
+pub const METRICS_PATH: &str = "/metrics";
+/// The OpenAPI document, as committed.
+pub const OPENAPI_PATH: &str = "/openapi.json";
 
 /// The tag of the API operation.
 const TAG_API: &str = "consulta";
@@ -133,15 +142,31 @@ const ON_EVERY_ANSWER: &[Header] = &[
         component: "CorrelationId",
         name: "x-itau-correlationID",
         required: true,
-        description: "The request's `x-itau-correlationID` when it was 1-128 visible ASCII characters, otherwise a new UUID. The problem body's `correlation_id` is the same value.",
-        schema: r#"{"type": "string", "minLength": 1, "maxLength": 128}"#,
+        description: concat!(
+            "The request's `x-itau-correlationID` when it was 1-",
+            max_id_chars!(),
+            " visible ASCII characters, otherwise a new UUID. The problem body's `correlation_id` is the same value."
+        ),
+        schema: concat!(
+            r#"{"type": "string", "minLength": 1, "maxLength": "#,
+            max_id_chars!(),
+            "}"
+        ),
     },
     Header {
         component: "FlowId",
         name: "x-itau-flowID",
         required: false,
-        description: "The request's `x-itau-flowID`, when it was 1-128 visible ASCII characters; absent otherwise.",
-        schema: r#"{"type": "string", "minLength": 1, "maxLength": 128}"#,
+        description: concat!(
+            "The request's `x-itau-flowID`, when it was 1-",
+            max_id_chars!(),
+            " visible ASCII characters; absent otherwise."
+        ),
+        schema: concat!(
+            r#"{"type": "string", "minLength": 1, "maxLength": "#,
+            max_id_chars!(),
+            "}"
+        ),
     },
     Header {
         component: "TraceResponse",
@@ -424,14 +449,14 @@ pub fn openapi() -> Value {
                         Every answer carries `Cache-Control: no-store`.",
                     "parameters": [
                         {"name": "x-itau-apikey", "in": "header", "required": false, "description": "Client ID from the OAuth authentication (accepted, not checked).", "schema": {"type": "string"}},
-                        {"name": "x-itau-correlationID", "in": "header", "required": false, "description": "Correlation ID for the audit trail; echoed when 1-128 visible ASCII characters, replaced by a new UUID otherwise.", "schema": {"type": "string"}},
-                        {"name": "x-itau-flowID", "in": "header", "required": false, "description": "Flow ID; echoed when 1-128 visible ASCII characters, dropped otherwise.", "schema": {"type": "string"}},
+                        {"name": "x-itau-correlationID", "in": "header", "required": false, "description": concat!("Correlation ID for the audit trail; echoed when 1-", max_id_chars!(), " visible ASCII characters, replaced by a new UUID otherwise."), "schema": {"type": "string"}},
+                        {"name": "x-itau-flowID", "in": "header", "required": false, "description": concat!("Flow ID; echoed when 1-", max_id_chars!(), " visible ASCII characters, dropped otherwise."), "schema": {"type": "string"}},
                         {"name": "traceparent", "in": "header", "required": false, "description": "W3C Trace Context: the caller's trace (`00-` 32 hex digits `-` 16 hex digits `-` 2 hex digits), continued by the service. Any value is accepted: a malformed or repeated one starts a new trace (never a 400); its sampled flag is followed only from the deployment's trusted proxies.", "schema": {"type": "string"}, "example": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"},
                         {"name": "tracestate", "in": "header", "required": false, "description": "W3C Trace Context: vendor data carried with the trace when recorded; dropped when malformed or longer than 512 bytes.", "schema": {"type": "string"}},
                     ],
                     "requestBody": {
                         "required": true,
-                        "description": "At most 16 KiB. `Content-Type: application/json` (parameters allowed) or none.",
+                        "description": concat!("At most ", max_body_kib!(), " KiB. `Content-Type: application/json` (parameters allowed) or none."),
                         "content": {"application/json": {"schema": request, "examples": {
                             "by-account": {"summary": "By account code only", "value": {"codigo_conta": "001341150100098790"}},
                             "with-selectors": {"summary": "Selecting the manager", "value": {"codigo_conta": "001341150100098790", "tipo_estrutura": "AP", "segmento": "Uniclass"}},
@@ -453,8 +478,8 @@ pub fn openapi() -> Value {
                     },
                 },
             },
-            "/healthz": get_only("healthz", "Liveness", "200 while the process serves.", json!({"description": "Alive.", "content": {"text/plain": {"schema": {"type": "string", "const": "ok\n"}}}}), None),
-            "/readyz": get_only(
+            HEALTHZ_PATH: get_only("healthz", "Liveness", "200 while the process serves.", json!({"description": "Alive.", "content": {"text/plain": {"schema": {"type": "string", "const": "ok\n"}}}}), None),
+            READYZ_PATH: get_only(
                 "readyz",
                 "Readiness",
                 "200 when the store answers; 503 problem (`store-unavailable`) when it does not, and 503 `draining` \
@@ -462,8 +487,8 @@ pub fn openapi() -> Value {
                 json!({"description": "The store answers.", "content": {"text/plain": {"schema": {"type": "string", "const": "ready\n"}}}}),
                 Some(("503", json!({"description": "The store does not answer (a problem), or the replica is draining before it stops (`draining`, plain text).", "content": {"application/problem+json": {"schema": problem}, "text/plain": {"schema": {"type": "string", "const": "draining\n"}}}}))),
             ),
-            "/metrics": get_only("metrics", "Prometheus metrics", "Requests by route and status, latency histogram, store errors.", json!({"description": "Prometheus text format.", "content": {"text/plain": {"schema": {"type": "string"}}}}), None),
-            "/openapi.json": get_only("openapi", "This document", "The committed OpenAPI document.", json!({"description": "OpenAPI 3.1.", "content": {"application/json": {"schema": {"type": "object"}}}}), None),
+            METRICS_PATH: get_only("metrics", "Prometheus metrics", "Requests by route and status, latency histogram, store errors.", json!({"description": "Prometheus text format.", "content": {"text/plain": {"schema": {"type": "string"}}}}), None),
+            OPENAPI_PATH: get_only("openapi", "This document", "The committed OpenAPI document.", json!({"description": "OpenAPI 3.1.", "content": {"application/json": {"schema": {"type": "object"}}}}), None),
             DOCS_PATH: get_only(
                 "docs",
                 "Interactive API reference",
@@ -488,23 +513,20 @@ pub fn openapi() -> Value {
 /// The body the service sends for `problem_type`, as an example (correlation ID made up).
 fn problem_example(problem_type: &ProblemType) -> Value {
     let detail = match problem_type {
-        ProblemType::UnsupportedMediaType => {
-            "expected Content-Type application/json (parameters allowed) or none"
-        }
-        ProblemType::PayloadTooLarge => "the body is larger than 16384 bytes",
+        ProblemType::UnsupportedMediaType => detail::UNSUPPORTED_MEDIA_TYPE.to_owned(),
+        ProblemType::PayloadTooLarge => detail::payload_too_large(),
         ProblemType::MalformedJson => {
-            "the body is not valid JSON: EOF while parsing an object at line 1 column 35"
+            detail::malformed_json("EOF while parsing an object at line 1 column 35")
         }
-        ProblemType::InvalidRequest => "the request has 1 invalid member",
-        ProblemType::Unauthorized => "missing or wrong userName/password headers",
-        ProblemType::AccountNotFound => "no account with this codigo_conta",
-        ProblemType::RouteNotFound => "no such path",
-        ProblemType::MethodNotAllowed => {
-            "GET is not allowed on /apiaccess/rest/ccmessaging/v1/itau/codigo; allowed: POST"
-        }
-        ProblemType::RequestTimeout => "the body did not arrive within 5000 ms",
-        ProblemType::StoreUnavailable => "the store failed to answer; try again later",
-        _ => "an unexpected error occurred",
+        ProblemType::InvalidRequest => detail::invalid_request(1),
+        ProblemType::Unauthorized => detail::UNAUTHORIZED.to_owned(),
+        ProblemType::AccountNotFound => detail::ACCOUNT_NOT_FOUND.to_owned(),
+        ProblemType::RouteNotFound => detail::ROUTE_NOT_FOUND.to_owned(),
+        ProblemType::MethodNotAllowed => detail::method_not_allowed("GET", CONSULTA_PATH, "POST"),
+        // The service's default client timeout.
+        ProblemType::RequestTimeout => detail::request_timeout(5000),
+        ProblemType::StoreUnavailable => detail::STORE_UNAVAILABLE.to_owned(),
+        _ => detail::INTERNAL.to_owned(),
     };
     let mut problem = Problem::new(
         problem_type.clone(),

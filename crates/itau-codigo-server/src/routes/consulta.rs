@@ -6,10 +6,9 @@ use std::panic::AssertUnwindSafe;
 use actix_web::http::header::{self, HeaderMap};
 use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
 use futures_util::FutureExt;
-use itau_codigo::{ConsultaClienteRequest, ProblemType, RequestError};
+use itau_codigo::{ConsultaClienteRequest, MAX_BODY_BYTES, ProblemType, RequestError, detail};
 
 use crate::auth::Refusal;
-use crate::config::MAX_BODY_BYTES;
 use crate::otel::{LookupOutcome, StoreLookup, TraceScope};
 use crate::problem::{invalid_request, problem_response};
 use crate::request_context::{ConsultaLog, client_of, ids_of};
@@ -34,7 +33,7 @@ pub(super) async fn consulta(
             tracing::error!("the consulta handler panicked");
             problem_response(
                 ProblemType::Internal,
-                "an unexpected error occurred",
+                detail::INTERNAL,
                 &ids_of(&request).correlation_id,
             )
         }
@@ -120,10 +119,10 @@ impl ConsultaError {
         match self {
             // The body is the same whatever went wrong; the log says which.
             Self::Refused(Refusal::Unauthorized(_)) => {
-                problem(ProblemType::Unauthorized, UNAUTHORIZED.into())
+                problem(ProblemType::Unauthorized, detail::UNAUTHORIZED.into())
             }
             Self::Refused(Refusal::LockedOut { retry_after }) => {
-                let mut response = problem(ProblemType::Unauthorized, UNAUTHORIZED.into());
+                let mut response = problem(ProblemType::Unauthorized, detail::UNAUTHORIZED.into());
                 let seconds = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
                 response
                     .headers_mut()
@@ -132,48 +131,40 @@ impl ConsultaError {
             }
             Self::UnsupportedMediaType => problem(
                 ProblemType::UnsupportedMediaType,
-                "expected Content-Type application/json (parameters allowed) or none".into(),
+                detail::UNSUPPORTED_MEDIA_TYPE.into(),
             ),
-            Self::PayloadTooLarge => problem(
-                ProblemType::PayloadTooLarge,
-                format!("the body is larger than {MAX_BODY_BYTES} bytes"),
-            ),
+            Self::PayloadTooLarge => {
+                problem(ProblemType::PayloadTooLarge, detail::payload_too_large())
+            }
             Self::Timeout => problem(
                 ProblemType::RequestTimeout,
-                format!(
-                    "the body did not arrive within {} ms",
-                    state.client_timeout.as_millis()
-                ),
+                detail::request_timeout(state.client_timeout.as_millis()),
             ),
-            Self::BodyRead(_) => problem(
-                ProblemType::MalformedJson,
-                "the body could not be read completely".into(),
-            ),
-            Self::Request(RequestError::MalformedJson { message }) => problem(
-                ProblemType::MalformedJson,
-                format!("the body is not valid JSON: {message}"),
-            ),
+            Self::BodyRead(_) => {
+                problem(ProblemType::MalformedJson, detail::BODY_INCOMPLETE.into())
+            }
+            Self::Request(RequestError::MalformedJson { message }) => {
+                problem(ProblemType::MalformedJson, detail::malformed_json(message))
+            }
             Self::Request(RequestError::Invalid { errors }) => {
                 invalid_request(errors, correlation_id)
             }
             Self::Request(other) => problem(ProblemType::InvalidRequest, other.to_string()),
             Self::AccountNotFound => problem(
                 ProblemType::AccountNotFound,
-                "no account with this codigo_conta".into(),
+                detail::ACCOUNT_NOT_FOUND.into(),
             ),
             Self::Store(error) => {
                 state.metrics.store_error();
                 tracing::error!(error = %error, "store failure while answering a consulta");
                 problem(
                     ProblemType::StoreUnavailable,
-                    "the store failed to answer; try again later".into(),
+                    detail::STORE_UNAVAILABLE.into(),
                 )
             }
         }
     }
 }
-
-const UNAUTHORIZED: &str = "missing or wrong userName/password headers";
 
 /// `application/json`, with or without parameters, or no Content-Type at all.
 fn require_json(headers: &HeaderMap) -> Result<(), ConsultaError> {

@@ -7,7 +7,7 @@ mod ops;
 
 use actix_web::http::header;
 use actix_web::{FromRequest, Handler, HttpRequest, HttpResponse, Responder, guard, web};
-use itau_codigo::ProblemType;
+use itau_codigo::{ProblemType, detail};
 
 use crate::paths::{CONSULTA_PATH, HEALTHZ, METRICS, OPENAPI, READYZ};
 use crate::problem::problem_response;
@@ -53,11 +53,7 @@ async fn get_only(request: HttpRequest) -> HttpResponse {
 
 fn method_not_allowed(request: &HttpRequest, allow: &'static str) -> HttpResponse {
     let ids = ids_of(request);
-    let detail = format!(
-        "{} is not allowed on {}; allowed: {allow}",
-        request.method(),
-        request.path()
-    );
+    let detail = detail::method_not_allowed(request.method(), request.path(), allow);
     let mut response = problem_response(ProblemType::MethodNotAllowed, detail, &ids.correlation_id);
     response
         .headers_mut()
@@ -72,7 +68,7 @@ pub async fn route_not_found(request: HttpRequest) -> HttpResponse {
     let ids = ids_of(&request);
     let mut response = problem_response(
         ProblemType::RouteNotFound,
-        "no such path",
+        detail::ROUTE_NOT_FOUND,
         &ids.correlation_id,
     );
     consulta::forbid_caching(&mut response);

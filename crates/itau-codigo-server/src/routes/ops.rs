@@ -3,7 +3,7 @@
 
 use actix_web::http::header::ContentType;
 use actix_web::{HttpResponse, web};
-use itau_codigo::{Problem, ProblemType};
+use itau_codigo::{Problem, ProblemType, detail};
 
 use crate::metrics::{ProcessFigures, Snapshot};
 use crate::problem::respond;
@@ -33,7 +33,7 @@ pub(super) async fn readyz(state: web::Data<AppState>, ids: RequestIds) -> HttpR
     } else {
         let mut problem = Problem::new(
             ProblemType::StoreUnavailable,
-            "the store does not answer",
+            detail::STORE_NOT_READY,
             ids.correlation_id,
         );
         problem.status = 503;

@@ -6,6 +6,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{FieldError, open_enum};
+use crate::model::request::{MAX_BODY_BYTES, max_body_kib};
 
 /// What every problem `type` starts with.
 pub(crate) const PREFIX: &str = "urn:itau-codigo:problem:";
@@ -17,7 +18,7 @@ const UNKNOWN_STATUS: u16 = 500;
 const UNKNOWN_TITLE: &str = "Unknown problem type";
 
 macro_rules! problem_types {
-    ($($variant:ident => ($uri:literal, $status:literal, $title:literal, $doc:literal),)*) => {
+    ($($variant:ident => ($uri:literal, $status:literal, $title:literal, $doc:expr),)*) => {
         open_enum! {
             /// What went wrong, as the problem body's `type`
             /// (`urn:itau-codigo:problem:` followed by a slug).
@@ -73,7 +74,7 @@ macro_rules! problem_types {
 
 problem_types! {
     UnsupportedMediaType => ("urn:itau-codigo:problem:unsupported-media-type", 400, "Unsupported media type", "The body is not `application/json`."),
-    PayloadTooLarge => ("urn:itau-codigo:problem:payload-too-large", 400, "Payload too large", "The body is larger than 16 KiB."),
+    PayloadTooLarge => ("urn:itau-codigo:problem:payload-too-large", 400, "Payload too large", concat!("The body is larger than ", max_body_kib!(), " KiB.")),
     MalformedJson => ("urn:itau-codigo:problem:malformed-json", 400, "Malformed JSON", "The body is not one JSON document, or repeats a member."),
     InvalidRequest => ("urn:itau-codigo:problem:invalid-request", 400, "Invalid request", "Members are missing or wrong; `errors` lists every one."),
     Unauthorized => ("urn:itau-codigo:problem:unauthorized", 401, "Unauthorized", "The `userName`/`password` headers are missing or wrong."),
@@ -142,5 +143,64 @@ impl Problem {
             correlation_id: correlation_id.into(),
             errors: None,
         }
+    }
+}
+
+/// The `detail` of each problem the service sends, written once for the service and for
+/// the examples of the schemas.
+pub mod detail {
+    use std::fmt::Display;
+
+    use super::MAX_BODY_BYTES;
+
+    /// `unsupported-media-type`.
+    pub const UNSUPPORTED_MEDIA_TYPE: &str =
+        "expected Content-Type application/json (parameters allowed) or none";
+    /// `unauthorized`.
+    pub const UNAUTHORIZED: &str = "missing or wrong userName/password headers";
+    /// `account-not-found`.
+    pub const ACCOUNT_NOT_FOUND: &str = "no account with this codigo_conta";
+    /// `route-not-found`.
+    pub const ROUTE_NOT_FOUND: &str = "no such path";
+    /// `store-unavailable`, on the API.
+    pub const STORE_UNAVAILABLE: &str = "the store failed to answer; try again later";
+    /// `store-unavailable`, on `/readyz`.
+    pub const STORE_NOT_READY: &str = "the store does not answer";
+    /// `malformed-json` when the body stopped before its end.
+    pub const BODY_INCOMPLETE: &str = "the body could not be read completely";
+    /// `internal`.
+    pub const INTERNAL: &str = "an unexpected error occurred";
+
+    /// `payload-too-large`.
+    #[must_use]
+    pub fn payload_too_large() -> String {
+        format!("the body is larger than {MAX_BODY_BYTES} bytes")
+    }
+
+    /// `malformed-json`, with the parser's reason.
+    #[must_use]
+    pub fn malformed_json(reason: impl Display) -> String {
+        format!("the body is not valid JSON: {reason}")
+    }
+
+    /// `invalid-request`, with the number of failing members.
+    #[must_use]
+    pub fn invalid_request(members: usize) -> String {
+        match members {
+            1 => "the request has 1 invalid member".to_owned(),
+            n => format!("the request has {n} invalid members"),
+        }
+    }
+
+    /// `method-not-allowed`: the method, the path and the methods `Allow` lists.
+    #[must_use]
+    pub fn method_not_allowed(method: impl Display, path: &str, allow: &str) -> String {
+        format!("{method} is not allowed on {path}; allowed: {allow}")
+    }
+
+    /// `request-timeout`, with the client timeout the body did not arrive within.
+    #[must_use]
+    pub fn request_timeout(milliseconds: u128) -> String {
+        format!("the body did not arrive within {milliseconds} ms")
     }
 }

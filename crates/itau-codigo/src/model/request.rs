@@ -12,6 +12,28 @@ use crate::CodigoConta;
 use crate::error::{FieldError, FieldErrorCode};
 use crate::json::{self, Kind};
 
+/// The contract's limits as literals, for the texts that state them (`concat!` takes
+/// literals, not constants); everywhere else, use the constants below.
+macro_rules! max_body_kib {
+    () => {
+        16
+    };
+}
+macro_rules! max_id_chars {
+    () => {
+        128
+    };
+}
+pub(crate) use {max_body_kib, max_id_chars};
+
+/// The largest request body the service reads, in bytes (16 KiB); a larger one is a
+/// `payload-too-large` problem.
+pub const MAX_BODY_BYTES: usize = max_body_kib!() * 1024;
+
+/// The most characters an `x-itau-correlationID` or `x-itau-flowID` may have (visible
+/// ASCII, at least one) for the service to echo it.
+pub const MAX_ID_CHARS: usize = max_id_chars!();
+
 /// Longest optional member of a request, in characters (Unicode scalar values).
 pub const MAX_OPTIONAL_CHARS: usize = 64;
 
