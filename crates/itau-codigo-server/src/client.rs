@@ -12,7 +12,7 @@ use actix_web::http::header::HeaderMap;
 
 /// An address block: `10.0.0.0/8`, `2001:db8::/32`, or one address (`/32`, `/128`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Cidr {
+pub(crate) struct Cidr {
     network: IpAddr,
     prefix: u8,
 }
@@ -63,7 +63,7 @@ impl fmt::Display for Cidr {
 
 impl Cidr {
     /// Whether `address` is in this block (an IPv4-mapped IPv6 address counts as IPv4).
-    pub fn contains(&self, address: IpAddr) -> bool {
+    pub(crate) fn contains(&self, address: IpAddr) -> bool {
         let address = address.to_canonical();
         address.is_ipv4() == self.network.is_ipv4() && mask(address, self.prefix) == self.network
     }

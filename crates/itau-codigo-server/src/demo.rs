@@ -10,14 +10,14 @@ use crate::import::{ImportOptions, import};
 use crate::store::{SqliteStore, Store};
 
 /// The demo records, one JSON object per line.
-pub const DATA: &str = include_str!("../demo/clientes.jsonl");
+pub(crate) const DATA: &str = include_str!("../demo/clientes.jsonl");
 
 /// The account code the printed curl command asks for (a person with three managers).
-pub const EXAMPLE_CODIGO_CONTA: &str = "001341150100098790";
+pub(crate) const EXAMPLE_CODIGO_CONTA: &str = "001341150100098790";
 
 /// A curl command that works as pasted against a demo server at `base_url`. The
 /// password appears literally only when it is the demo's own `demo`.
-pub fn curl_command(base_url: &str, username: &str, password: &PasswordSource) -> String {
+pub(crate) fn curl_command(base_url: &str, username: &str, password: &PasswordSource) -> String {
     let password = match password {
         PasswordSource::DemoDefault => "'password: demo'".to_owned(),
         PasswordSource::File(path) => format!("\"password: $(cat '{}')\"", path.display()),
@@ -44,7 +44,7 @@ pub fn curl_command(base_url: &str, username: &str, password: &PasswordSource) -
 ///
 /// SQLite could not create the database, or the data did not import (a bug: the data
 /// ships with the binary).
-pub fn open_store(pool_size: u32) -> anyhow::Result<Arc<dyn Store>> {
+pub(crate) fn open_store(pool_size: u32) -> anyhow::Result<Arc<dyn Store>> {
     let store = SqliteStore::in_memory(pool_size)?;
     let mut importer = store.importer()?;
     let mut errors = Vec::new();

@@ -5,12 +5,12 @@ use std::fmt;
 use std::process::ExitCode;
 
 /// Exit status: the input was invalid (a bad code, bad data).
-pub const EXIT_INVALID: u8 = 1;
+pub(crate) const EXIT_INVALID: u8 = 1;
 /// Exit status: usage or environment error.
-pub const EXIT_USAGE: u8 = 2;
+pub(crate) const EXIT_USAGE: u8 = 2;
 
 /// Prints `itau-codigo: MESSAGE` on stderr and returns exit status `code`.
-pub fn fail(code: u8, message: impl fmt::Display) -> ExitCode {
+pub(crate) fn fail(code: u8, message: impl fmt::Display) -> ExitCode {
     eprintln!("itau-codigo: {message}");
     ExitCode::from(code)
 }

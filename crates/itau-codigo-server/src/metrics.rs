@@ -17,7 +17,7 @@ const BUCKETS: [f64; 14] = [
 
 /// The label for a path no route matches: one constant, so that scanners cannot grow
 /// the number of series.
-pub const UNMATCHED_ROUTE: &str = "unmatched";
+pub(crate) const UNMATCHED_ROUTE: &str = "unmatched";
 
 /// Request counts, latency and store errors.
 #[derive(Debug, Default)]
@@ -238,7 +238,7 @@ impl Histogram {
 /// The figures read at a scrape. A figure that could not be read is left out of the
 /// text (absent, never 0).
 #[derive(Debug, Clone, Default)]
-pub struct Snapshot {
+pub(crate) struct Snapshot {
     /// This process, from `/proc`.
     pub process: ProcessFigures,
     /// The store's connection pool.
@@ -249,7 +249,7 @@ pub struct Snapshot {
 
 /// The `process_*` figures, each `None` when `/proc` could not tell it.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
-pub struct ProcessFigures {
+pub(crate) struct ProcessFigures {
     /// CPU time, user and kernel, all threads.
     pub cpu_seconds: Option<f64>,
     /// Resident memory.
@@ -266,7 +266,7 @@ pub struct ProcessFigures {
 
 impl ProcessFigures {
     /// This process's figures now.
-    pub fn now() -> Self {
+    pub(crate) fn now() -> Self {
         let stat = procfs::Stat::read(Pid::Own).ok();
         let boot = procfs::boot_time_seconds().ok();
         Self {
@@ -288,7 +288,7 @@ const BUILD_COMMIT: &str = env!("ITAU_CODIGO_COMMIT");
 
 impl Snapshot {
     /// Appends the families of this snapshot (and the build's) to `out`.
-    pub fn render(&self, out: &mut String) {
+    pub(crate) fn render(&self, out: &mut String) {
         family(
             out,
             "itau_codigo_build_info",

@@ -3,12 +3,12 @@
 //! and neither on the other.
 
 // The paths the OpenAPI document declares are the core's (the document's owner).
-pub use itau_codigo::schema::{
+pub(crate) use itau_codigo::schema::{
     CONSULTA_PATH, DOCS_PATH, HEALTHZ_PATH as HEALTHZ, METRICS_PATH as METRICS,
     OPENAPI_PATH as OPENAPI, READYZ_PATH as READYZ,
 };
 /// The interactive reference's assets, under names that hold a digest of their content.
-pub const DOCS_ASSETS: &str = "/docs/assets/{file}";
+pub(crate) const DOCS_ASSETS: &str = "/docs/assets/{file}";
 
 /// Every path a route answers: each is its own metrics label.
 const ROUTES: [&str; 7] = [
@@ -23,7 +23,7 @@ const ROUTES: [&str; 7] = [
 
 /// The metrics label of a matched route pattern; `None` for anything else, so that
 /// unknown paths share one label and scanners cannot grow the number of series.
-pub fn label(pattern: Option<&str>) -> Option<&'static str> {
+pub(crate) fn label(pattern: Option<&str>) -> Option<&'static str> {
     let pattern = pattern?;
     ROUTES.into_iter().find(|route| *route == pattern)
 }

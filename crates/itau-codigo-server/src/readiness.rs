@@ -17,7 +17,7 @@ use crate::store::{LastImport, Store};
 
 /// The store's readiness and freshness, each checked at most once per interval.
 #[derive(Debug)]
-pub struct StoreCheck {
+pub(crate) struct StoreCheck {
     store: Arc<dyn Store>,
     interval: Duration,
     timeout: Duration,
@@ -30,7 +30,7 @@ impl StoreCheck {
     /// A check of `store` made at most once per `interval`, failing after `timeout`;
     /// its outcome goes to `metrics` (`itau_codigo_store_up`, and failures to
     /// `itau_codigo_store_errors_total`).
-    pub fn new(
+    pub(crate) fn new(
         store: Arc<dyn Store>,
         interval: Duration,
         timeout: Duration,
@@ -48,7 +48,7 @@ impl StoreCheck {
 
     /// Whether the store answered its latest check, made now if the last one is older
     /// than the interval.
-    pub async fn store_up(&self) -> bool {
+    pub(crate) async fn store_up(&self) -> bool {
         self.up
             .get(self.interval, async {
                 let up = match tokio::time::timeout(self.timeout, self.store.ping()).await {
@@ -88,7 +88,7 @@ impl StoreCheck {
     /// What the last import recorded in the store, read now if the last read is older
     /// than the interval; `None` when no import recorded anything, or when the store
     /// did not answer (the readiness check reports that).
-    pub async fn last_import(&self) -> Option<LastImport> {
+    pub(crate) async fn last_import(&self) -> Option<LastImport> {
         self.last_import
             .get(self.interval, async {
                 match tokio::time::timeout(self.timeout, self.store.last_import()).await {

@@ -16,16 +16,16 @@ use tokio::signal::unix::{Signal, SignalKind, signal};
 
 /// Whether `serve` is draining: set once, on SIGTERM, never cleared.
 #[derive(Debug, Default)]
-pub struct Draining(AtomicBool);
+pub(crate) struct Draining(AtomicBool);
 
 impl Draining {
     /// Whether the drain has begun.
-    pub fn is_on(&self) -> bool {
+    pub(crate) fn is_on(&self) -> bool {
         self.0.load(Ordering::Relaxed)
     }
 
     /// Begins the drain.
-    pub fn begin(&self) {
+    pub(crate) fn begin(&self) {
         self.0.store(true, Ordering::Relaxed);
     }
 }
@@ -34,7 +34,7 @@ impl Draining {
 /// says it serves, so that a SIGTERM sent right after cannot meet the default action
 /// (an exit by signal, no drain).
 #[derive(Debug)]
-pub struct StopSignals {
+pub(crate) struct StopSignals {
     terminate: Signal,
     interrupt: Signal,
     quit: Signal,
@@ -46,7 +46,7 @@ impl StopSignals {
     /// # Errors
     ///
     /// A handler cannot be installed.
-    pub fn install() -> std::io::Result<Self> {
+    pub(crate) fn install() -> std::io::Result<Self> {
         Ok(Self {
             terminate: signal(SignalKind::terminate())?,
             interrupt: signal(SignalKind::interrupt())?,
@@ -58,7 +58,12 @@ impl StopSignals {
     /// for `drain_period` first (a second SIGTERM or a SIGINT during it cuts it short),
     /// SIGINT stops gracefully at once, SIGQUIT stops without waiting for in-flight
     /// requests.
-    pub async fn stop(self, server: ServerHandle, draining: &Draining, drain_period: Duration) {
+    pub(crate) async fn stop(
+        self,
+        server: ServerHandle,
+        draining: &Draining,
+        drain_period: Duration,
+    ) {
         let Self {
             mut terminate,
             mut interrupt,

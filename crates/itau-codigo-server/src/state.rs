@@ -13,7 +13,7 @@ use crate::store::Store;
 
 /// What every handler shares.
 #[derive(Debug)]
-pub struct AppState {
+pub(crate) struct AppState {
     /// Where customers come from.
     pub store: Arc<dyn Store>,
     /// Who may call the API, and which client addresses are locked out.

@@ -19,7 +19,7 @@ use crate::paths::{DOCS_ASSETS, DOCS_PATH};
 /// The page's policy: everything from this origin only, nothing inline, no framing.
 /// `img-src data:` is for the icons inside Swagger UI's stylesheet (and the empty
 /// favicon); `connect-src 'self'` is what "Try it out" needs, and all it may reach.
-pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; \
+pub(crate) const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; \
     style-src 'self'; img-src 'self' data:; font-src 'self'; connect-src 'self'; \
     base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
@@ -90,7 +90,7 @@ fn hashed_name(name: &str, bytes: &[u8]) -> String {
 }
 
 /// Registers `/docs` and its assets (GET and HEAD; other methods get a 405).
-pub fn configure(config: &mut web::ServiceConfig) {
+pub(crate) fn configure(config: &mut web::ServiceConfig) {
     config
         .service(super::read_only(DOCS_PATH, page))
         .service(super::read_only(DOCS_ASSETS, asset));

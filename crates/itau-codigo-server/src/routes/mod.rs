@@ -2,7 +2,7 @@
 //! and methods.
 
 mod consulta;
-pub mod docs;
+pub(crate) mod docs;
 mod ops;
 
 use actix_web::http::header;
@@ -14,7 +14,7 @@ use crate::problem::problem_response;
 use crate::request_context::ids_of;
 
 /// Registers every route. Unknown paths are handled by the app's default service.
-pub fn configure(config: &mut web::ServiceConfig) {
+pub(crate) fn configure(config: &mut web::ServiceConfig) {
     config.service(
         web::resource(CONSULTA_PATH)
             .route(web::post().to(consulta::consulta))
@@ -64,7 +64,7 @@ fn method_not_allowed(request: &HttpRequest, allow: &'static str) -> HttpRespons
 /// The app's default service: no route for this path (a trailing slash included). It
 /// is one of the API's 404s, and carries that 404's headers: a mistyped API path may
 /// hold personal data in its query, and a client sees one set of headers per status.
-pub async fn route_not_found(request: HttpRequest) -> HttpResponse {
+pub(crate) async fn route_not_found(request: HttpRequest) -> HttpResponse {
     let ids = ids_of(&request);
     let mut response = problem_response(
         ProblemType::RouteNotFound,

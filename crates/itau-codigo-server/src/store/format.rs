@@ -444,16 +444,38 @@ mod tests {
     }
 
     /// `dados` with the fields whose bit is clear in `mask` left out (gerentes is bit 7).
+    /// Leaves one member of the data out.
+    type LeaveOut = fn(&mut DadosRegistro);
+
+    /// Each optional member of the data, in the wire's order, and how to leave it out.
+    const OPTIONAL_MEMBERS: [(&str, LeaveOut); 14] = [
+        ("id_cliente", |d| d.id_cliente = None),
+        ("emails", |d| d.emails = None),
+        ("data_abertura_conta", |d| d.data_abertura_conta = None),
+        ("nome_completo", |d| d.nome_completo = None),
+        ("nome_fantasia_apelido", |d| d.nome_fantasia_apelido = None),
+        ("tipo_pessoa", |d| d.tipo_pessoa = None),
+        ("data_nascimento_fundacao", |d| {
+            d.data_nascimento_fundacao = None
+        }),
+        ("gerentes", |d| d.gerentes = None),
+        ("telefones", |d| d.telefones = None),
+        ("identificado", |d| d.identificado = None),
+        ("cpf_cnpj", |d| d.cpf_cnpj = None),
+        ("nome_social", |d| d.nome_social = None),
+        ("agencia", |d| d.agencia = None),
+        ("conta_corrente", |d| d.conta_corrente = None),
+    ];
+
+    /// `dados` keeping only the members whose bit (their place in [`OPTIONAL_MEMBERS`])
+    /// is set in `mask`.
     fn without_fields(dados: &DadosRegistro, mask: u16) -> DadosRegistro {
         let mut d = dados.clone();
-        let keep = |bit: u32| mask & (1 << bit) != 0;
-        macro_rules! drop_unless {
-            ($($bit:literal $field:ident),*) => {$( if !keep($bit) { d.$field = None; } )*};
+        for (bit, (_, leave_out)) in OPTIONAL_MEMBERS.iter().enumerate() {
+            if mask & (1 << bit) == 0 {
+                leave_out(&mut d);
+            }
         }
-        drop_unless!(0 id_cliente, 1 emails, 2 data_abertura_conta, 3 nome_completo,
-            4 nome_fantasia_apelido, 5 tipo_pessoa, 6 data_nascimento_fundacao, 7 gerentes,
-            8 telefones, 9 identificado, 10 cpf_cnpj, 11 nome_social, 12 agencia,
-            13 conta_corrente);
         d
     }
 
@@ -478,11 +500,28 @@ mod tests {
         let options = dados_sinteticos::Options::default();
         let full = dados_sinteticos::registro(42, &options).data;
         // Alone, all but one, the head or the tail of `gerentes` empty, nothing at all.
-        let mut masks = vec![0u16, 0x3fff, 0x0080, 0x3f80, 0x00ff, 0x3f7f, 0x007f, 0x3f00];
-        for bit in 0..14 {
+        let all: u16 = (1 << OPTIONAL_MEMBERS.len()) - 1;
+        let at = OPTIONAL_MEMBERS
+            .iter()
+            .position(|(name, _)| *name == "gerentes")
+            .unwrap();
+        let gerentes: u16 = 1 << at;
+        let head = gerentes - 1; // the members before `gerentes`
+        let tail = all & !(head | gerentes); // the members after it
+        let mut masks = vec![
+            0,
+            all,
+            gerentes,
+            gerentes | tail,
+            head | gerentes,
+            all & !gerentes,
+            head,
+            tail,
+        ];
+        for bit in 0..OPTIONAL_MEMBERS.len() {
             masks.push(1 << bit);
-            masks.push(0x3fff & !(1 << bit));
-            masks.push((1 << bit) | 0x0080);
+            masks.push(all & !(1 << bit));
+            masks.push((1 << bit) | gerentes);
         }
         for mask in masks {
             assert_renders_as_today(&without_fields(&full, mask));

@@ -318,15 +318,6 @@ impl StoreError {
             codigo: codigo.masked().to_string(),
         }
     }
-
-    /// A [`StoreError::Corrupt`] for `codigo` that keeps only where `error` happened.
-    pub fn corrupt(codigo: &CodigoConta, error: &serde_json::Error) -> Self {
-        Self::Corrupt {
-            codigo: codigo.masked().to_string(),
-            line: error.line(),
-            column: error.column(),
-        }
-    }
 }
 
 /// Where the data lives, parsed from `--db`.
