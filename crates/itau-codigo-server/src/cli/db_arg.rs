@@ -4,7 +4,7 @@
 
 use std::fmt;
 
-use crate::store::DbLocation;
+use crate::store::{self, DbLocation};
 
 /// The `--db` value (or `ITAU_CODIGO_DB`) before it is parsed into a [`DbLocation`].
 #[derive(Clone, PartialEq, Eq)]
@@ -47,7 +47,7 @@ impl fmt::Debug for DbArg {
 /// store could be read or altered on the way (`import` and `migrate` run no log
 /// subscriber, and `serve`'s could be filtered: this must be seen whatever `--log` says).
 pub(super) fn warn_if_weak_tls(location: &DbLocation) {
-    if let Some(warning) = location.weak_tls_warning() {
+    if let Some(warning) = store::weak_tls_warning(location) {
         eprintln!("warning: {warning}");
     }
 }

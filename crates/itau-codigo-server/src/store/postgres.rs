@@ -25,12 +25,12 @@ use tokio_postgres::config::Host;
 use tokio_postgres::{Client, Config, Statement};
 use tokio_postgres_rustls::MakeRustlsConnect;
 
+use super::location::percent_decode_lossy;
 use super::passfile::{ConnectionKey, Passfile};
 use super::pg_tls::{SslMode, Tls};
 use super::{
     DbLocation, ImportSession, Importer, LastImport, PoolStatus, Store, StoreError, StoreFuture,
-    accounts_after_import, encode_dados, key, migrate_command, percent_decode_lossy, redacted_url,
-    render_answer,
+    accounts_after_import, encode_dados, key, migrate_command, redacted_url, render_answer,
 };
 
 /// A step of the schema.
@@ -1329,7 +1329,7 @@ impl Target {
     }
 }
 
-/// See [`super::DbLocation::weak_tls_warning`]. The hosts are read as tokio-postgres
+/// See [`super::weak_tls_warning`]. The hosts are read as tokio-postgres
 /// reads them (`hostaddr`, when given, is where it connects); a multi-host URL warns
 /// when any of its hosts is remote.
 pub(super) fn weak_tls_warning(url: &str) -> Option<String> {
