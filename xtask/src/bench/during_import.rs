@@ -16,8 +16,8 @@ use private_postgres::{Binaries as PgBinaries, Options as PgOptions, PrivateServ
 
 use super::wrk::{self, Measured};
 use super::{
-    Binaries, Options, PASSWORD, PATH, Report, Server, USERNAME, clear_itau_env, dados, import,
-    report, settle_page_cache, with_answers,
+    Binaries, Loads, Options, Report, Server, clear_itau_env, dados, import, report,
+    settle_page_cache, with_answers,
 };
 
 /// When a run happened, relative to the import.
@@ -119,17 +119,14 @@ pub(crate) fn run(
         )?;
         replicas.push((name, service));
     }
-    let load = |server: &Server, duration: Duration| wrk::Load {
-        url: format!("http://127.0.0.1:{}{PATH}", server.port),
-        connections,
-        duration,
-        client_cpu: &options.client_cpu,
-        accounts: size,
+    let loads = Loads {
+        options,
+        size,
         codes: &data.codes,
-        username: USERNAME,
-        password: PASSWORD,
-        check: options.check,
         script,
+    };
+    let load = |server: &Server, duration: Duration| {
+        loads.on(server, connections, duration, options.check)
     };
     // Every answer a 200, 404 or 400 (the mix's found, unknown and wrong-DAC accounts),
     // read from the service's own counters: wrk alone checks statuses only with --check.

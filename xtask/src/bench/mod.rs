@@ -552,17 +552,14 @@ fn measure_store(
         let (binary, subcommand) = variant.command(binaries)?;
         services.push(serve(variant.server(), binary, subcommand, &variant.args)?);
     }
-    let load = |server: &Server, connections: u32, duration: Duration, check: bool| wrk::Load {
-        url: format!("http://127.0.0.1:{}{PATH}", server.port),
-        connections,
-        duration,
-        client_cpu: &options.client_cpu,
-        accounts: size,
+    let loads = Loads {
+        options,
+        size,
         codes: &data.codes,
-        username: USERNAME,
-        password: PASSWORD,
-        check,
         script,
+    };
+    let load = |server: &Server, connections: u32, duration: Duration, check: bool| {
+        loads.on(server, connections, duration, check)
     };
     let disk_reads_before = services
         .iter()
@@ -750,6 +747,40 @@ fn import(service: &Path, data: &Path, db: &str, replace: bool) -> anyhow::Resul
 /// How long a server may take to listen: `engine-serve` first builds its engine's copy
 /// of the store, which at millions of accounts takes minutes on this machine.
 const START_TIMEOUT: Duration = Duration::from_secs(600);
+
+/// What every wrk load on one store size shares: the generator's core, the store's
+/// codes, the script and the service's credentials.
+struct Loads<'a> {
+    options: &'a Options,
+    size: u64,
+    codes: &'a Path,
+    script: &'a Path,
+}
+
+impl<'a> Loads<'a> {
+    /// The load of `connections` for `duration` on `server`; with `check`, every status
+    /// compared with the one its kind must get.
+    fn on(
+        &self,
+        server: &Server,
+        connections: u32,
+        duration: Duration,
+        check: bool,
+    ) -> wrk::Load<'a> {
+        wrk::Load {
+            url: format!("http://127.0.0.1:{}{PATH}", server.port),
+            connections,
+            duration,
+            client_cpu: &self.options.client_cpu,
+            accounts: self.size,
+            codes: self.codes,
+            username: USERNAME,
+            password: PASSWORD,
+            check,
+            script: self.script,
+        }
+    }
+}
 
 /// A server under test, pinned with taskset, killed when dropped.
 struct Server {

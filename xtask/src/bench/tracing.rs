@@ -16,9 +16,7 @@ use std::time::Duration;
 use anyhow::{Context, ensure};
 
 use super::wrk::{self, Measured};
-use super::{
-    Binaries, Options, PASSWORD, PATH, Server, USERNAME, dados, import, report, with_answers,
-};
+use super::{Binaries, Loads, Options, Server, dados, import, report, with_answers};
 
 /// One way of running the service.
 struct Variant {
@@ -84,17 +82,14 @@ pub(crate) fn run(
         )?;
         running.push((variant, server, receiver));
     }
-    let load = |server: &Server, connections: u32, duration: Duration, check: bool| wrk::Load {
-        url: format!("http://127.0.0.1:{}{PATH}", server.port),
-        connections,
-        duration,
-        client_cpu: &options.client_cpu,
-        accounts: size,
+    let loads = Loads {
+        options,
+        size,
         codes: &data.codes,
-        username: USERNAME,
-        password: PASSWORD,
-        check,
         script,
+    };
+    let load = |server: &Server, connections: u32, duration: Duration, check: bool| {
+        loads.on(server, connections, duration, check)
     };
     let warm = options.connections.iter().copied().max().unwrap_or(64);
     for (_, server, _) in &running {
