@@ -14,7 +14,7 @@
 //! with N = 0 costs them alone; subtract it, then divide by N. The client's own work (a
 //! write and a read per request) is counted too, the same for every build.
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::TcpStream;
 use std::time::Duration;
 
@@ -25,6 +25,10 @@ use itau_codigo_server::startup::Application;
 use itau_codigo_server::store::{self, DbLocation};
 use itau_codigo_server::telemetry::{self, LogFormat};
 use secrecy::SecretString;
+
+#[path = "../tests/support/keep_alive.rs"]
+mod keep_alive;
+use keep_alive::read_one_response;
 
 /// As in the `itau-codigo` binary.
 #[global_allocator]
@@ -134,34 +138,4 @@ fn request(i: usize, codes: &[&str]) -> (Vec<u8>, &'static [u8]) {
         body.len()
     );
     ((head + &body).into_bytes(), status)
-}
-
-/// Reads one response (head, then `content-length` bytes) into `buffer`; returns its
-/// length.
-fn read_one_response(stream: &mut TcpStream, buffer: &mut [u8]) -> std::io::Result<usize> {
-    let mut filled = 0;
-    loop {
-        let read = stream.read(&mut buffer[filled..])?;
-        if read == 0 {
-            return Err(std::io::ErrorKind::UnexpectedEof.into());
-        }
-        filled += read;
-        let Some(end) = buffer[..filled].windows(4).position(|w| w == b"\r\n\r\n") else {
-            continue;
-        };
-        let length = buffer[..end]
-            .split(|&b| b == b'\n')
-            .find_map(|line| {
-                let line = line.strip_suffix(b"\r").unwrap_or(line);
-                let colon = line.iter().position(|&b| b == b':')?;
-                let (name, value) = line.split_at(colon);
-                name.eq_ignore_ascii_case(b"content-length")
-                    .then(|| std::str::from_utf8(&value[1..]).ok()?.trim().parse().ok())
-                    .flatten()
-            })
-            .unwrap_or(0);
-        if filled >= end + 4 + length {
-            return Ok(filled);
-        }
-    }
 }

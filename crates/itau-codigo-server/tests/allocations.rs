@@ -4,7 +4,7 @@
 //! BENCHMARKS.md ("Method"); a change that needs more raises them in both places.
 
 use std::alloc::System;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::TcpStream;
 use std::sync::Mutex;
 use std::time::Duration;
@@ -18,6 +18,10 @@ use itau_codigo_server::store::{self, DbLocation};
 use itau_codigo_server::telemetry::{self, LogFormat, LogGuard};
 use secrecy::SecretString;
 use stats_alloc::{INSTRUMENTED_SYSTEM, StatsAlloc};
+
+#[path = "support/keep_alive.rs"]
+mod keep_alive;
+use keep_alive::read_one_response;
 
 /// At most this many allocations for the SQLite store to find an account and render
 /// its answer (`Store::answer`): the boxed future, the body, and one inside the
@@ -143,7 +147,7 @@ fn a_consulta_over_http_costs_at_most_the_stated_allocations() {
     let mut buffer = [0u8; 8192];
     let mut consulta = || {
         stream.write_all(&request).unwrap();
-        let read = read_one_response(&mut stream, &mut buffer);
+        let read = read_one_response(&mut stream, &mut buffer).unwrap();
         assert!(buffer[..read].starts_with(b"HTTP/1.1 200"), "{read}");
     };
     const ROUNDS: u64 = 2_000;
@@ -186,37 +190,5 @@ fn checking_an_import_record_allocates_only_the_path_a_refusal_would_name() {
             spent <= MAX_CHECK_ALLOCATIONS,
             "record {i}: {spent} allocations, more than {MAX_CHECK_ALLOCATIONS}"
         );
-    }
-}
-
-/// Reads one response (head, then `content-length` bytes) into `buffer` without
-/// allocating; returns its length.
-fn read_one_response(stream: &mut TcpStream, buffer: &mut [u8]) -> usize {
-    let mut filled = 0;
-    loop {
-        let read = stream.read(&mut buffer[filled..]).unwrap();
-        assert!(read > 0, "the connection closed");
-        filled += read;
-        let Some(end) = buffer[..filled].windows(4).position(|w| w == b"\r\n\r\n") else {
-            continue;
-        };
-        let length = buffer[..end]
-            .split(|&b| b == b'\n')
-            .find_map(|line| {
-                let line = line.strip_suffix(b"\r").unwrap_or(line);
-                let colon = line.iter().position(|&b| b == b':')?;
-                let (name, value) = line.split_at(colon);
-                name.eq_ignore_ascii_case(b"content-length").then(|| {
-                    std::str::from_utf8(&value[1..])
-                        .unwrap()
-                        .trim()
-                        .parse::<usize>()
-                        .unwrap()
-                })
-            })
-            .unwrap_or(0);
-        if filled >= end + 4 + length {
-            return filled;
-        }
     }
 }
