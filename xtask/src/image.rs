@@ -89,6 +89,22 @@ pub(crate) struct Engine {
 }
 
 impl Engine {
+    /// What a container (or a pod's container) wrote, stdout then stderr; empty when
+    /// the engine cannot say.
+    pub(crate) fn logs(&self, container: &str) -> String {
+        self.command()
+            .args(["logs", container])
+            .output()
+            .map(|output| {
+                format!(
+                    "{}{}",
+                    String::from_utf8_lossy(&output.stdout),
+                    String::from_utf8_lossy(&output.stderr)
+                )
+            })
+            .unwrap_or_default()
+    }
+
     fn find(root: &Path) -> anyhow::Result<Self> {
         let podman = || Self {
             program: "podman",
@@ -665,18 +681,7 @@ struct Container<'a> {
 
 impl Container<'_> {
     fn logs(&self) -> String {
-        self.engine
-            .command()
-            .args(["logs", self.name])
-            .output()
-            .map(|output| {
-                format!(
-                    "{}{}",
-                    String::from_utf8_lossy(&output.stdout),
-                    String::from_utf8_lossy(&output.stderr)
-                )
-            })
-            .unwrap_or_default()
+        self.engine.logs(self.name)
     }
 }
 

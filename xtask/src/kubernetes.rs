@@ -339,7 +339,7 @@ pub(crate) fn play_test(root: &Path, engine: &Engine) -> anyhow::Result<()> {
             .unwrap_or("")
     );
     let exit_code = engine.output(&["wait", &container])?;
-    let logs = container_logs(engine, &container);
+    let logs = engine.logs(&container);
     ensure!(exit_code == "0", "the import exited {exit_code}:\n{logs}");
     ensure!(
         logs.contains(&format!("imported {RECORDS} records")),
@@ -362,7 +362,7 @@ pub(crate) fn play_test(root: &Path, engine: &Engine) -> anyhow::Result<()> {
             .as_str()
             .unwrap_or("")
     );
-    wait_ready(site.port).with_context(|| container_logs(engine, &container))?;
+    wait_ready(site.port).with_context(|| engine.logs(&container))?;
     let user = env(
         &deployment["spec"]["template"]["spec"]["containers"][0],
         "ITAU_CODIGO_USERNAME",
@@ -388,7 +388,7 @@ pub(crate) fn play_test(root: &Path, engine: &Engine) -> anyhow::Result<()> {
     ensure!(
         exit_code == "0" && stopped_in < Duration::from_secs(grace),
         "SIGTERM: exit {exit_code} after {stopped_in:?} (grace period {grace} s):\n{}",
-        container_logs(engine, &container)
+        engine.logs(&container)
     );
     drop(play);
     drop(postgres);
@@ -432,21 +432,6 @@ impl Drop for Play<'_> {
             .arg(&self.file)
             .output();
     }
-}
-
-fn container_logs(engine: &Engine, container: &str) -> String {
-    engine
-        .command()
-        .args(["logs", container])
-        .output()
-        .map(|output| {
-            format!(
-                "{}{}",
-                String::from_utf8_lossy(&output.stdout),
-                String::from_utf8_lossy(&output.stderr)
-            )
-        })
-        .unwrap_or_default()
 }
 
 /// Writes `files` into `dir` as the kubelet writes a secret volume with `defaultMode:

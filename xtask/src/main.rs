@@ -58,27 +58,11 @@ fn main() -> ExitCode {
         ["lint-openapi", rest @ ..] => lint_openapi::run(&workspace_root(), rest),
         ["release-check", rest @ ..] => release_check::run(&workspace_root(), rest),
         ["help" | "--help" | "-h"] | [] => {
-            print!(
-                "{HELP}{}{}{}{}{}{}",
-                generate::HELP,
-                lint_openapi::HELP,
-                release_check::HELP,
-                image::HELP,
-                upgrade::HELP,
-                bench::HELP
-            );
+            print!("{}", help());
             Ok(())
         }
         _ => {
-            eprint!(
-                "unknown task {args:?}\n\n{HELP}{}{}{}{}{}{}",
-                generate::HELP,
-                lint_openapi::HELP,
-                release_check::HELP,
-                image::HELP,
-                upgrade::HELP,
-                bench::HELP
-            );
+            eprint!("unknown task {args:?}\n\n{}", help());
             return ExitCode::from(2);
         }
     };
@@ -97,4 +81,18 @@ fn workspace_root() -> PathBuf {
         .parent()
         .expect("xtask lives one level below the workspace root")
         .to_owned()
+}
+
+/// The task table and each task's own options.
+fn help() -> String {
+    [
+        HELP,
+        generate::HELP,
+        lint_openapi::HELP,
+        release_check::HELP,
+        image::HELP,
+        upgrade::HELP,
+        bench::HELP,
+    ]
+    .concat()
 }

@@ -119,12 +119,7 @@ pub(crate) fn run(
         )?;
         replicas.push((name, service));
     }
-    let loads = Loads {
-        options,
-        size,
-        codes: &data.codes,
-        script,
-    };
+    let loads = Loads::new(options, size, &data.codes, script);
     let load = |server: &Server, duration: Duration| {
         loads.on(server, connections, duration, options.check)
     };

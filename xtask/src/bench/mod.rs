@@ -552,12 +552,7 @@ fn measure_store(
         let (binary, subcommand) = variant.command(binaries)?;
         services.push(serve(variant.server(), binary, subcommand, &variant.args)?);
     }
-    let loads = Loads {
-        options,
-        size,
-        codes: &data.codes,
-        script,
-    };
+    let loads = Loads::new(options, size, &data.codes, script);
     let load = |server: &Server, connections: u32, duration: Duration, check: bool| {
         loads.on(server, connections, duration, check)
     };
@@ -758,6 +753,15 @@ struct Loads<'a> {
 }
 
 impl<'a> Loads<'a> {
+    fn new(options: &'a Options, size: u64, codes: &'a Path, script: &'a Path) -> Self {
+        Self {
+            options,
+            size,
+            codes,
+            script,
+        }
+    }
+
     /// The load of `connections` for `duration` on `server`; with `check`, every status
     /// compared with the one its kind must get.
     fn on(

@@ -82,12 +82,7 @@ pub(crate) fn run(
         )?;
         running.push((variant, server, receiver));
     }
-    let loads = Loads {
-        options,
-        size,
-        codes: &data.codes,
-        script,
-    };
+    let loads = Loads::new(options, size, &data.codes, script);
     let load = |server: &Server, connections: u32, duration: Duration, check: bool| {
         loads.on(server, connections, duration, check)
     };

@@ -7,7 +7,10 @@ use std::net::TcpStream;
 
 /// Reads one response (head, then `content-length` bytes) into `buffer`; returns its
 /// length.
-pub(crate) fn read_one_response(stream: &mut TcpStream, buffer: &mut [u8]) -> std::io::Result<usize> {
+pub(crate) fn read_one_response(
+    stream: &mut TcpStream,
+    buffer: &mut [u8],
+) -> std::io::Result<usize> {
     let mut filled = 0;
     loop {
         let read = stream.read(&mut buffer[filled..])?;
