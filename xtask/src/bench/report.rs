@@ -11,9 +11,8 @@ use super::results::{
     self, ImportResult, LimitsResult, LoadResult, Results, SizeLimits, VariantResult,
 };
 use super::targets::{
-    IMPORT_TARGET_SIZES, MAX_ANONYMOUS_RSS_MIB, MAX_CPU_GROWTH, MAX_CPU_VS_CEILING,
-    MAX_P99_OVER_CEILING_MS, MIN_IMPORT_RATE, MIN_SHARE_OF_DISK_LIMIT, TARGET_CONNECTIONS,
-    target_of,
+    IMPORT_TARGET_SIZES, MAX_ANONYMOUS_RSS_MIB, MAX_CPU_GROWTH, MAX_P99_OVER_CEILING_MS,
+    MIN_SHARE_OF_DISK_LIMIT, TARGET_CONNECTIONS, max_cpu_vs_ceiling, min_import_rate,
 };
 use super::wrk::Measured;
 use itau_codigo_server::store::DbLocation;
@@ -767,7 +766,7 @@ impl Report {
             );
         };
         let c = TARGET_CONNECTIONS;
-        let max_cpu = target_of(&MAX_CPU_VS_CEILING, self.store);
+        let max_cpu = max_cpu_vs_ceiling(self.store);
         let servers =
             std::iter::once("service".to_owned()).chain(self.variants.iter().map(Variant::server));
         for server in servers {
@@ -837,7 +836,7 @@ impl Report {
                 );
             }
         }
-        let min_rate = target_of(&MIN_IMPORT_RATE, self.store);
+        let min_rate = min_import_rate(self.store);
         let import_sizes = match self.store {
             Store::Sqlite => &IMPORT_TARGET_SIZES[..],
             Store::Postgresql => &IMPORT_TARGET_SIZES[..1],

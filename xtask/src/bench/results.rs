@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use super::Store;
 use super::chart::{Chart, Series, Target, thousands};
-use super::targets::{MIN_IMPORT_RATE, TARGET_CONNECTIONS, target_of};
+use super::targets::{TARGET_CONNECTIONS, min_import_rate};
 
 /// The folder, relative to the workspace root (and to BENCHMARKS.md), of the committed
 /// measurements and charts.
@@ -175,7 +175,7 @@ pub(crate) fn render(results: &Results) -> Vec<(String, String, String)> {
         .iter()
         .map(|i| thousands(i.accounts))
         .collect();
-    let import_target = target_of(&MIN_IMPORT_RATE, results.store);
+    let import_target = min_import_rate(results.store);
     let import = Chart {
         title: format!("Import records per second against file size, {store}"),
         subtitle: format!("the whole itau-codigo import process timed; {run}"),

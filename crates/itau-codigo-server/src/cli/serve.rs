@@ -34,7 +34,7 @@ pub struct ServeArgs {
     #[arg(long, env = "ITAU_CODIGO_BIND", default_value_t = DEFAULT_BIND)]
     pub bind: SocketAddr,
     // Not a clap default: `--demo` must tell an explicit `--db` (or `ITAU_CODIGO_DB`)
-    // from none, so the default is applied in `serve_config` and only shown here.
+    // from none, so the default is applied in `ServeArgs::config` and only shown here.
     #[arg(
         long,
         env = "ITAU_CODIGO_DB",
@@ -211,62 +211,53 @@ impl ServeArgs {
     /// What the contract refuses: `--demo` with a store or off loopback, a bad store
     /// location, missing or weak credentials, a bad traces setting.
     pub fn config(&self, env: impl Fn(&str) -> Option<String>) -> Result<ServeConfig, ConfigError> {
-        serve_config(self, env)
-    }
-}
-
-/// Turns the flags and the environment into a configuration, refusing what the
-/// contract refuses.
-fn serve_config(
-    args: &ServeArgs,
-    env: impl Fn(&str) -> Option<String>,
-) -> Result<ServeConfig, ConfigError> {
-    let store = if args.demo {
-        // An exported ITAU_CODIGO_DB counts too: the demo must never be mistaken for
-        // (or pointed at) a real store.
-        if args.db.is_some() {
-            return Err(ConfigError::DemoWithDb);
-        }
-        if !args.bind.ip().is_loopback() {
-            return Err(ConfigError::DemoNotLoopback(args.bind));
-        }
-        StoreConfig::Demo
-    } else {
-        let location = match &args.db {
-            Some(db) => db.location(),
-            None => DbLocation::parse(DEFAULT_DB),
+        let store = if self.demo {
+            // An exported ITAU_CODIGO_DB counts too: the demo must never be mistaken for
+            // (or pointed at) a real store.
+            if self.db.is_some() {
+                return Err(ConfigError::DemoWithDb);
+            }
+            if !self.bind.ip().is_loopback() {
+                return Err(ConfigError::DemoNotLoopback(self.bind));
+            }
+            StoreConfig::Demo
+        } else {
+            let location = match &self.db {
+                Some(db) => db.location(),
+                None => DbLocation::parse(DEFAULT_DB),
+            };
+            StoreConfig::Db(location.map_err(ConfigError::Db)?)
         };
-        StoreConfig::Db(location.map_err(ConfigError::Db)?)
-    };
-    let credentials = Credentials::from_env(&env, args.demo)?;
-    let tls = match (&args.tls_cert, &args.tls_key) {
-        (Some(cert), Some(key)) => Some(TlsFiles {
-            cert: cert.clone(),
-            key: key.clone(),
-        }),
-        _ => None,
-    };
-    Ok(ServeConfig {
-        bind: args.bind,
-        store,
-        workers: args.workers.map(usize::from),
-        tls,
-        credentials,
-        client_timeout: args.client_timeout.0,
-        drain_period: args.drain_period.0,
-        shutdown_timeout: args.shutdown_timeout.0,
-        max_connections: args.max_connections,
-        login_throttle: ThrottleConfig {
-            max_failures: args.login_max_failures,
-            lockout: args.login_lockout.0,
-            ..ThrottleConfig::default()
-        },
-        trusted_proxies: args.trusted_proxies.clone(),
-        docs: args.docs,
-        readiness_interval: DEFAULT_READINESS_INTERVAL,
-        tracing: TracingConfig::from_env(&env)?,
-        sqlite_reads: SqliteReads::from_mmap(args.sqlite_mmap),
-    })
+        let credentials = Credentials::from_env(&env, self.demo)?;
+        let tls = match (&self.tls_cert, &self.tls_key) {
+            (Some(cert), Some(key)) => Some(TlsFiles {
+                cert: cert.clone(),
+                key: key.clone(),
+            }),
+            _ => None,
+        };
+        Ok(ServeConfig {
+            bind: self.bind,
+            store,
+            workers: self.workers.map(usize::from),
+            tls,
+            credentials,
+            client_timeout: self.client_timeout.0,
+            drain_period: self.drain_period.0,
+            shutdown_timeout: self.shutdown_timeout.0,
+            max_connections: self.max_connections,
+            login_throttle: ThrottleConfig {
+                max_failures: self.login_max_failures,
+                lockout: self.login_lockout.0,
+                ..ThrottleConfig::default()
+            },
+            trusted_proxies: self.trusted_proxies.clone(),
+            docs: self.docs,
+            readiness_interval: DEFAULT_READINESS_INTERVAL,
+            tracing: TracingConfig::from_env(&env)?,
+            sqlite_reads: SqliteReads::from_mmap(self.sqlite_mmap),
+        })
+    }
 }
 
 #[cfg(test)]
