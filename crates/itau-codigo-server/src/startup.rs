@@ -183,8 +183,8 @@ impl Application {
 /// `db.system.name` of the store's lookups in spans.
 fn db_system(store: &StoreConfig) -> &'static str {
     match store {
-        StoreConfig::Db(DbLocation::Postgres(_)) => "postgresql",
-        StoreConfig::Db(DbLocation::SqliteFile(_)) | StoreConfig::Demo => "sqlite",
+        StoreConfig::Db(location) => location.system_name(),
+        StoreConfig::Demo => "sqlite",
     }
 }
 

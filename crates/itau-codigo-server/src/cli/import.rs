@@ -13,7 +13,7 @@ use super::db_arg::warn_if_weak_tls;
 use crate::config::DEFAULT_DB;
 use crate::exit::{EXIT_INVALID, EXIT_USAGE, fail};
 use crate::import::{DEFAULT_SORT_MEMORY, ImportOptions, import};
-use crate::store::{self, DbLocation};
+use crate::store;
 
 /// `import` options.
 #[derive(Debug, Args)]
@@ -85,14 +85,10 @@ pub(super) fn run(args: &ImportArgs) -> ExitCode {
         Ok(importer) => importer,
         Err(error) => return fail(EXIT_USAGE, error),
     };
-    let spill_dir = args.temp_dir.clone().or_else(|| match &location {
-        // Beside the store: the disk that holds the store has room for its data.
-        DbLocation::SqliteFile(path) => Some(match path.parent() {
-            Some(parent) if !parent.as_os_str().is_empty() => parent.to_owned(),
-            _ => PathBuf::from("."),
-        }),
-        DbLocation::Postgres(_) => None,
-    });
+    let spill_dir = args
+        .temp_dir
+        .clone()
+        .or_else(|| location.default_spill_dir());
     let options = ImportOptions {
         replace: args.replace,
         expect_records,

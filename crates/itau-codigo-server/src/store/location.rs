@@ -54,6 +54,27 @@ impl DbLocation {
         }
         Ok(Self::SqliteFile(path.into()))
     }
+
+    /// What kind of database it is, as OpenTelemetry names it (`db.system.name`).
+    pub fn system_name(&self) -> &'static str {
+        match self {
+            Self::SqliteFile(_) => "sqlite",
+            Self::Postgres(_) => "postgresql",
+        }
+    }
+
+    /// Where an import into it spills its sort unless told: beside a SQLite file, since
+    /// the disk that holds the store has room for its data; `None` (the system's
+    /// temporary directory) for a database on another machine.
+    pub fn default_spill_dir(&self) -> Option<std::path::PathBuf> {
+        match self {
+            Self::SqliteFile(path) => Some(match path.parent() {
+                Some(parent) if !parent.as_os_str().is_empty() => parent.to_owned(),
+                _ => ".".into(),
+            }),
+            Self::Postgres(_) => None,
+        }
+    }
 }
 
 /// libpq's connection keywords that a keyword/value string starts with, or holds.

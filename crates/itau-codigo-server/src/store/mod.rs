@@ -3,8 +3,7 @@
 
 mod format;
 mod location;
-mod passfile;
-mod pg_tls;
+mod migrations;
 mod postgres;
 mod sqlite;
 
@@ -18,9 +17,9 @@ use itau_codigo::{CodigoConta, ConsultaClienteRequest, RegistroCliente};
 
 pub use format::{CorruptRecord, encode_dados, encode_record, render_answer};
 pub use location::{DbLocation, redacted_url};
-pub use passfile::{ConnectionKey, Passfile, PassfileError};
 pub use postgres::{
-    IMPORT_BATCH_ROWS, IMPORT_LOCK, MIGRATION_LOCK, PostgresImporter, PostgresStore, QUERY_TIMEOUT,
+    ConnectionKey, IMPORT_BATCH_ROWS, IMPORT_LOCK, MIGRATION_LOCK, Passfile, PassfileError,
+    PostgresImporter, PostgresStore, QUERY_TIMEOUT,
 };
 pub use sqlite::{FILE_CHECK_INTERVAL, MMAP_LIMIT, SqliteImporter, SqliteReads, SqliteStore};
 
@@ -75,11 +74,6 @@ pub fn migrate(location: &DbLocation) -> Result<(i64, i64), StoreError> {
         DbLocation::SqliteFile(path) => sqlite::migrate_file(path),
         DbLocation::Postgres(url) => postgres::migrate_database(url),
     }
-}
-
-/// The command that brings the store at `location` to this binary's schema.
-fn migrate_command(location: &DbLocation) -> String {
-    format!("itau-codigo migrate --db {location}")
 }
 
 /// Why the connection to the store at `location` could be read or altered on the way: a
