@@ -185,8 +185,19 @@ fn stored(db: &std::path::Path, codigo: i64) -> Vec<u8> {
         .unwrap()
 }
 
-fn wal_size(db: &std::path::Path) -> u64 {
-    std::fs::metadata(db.with_extension("db-wal")).map_or(0, |m| m.len())
+/// Whether another connection holds the write lock of the store at `db` (an import's
+/// transaction is open): taking it without waiting fails.
+fn write_lock_is_held(db: &std::path::Path) -> bool {
+    let connection = rusqlite::Connection::open(db).unwrap();
+    connection.busy_timeout(Duration::ZERO).unwrap();
+    match connection.execute_batch("BEGIN IMMEDIATE; ROLLBACK;") {
+        Ok(()) => false,
+        Err(rusqlite::Error::SqliteFailure(error, _)) => {
+            assert_eq!(error.code, rusqlite::ErrorCode::DatabaseBusy, "{error}");
+            true
+        }
+        Err(other) => panic!("{other}"),
+    }
 }
 
 #[test]
@@ -194,19 +205,18 @@ fn an_import_killed_midway_leaves_the_previous_data_intact() {
     let (_dir, db) = demo_db();
     let known = TRES_GERENTES.parse::<i64>().unwrap();
     let (rows_before, record_before) = (count_rows(&db), stored(&db, known));
-    let wal_before = wal_size(&db);
 
     // --replace: the worst case, deleting everything first inside the transaction.
     let mut command = itau_codigo();
     command.args(["import", "-", "--replace", "--db", db.to_str().unwrap()]);
     let (mut import, stdin) = import_from_open_pipe(command, &generated_records(14_000, "8888"));
-    // Midway: the records are in its transaction, more than its page cache (16 MiB)
-    // holds, so uncommitted pages spill into the WAL; and it waits for more input.
+    // Midway: its transaction is open (it holds the write lock) and has deleted every
+    // row, and it waits for more input.
     let deadline = Instant::now() + Duration::from_secs(60);
-    while wal_size(&db) <= wal_before {
+    while !write_lock_is_held(&db) {
         assert!(
             Instant::now() < deadline,
-            "the import wrote nothing to the WAL"
+            "the import never opened its transaction"
         );
         std::thread::sleep(Duration::from_millis(20));
     }
