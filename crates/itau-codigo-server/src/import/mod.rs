@@ -7,20 +7,19 @@
 //! the file. After the first bad line nothing more is kept but every line is still
 //! checked, and the transaction is rolled back at the end.
 
+mod lines;
+mod parse;
 mod sort;
 
-use std::collections::BTreeMap;
 use std::io::{self, BufRead, Write};
 use std::path::PathBuf;
-use std::sync::{Mutex, mpsc};
 use std::time::{Duration, Instant};
 
 use indicatif::ProgressBar;
-use itau_codigo::{FieldError, FieldErrorCode, MAX_LINE_BYTES, RegistroCliente};
 
 pub use sort::{DEFAULT_SORT_MEMORY, SpillError};
 
-use crate::store::{self, Importer, StoreError};
+use crate::store::{ImportSession, Importer, StoreError};
 
 /// How many error lines are printed before only a count is given.
 pub const MAX_REPORTED_ERRORS: usize = 100;
@@ -118,18 +117,12 @@ impl Default for ImportOptions {
     }
 }
 
-/// Lines per batch handed to a parsing thread: large enough that the hand-over costs
-/// nothing next to parsing, small enough that a few batches in flight stay small.
-const BATCH_LINES: usize = 256;
-
 /// Imports JSON Lines from `input`. Each error is written to `report` as
 /// `line N: path: code: message` (the first [`MAX_REPORTED_ERRORS`], then a count).
 ///
 /// The calling thread reads the lines, sorts and writes the store; parsing,
-/// validating and encoding, which is most of the CPU, runs on one thread per core, a
-/// batch of lines at a time, and the results come back in line order, so that errors
-/// are reported in order and the sort can let the later of two lines for one account
-/// win. Nothing is written before the whole input is read and valid.
+/// validating and encoding, which is most of the CPU, runs on one thread per core
+/// ([`parse`]). Nothing is written before the whole input is read and valid.
 ///
 /// # Errors
 ///
@@ -138,349 +131,146 @@ const BATCH_LINES: usize = 256;
 /// require (the transaction is rolled back in each case), otherwise an I/O or store
 /// failure.
 pub fn import<R: BufRead>(
-    mut input: R,
+    input: R,
     importer: &mut dyn Importer,
     options: &ImportOptions,
     report: &mut dyn Write,
 ) -> Result<ImportReport, ImportError> {
-    let started = Instant::now();
-    let progress = &options.progress;
-    let mut outcome = ImportReport::default();
-    let mut session = importer.begin(options.replace)?;
-    let spill_dir = options.spill_dir.clone().unwrap_or_else(std::env::temp_dir);
-    let mut sorter = sort::Sorter::new(options.sort_memory, spill_dir);
-    let parsers = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let (to_parsers, batches) = mpsc::sync_channel::<Batch>(parsers * 2);
-    let batches = Mutex::new(batches);
-    let (to_writer, parsed) = mpsc::sync_channel::<Parsed>(parsers * 2);
-    let result = std::thread::scope(|scope| {
-        for _ in 0..parsers {
-            let to_writer = to_writer.clone();
-            let batches = &batches;
-            scope.spawn(move || parse_batches(batches, &to_writer));
-        }
-        drop(to_writer);
-        // Owned by this closure, so that an early return (a store or I/O error) drops
-        // both ends and the parsers, blocked on either, stop instead of being waited for.
-        let (to_parsers, parsed) = (to_parsers, parsed);
-        let mut in_flight = 0;
-        let mut next = 0;
-        let mut waiting = BTreeMap::new();
-        let mut read_all = false;
-        let mut write = |parsed: Parsed, outcome: &mut ImportReport| -> Result<(), ImportError> {
-            for (number, line) in parsed.lines {
-                match line {
-                    Ok((key, encoded)) if outcome.bad_lines == 0 => {
-                        sorter.push(key, &encoded)?;
-                        outcome.records += 1;
-                    }
-                    Ok(_) => {}
-                    Err(errors) => {
-                        outcome.bad_lines += 1;
-                        for error in errors {
-                            if outcome.errors < MAX_REPORTED_ERRORS {
-                                writeln!(report, "line {number}: {error}")?;
-                            }
-                            outcome.errors += 1;
-                        }
-                    }
-                }
-            }
-            Ok(())
-        };
-        let mut sequence = 0;
-        while !read_all || in_flight > 0 {
-            // Keep every parser busy, then write whatever is next in line order.
-            while !read_all && in_flight < parsers * 2 {
-                let batch = read_batch(&mut input, &mut outcome.lines, sequence, progress)?;
-                read_all = batch.lines.len() < BATCH_LINES;
-                if batch.lines.is_empty() {
-                    break;
-                }
-                sequence += 1;
-                in_flight += 1;
-                // The parsers only stop when this sender is dropped.
-                to_parsers.send(batch).expect("parsers outlive the sender");
-            }
-            if in_flight == 0 {
-                break;
-            }
-            while !waiting.contains_key(&next) {
-                let parsed = parsed.recv().expect("a parser died");
-                waiting.insert(parsed.sequence, parsed);
-            }
-            let parsed = waiting.remove(&next).expect("just checked");
-            next += 1;
-            in_flight -= 1;
-            write(parsed, &mut outcome)?;
-        }
-        drop(to_parsers);
-        Ok::<(), ImportError>(())
-    });
-    result?;
-    if outcome.errors > MAX_REPORTED_ERRORS {
-        writeln!(
+    let mut import = Import::begin(importer, options, report)?;
+    import.check_every_line(input)?;
+    import.accept()?.write_in_key_order()
+}
+
+/// An import before its input is accepted: the store's transaction is open, and the
+/// valid records wait in the sort.
+struct Import<'i, 'o> {
+    options: &'o ImportOptions,
+    report: &'o mut dyn Write,
+    session: Box<dyn ImportSession + 'i>,
+    sorter: sort::Sorter,
+    outcome: ImportReport,
+    started: Instant,
+}
+
+impl<'i, 'o> Import<'i, 'o> {
+    /// Opens the import's transaction (emptying the store inside it with `--replace`).
+    fn begin(
+        importer: &'i mut dyn Importer,
+        options: &'o ImportOptions,
+        report: &'o mut dyn Write,
+    ) -> Result<Self, ImportError> {
+        let started = Instant::now();
+        let session = importer.begin(options.replace)?;
+        let spill_dir = options.spill_dir.clone().unwrap_or_else(std::env::temp_dir);
+        Ok(Self {
+            options,
             report,
-            "... and {} more errors",
-            outcome.errors - MAX_REPORTED_ERRORS
-        )?;
+            session,
+            sorter: sort::Sorter::new(options.sort_memory, spill_dir),
+            outcome: ImportReport::default(),
+            started,
+        })
     }
-    if outcome.bad_lines > 0 {
-        drop(session);
-        outcome.elapsed = started.elapsed();
-        return Err(ImportError::BadData(outcome));
-    }
-    let found = outcome.records as u64;
-    if options.replace && found == 0 {
-        return Err(ImportError::EmptyReplace);
-    }
-    if let Some(expected) = options.expect_records.filter(|&n| n != found) {
-        return Err(ImportError::UnexpectedCount { expected, found });
-    }
-    progress.set_message("writing in key order");
-    outcome.accounts = sorter.merge(|key, encoded| {
-        session.upsert(key, encoded)?;
-        Ok::<_, ImportError>(())
-    })?;
-    session.commit()?;
-    outcome.elapsed = started.elapsed();
-    Ok(outcome)
-}
 
-/// Raw lines, numbered from 1 over the whole input: their bytes back to back in one
-/// buffer (one allocation per batch, not one growing buffer per line).
-struct Batch {
-    sequence: usize,
-    bytes: Vec<u8>,
-    lines: Vec<(usize, Content, std::ops::Range<usize>)>,
-}
-
-/// The same lines parsed, each a record's key and stored bytes or its errors; blank
-/// lines are left out.
-struct Parsed {
-    sequence: usize,
-    lines: Vec<(usize, Result<Encoded, Vec<FieldError>>)>,
-}
-
-/// A record's key, and its bytes as the store keeps them.
-type Encoded = (i64, Vec<u8>);
-
-fn read_batch<R: BufRead>(
-    input: &mut R,
-    lines_read: &mut usize,
-    sequence: usize,
-    progress: &ProgressBar,
-) -> io::Result<Batch> {
-    let mut lines = Vec::with_capacity(BATCH_LINES);
-    // Room for lines of a typical record (about 1.4 KiB); it grows for larger ones.
-    let mut bytes = Vec::with_capacity(BATCH_LINES * 2048);
-    let mut bytes_read = 0;
-    while lines.len() < BATCH_LINES {
-        let start = bytes.len();
-        let Some(line) = read_line(input, &mut bytes)? else {
-            break;
-        };
-        *lines_read += 1;
-        bytes_read += line.bytes_read as u64;
-        lines.push((*lines_read, line.content, start..bytes.len()));
-    }
-    // Once per batch: the bar takes a lock and reads the clock on each call.
-    progress.inc(bytes_read);
-    Ok(Batch {
-        sequence,
-        bytes,
-        lines,
-    })
-}
-
-fn parse_batches(batches: &Mutex<mpsc::Receiver<Batch>>, to_writer: &mpsc::SyncSender<Parsed>) {
-    loop {
-        let batch = match batches.lock() {
-            Ok(receiver) => receiver.recv(),
-            Err(_) => return,
-        };
-        let Ok(batch) = batch else {
-            return;
-        };
-        let lines = batch
-            .lines
-            .into_iter()
-            .filter_map(|(number, content, range)| {
-                let parsed = parse(number, &content, &batch.bytes[range])?;
-                Some((number, parsed.map(|registro| encode(&registro))))
-            })
-            .collect();
-        let parsed = Parsed {
-            sequence: batch.sequence,
-            lines,
-        };
-        if to_writer.send(parsed).is_err() {
-            return;
+    /// Reads and validates every line of `input`, reporting each error; the records
+    /// go into the sort until the first bad line, after which nothing more is kept but
+    /// every line is still checked.
+    fn check_every_line<R: BufRead>(&mut self, input: R) -> Result<(), ImportError> {
+        let progress = &self.options.progress;
+        self.outcome.lines =
+            parse::parse_in_line_order(input, progress, |parsed| self.keep_or_report(parsed))?;
+        if self.outcome.errors > MAX_REPORTED_ERRORS {
+            writeln!(
+                self.report,
+                "... and {} more errors",
+                self.outcome.errors - MAX_REPORTED_ERRORS
+            )?;
         }
+        Ok(())
     }
-}
 
-/// A record's key, and its bytes as the store keeps them.
-fn encode(registro: &RegistroCliente) -> Encoded {
-    (
-        store::key(&registro.codigo_conta),
-        store::encode_record(registro),
-    )
-}
-
-/// One line's record or errors; `None` for a blank line.
-fn parse(
-    number: usize,
-    content: &Content,
-    bytes: &[u8],
-) -> Option<Result<RegistroCliente, Vec<FieldError>>> {
-    Some(match content {
-        Content::TooLong => Err(vec![FieldError::new(
-            "",
-            FieldErrorCode::TooLong,
-            format!("expected a line of at most {MAX_LINE_BYTES} bytes"),
-        )]),
-        Content::Text => match decode(bytes, number == 1) {
-            Ok(text) if text.trim().is_empty() => return None,
-            Ok(text) => RegistroCliente::from_json_line(text),
-            Err(error) => Err(vec![error]),
-        },
-    })
-}
-
-enum Content {
-    Text,
-    TooLong,
-}
-
-struct Line {
-    content: Content,
-    bytes_read: usize,
-}
-
-/// Reads one line onto the end of `buffer` (without `\n`), keeping at most
-/// `MAX_LINE_BYTES + 4` bytes of it so that a huge line cannot exhaust memory; `None`
-/// at the end.
-fn read_line<R: BufRead>(input: &mut R, buffer: &mut Vec<u8>) -> io::Result<Option<Line>> {
-    let start = buffer.len();
-    let mut line = Line {
-        content: Content::Text,
-        bytes_read: 0,
-    };
-    loop {
-        let available = match input.fill_buf() {
-            Ok(available) => available,
-            Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
-            Err(error) => return Err(error),
-        };
-        if available.is_empty() {
-            return Ok((line.bytes_read > 0).then_some(line));
-        }
-        let newline = available.iter().position(|&b| b == b'\n');
-        let chunk = &available[..newline.unwrap_or(available.len())];
-        // Slack for the `\r` of a CRLF line and a BOM, which `decode` strips and checks.
-        if matches!(line.content, Content::Text) {
-            if buffer.len() - start + chunk.len() > MAX_LINE_BYTES + 4 {
-                line.content = Content::TooLong;
-                buffer.truncate(start);
-            } else {
-                buffer.extend_from_slice(chunk);
+    /// One parsed batch, in line order: its records into the sort (while no line has
+    /// been bad), its errors into the report.
+    fn keep_or_report(&mut self, parsed: parse::Parsed) -> Result<(), ImportError> {
+        let outcome = &mut self.outcome;
+        for (number, line) in parsed.lines {
+            match line {
+                Ok((key, encoded)) if outcome.bad_lines == 0 => {
+                    self.sorter.push(key, &encoded)?;
+                    outcome.records += 1;
+                }
+                Ok(_) => {}
+                Err(errors) => {
+                    outcome.bad_lines += 1;
+                    for error in errors {
+                        if outcome.errors < MAX_REPORTED_ERRORS {
+                            writeln!(self.report, "line {number}: {error}")?;
+                        }
+                        outcome.errors += 1;
+                    }
+                }
             }
         }
-        let consumed = chunk.len() + usize::from(newline.is_some());
-        input.consume(consumed);
-        line.bytes_read += consumed;
-        if newline.is_some() {
-            return Ok(Some(line));
+        Ok(())
+    }
+
+    /// The checked input, unless it may not be written: a bad line, nothing to
+    /// `--replace` with, or another count than `--expect-records` (the transaction is
+    /// then rolled back).
+    fn accept(mut self) -> Result<Accepted<'i, 'o>, ImportError> {
+        if self.outcome.bad_lines > 0 {
+            drop(self.session);
+            self.outcome.elapsed = self.started.elapsed();
+            return Err(ImportError::BadData(self.outcome));
         }
+        let found = self.outcome.records as u64;
+        if self.options.replace && found == 0 {
+            return Err(ImportError::EmptyReplace);
+        }
+        if let Some(expected) = self.options.expect_records.filter(|&n| n != found) {
+            return Err(ImportError::UnexpectedCount { expected, found });
+        }
+        Ok(Accepted {
+            progress: &self.options.progress,
+            session: self.session,
+            sorter: self.sorter,
+            outcome: self.outcome,
+            started: self.started,
+        })
     }
 }
 
-/// UTF-8 text of a line, without a trailing `\r` and (on the first line) a BOM.
-fn decode(bytes: &[u8], first_line: bool) -> Result<&str, FieldError> {
-    let bytes = bytes.strip_suffix(b"\r").unwrap_or(bytes);
-    let bytes = if first_line {
-        bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes)
-    } else {
-        bytes
-    };
-    if bytes.len() > MAX_LINE_BYTES {
-        return Err(FieldError::new(
-            "",
-            FieldErrorCode::TooLong,
-            format!("expected a line of at most {MAX_LINE_BYTES} bytes"),
-        ));
+/// An import whose input was read whole and may be written.
+struct Accepted<'i, 'o> {
+    progress: &'o ProgressBar,
+    session: Box<dyn ImportSession + 'i>,
+    sorter: sort::Sorter,
+    outcome: ImportReport,
+    started: Instant,
+}
+
+impl Accepted<'_, '_> {
+    /// Writes each account once, in key order (so that each page of the store's B-tree
+    /// is written once), and commits.
+    fn write_in_key_order(mut self) -> Result<ImportReport, ImportError> {
+        self.progress.set_message("writing in key order");
+        let session = &mut self.session;
+        self.outcome.accounts = self.sorter.merge(|key, encoded| {
+            session.upsert(key, encoded)?;
+            Ok::<_, ImportError>(())
+        })?;
+        self.session.commit()?;
+        self.outcome.elapsed = self.started.elapsed();
+        Ok(self.outcome)
     }
-    std::str::from_utf8(bytes).map_err(|e| {
-        FieldError::new(
-            "",
-            FieldErrorCode::MalformedJson,
-            format!("not UTF-8 (invalid byte at offset {})", e.valid_up_to()),
-        )
-    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    use crate::store::ImportSession;
-
-    fn lines(input: &[u8]) -> Vec<(String, bool)> {
-        let mut reader = io::BufReader::with_capacity(7, input);
-        let mut buffer = b"left from before".to_vec();
-        let mut out = Vec::new();
-        let mut start = buffer.len();
-        while let Some(line) = read_line(&mut reader, &mut buffer).unwrap() {
-            out.push((
-                String::from_utf8_lossy(&buffer[start..]).into_owned(),
-                matches!(line.content, Content::TooLong),
-            ));
-            start = buffer.len();
-        }
-        assert!(
-            buffer.starts_with(b"left from before"),
-            "lines are appended"
-        );
-        out
-    }
-
-    #[test]
-    fn lines_split_on_newlines_across_buffer_boundaries() {
-        assert_eq!(
-            lines(b"abcdefghij\n\nxyz"),
-            [
-                ("abcdefghij".into(), false),
-                (String::new(), false),
-                ("xyz".into(), false)
-            ]
-        );
-        assert!(lines(b"").is_empty());
-    }
-
-    #[test]
-    fn an_overlong_line_is_flagged_and_the_next_one_still_read() {
-        let mut input = vec![b'a'; MAX_LINE_BYTES + 10];
-        input.extend_from_slice(b"\nnext\n");
-        let found = lines(&input);
-        assert_eq!(found.len(), 2);
-        assert!(found[0].1);
-        assert_eq!(found[1], ("next".into(), false));
-    }
-
-    #[test]
-    fn decoding_strips_crlf_and_a_leading_bom_only_on_the_first_line() {
-        assert_eq!(decode(b"\xEF\xBB\xBF{}\r", true).unwrap(), "{}");
-        assert!(
-            decode(b"\xEF\xBB\xBF{}", false)
-                .unwrap()
-                .starts_with('\u{FEFF}')
-        );
-        assert_eq!(
-            decode(b"{\xff}", false).unwrap_err().code,
-            FieldErrorCode::MalformedJson
-        );
-    }
+    use super::parse::BATCH_LINES;
+    use crate::store;
 
     /// Records what it is asked to write.
     #[derive(Default)]
