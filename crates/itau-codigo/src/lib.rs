@@ -12,10 +12,13 @@ pub mod schema;
 pub use codigo_conta::{CodigoConta, CodigoContaError, ComposeError, LENGTH, Masked, Parte, dac};
 pub use documento::{DocumentoError, TipoDocumento, validate_cpf_cnpj};
 pub use error::{FieldError, FieldErrorCode, UnknownValue};
+// The shapes' former names, kept for callers of 0.1 (deprecated where declared).
 pub use model::cliente::{
-    Cliente, ConsultaClienteResponse, Dados, DadosCliente, DadosRegistro, Email, Gerente,
-    GerentesShape, Registro, Telefone,
+    AnswerShape, ConsultaClienteResponse, Dados, DadosCliente, DadosRegistro, Email, Gerente,
+    GerentesShape, RecordShape, Telefone,
 };
+#[allow(deprecated)]
+pub use model::cliente::{Cliente, Registro};
 pub use model::problem::{Problem, ProblemType, detail};
 pub use model::registro::{MAX_LINE_BYTES, RegistroCliente};
 pub use model::request::{

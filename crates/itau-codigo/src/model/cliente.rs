@@ -22,12 +22,13 @@ pub struct ConsultaClienteResponse {
 }
 
 /// A customer as the API answers: [`Dados`] with the one manager selected for the request.
-pub type DadosCliente = Dados<Cliente>;
+pub type DadosCliente = Dados<AnswerShape>;
 
 /// A customer as an import record holds it: [`Dados`] with every manager of the account.
-pub type DadosRegistro = Dados<Registro>;
+pub type DadosRegistro = Dados<RecordShape>;
 
-/// How a customer's `gerentes` are held; [`Cliente`] and [`Registro`] are the two shapes.
+/// How a customer's `gerentes` are held; [`AnswerShape`] and [`RecordShape`] are the two
+/// shapes.
 pub trait GerentesShape:
     Clone + Copy + PartialEq + Eq + Default + fmt::Debug + JsonSchema + 'static
 {
@@ -55,15 +56,31 @@ pub trait GerentesShape:
 }
 
 /// The answer's shape: `gerentes` is the one manager selected for the request.
+///
+/// Named `Cliente` in the schemas, so that [`Dados`] in this shape is `DadosCliente`
+/// there, as it is here.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, JsonSchema)]
-pub struct Cliente;
+#[schemars(rename = "Cliente")]
+pub struct AnswerShape;
 
 /// The import record's shape: `gerentes` is every manager of the account, in order;
 /// a file may give one manager as an object or several as an array.
+///
+/// Named `Registro` in the schemas, so that [`Dados`] in this shape is `DadosRegistro`
+/// there, as it is here.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, JsonSchema)]
-pub struct Registro;
+#[schemars(rename = "Registro")]
+pub struct RecordShape;
 
-impl GerentesShape for Cliente {
+/// The former name of [`AnswerShape`], which read as a domain noun.
+#[deprecated(since = "0.2.0", note = "renamed `AnswerShape`")]
+pub type Cliente = AnswerShape;
+
+/// The former name of [`RecordShape`], which read as a domain noun.
+#[deprecated(since = "0.2.0", note = "renamed `RecordShape`")]
+pub type Registro = RecordShape;
+
+impl GerentesShape for AnswerShape {
     type Gerentes = Gerente;
 
     const TITLE: &'static str = "Dados do cliente";
@@ -86,7 +103,7 @@ impl GerentesShape for Cliente {
     }
 }
 
-impl GerentesShape for Registro {
+impl GerentesShape for RecordShape {
     type Gerentes = Vec<Gerente>;
 
     const TITLE: &'static str = "Dados do cliente (import)";
