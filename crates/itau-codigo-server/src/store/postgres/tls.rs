@@ -238,12 +238,18 @@ fn connector(check: Check, roots: Option<&Roots>) -> Result<MakeRustlsConnect, S
             .build()
             .map_err(|e| format!("cannot check certificates: {e}"))?;
             if check == Check::Chain {
-                Arc::new(ChainOnly(webpki))
+                Arc::new(Lenient {
+                    certificate: CertificateCheck::ChainOnly(webpki),
+                    algorithms: provider.signature_verification_algorithms,
+                })
             } else {
                 webpki
             }
         }
-        _ => Arc::new(NoCheck(provider.signature_verification_algorithms)),
+        _ => Arc::new(Lenient {
+            certificate: CertificateCheck::Nothing,
+            algorithms: provider.signature_verification_algorithms,
+        }),
     };
     let config = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
@@ -285,54 +291,29 @@ fn root_store(roots: &Roots) -> Result<RootCertStore, String> {
     Ok(store)
 }
 
-/// Accepts any certificate (`require`, `prefer` and `allow` without a root, as libpq):
-/// the handshake's signatures are still checked against the certificate presented, so
-/// the session is encrypted to whoever holds its key.
+/// The certificate checks below `verify-full`, with the handshake's signatures still
+/// checked against the certificate presented, so that the session is encrypted to
+/// whoever holds its key.
 #[derive(Debug)]
-struct NoCheck(WebPkiSupportedAlgorithms);
-
-impl ServerCertVerifier for NoCheck {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls12_signature(message, cert, dss, &self.0)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls13_signature(message, cert, dss, &self.0)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.supported_schemes()
-    }
+struct Lenient {
+    /// What is checked of the certificate itself.
+    certificate: CertificateCheck,
+    /// The signature algorithms of the crypto provider.
+    algorithms: WebPkiSupportedAlgorithms,
 }
 
-/// Checks the chain to a trusted root but not the host name (`verify-ca`): webpki
-/// checks the chain first, so a name mismatch is the only error forgiven, and only
-/// once the chain is good.
 #[derive(Debug)]
-struct ChainOnly(Arc<WebPkiServerVerifier>);
+enum CertificateCheck {
+    /// Any certificate is accepted (`require`, `prefer` and `allow` without a root, as
+    /// libpq).
+    Nothing,
+    /// The chain to a trusted root but not the host name (`verify-ca`): webpki checks
+    /// the chain first, so a name mismatch is the only error forgiven, and only once
+    /// the chain is good.
+    ChainOnly(Arc<WebPkiServerVerifier>),
+}
 
-impl ServerCertVerifier for ChainOnly {
+impl ServerCertVerifier for Lenient {
     fn verify_server_cert(
         &self,
         end_entity: &CertificateDer<'_>,
@@ -341,9 +322,10 @@ impl ServerCertVerifier for ChainOnly {
         ocsp_response: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        match self
-            .0
-            .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
+        let CertificateCheck::ChainOnly(webpki) = &self.certificate else {
+            return Ok(ServerCertVerified::assertion());
+        };
+        match webpki.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
         {
             Err(rustls::Error::InvalidCertificate(
                 CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
@@ -358,7 +340,7 @@ impl ServerCertVerifier for ChainOnly {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.0.verify_tls12_signature(message, cert, dss)
+        verify_tls12_signature(message, cert, dss, &self.algorithms)
     }
 
     fn verify_tls13_signature(
@@ -367,11 +349,11 @@ impl ServerCertVerifier for ChainOnly {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.0.verify_tls13_signature(message, cert, dss)
+        verify_tls13_signature(message, cert, dss, &self.algorithms)
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.supported_verify_schemes()
+        self.algorithms.supported_schemes()
     }
 }
 
