@@ -235,11 +235,8 @@ fn markdown(
     let mut text = String::new();
     text.push_str(&report::side_run_header(args));
     text.push_str(&format!(
-        "Store: a private PostgreSQL primary (fsync on) holding {size} accounts (first import {first_import:.0} s) and its hot standby (`pg_basebackup -R`, streaming). One `itau-codigo serve` (`--workers {}`) on each, both pinned with `taskset -c {}`, loaded in turn by wrk (`-t1`, `taskset -c {}`, {connections} connections) with `xtask/src/bench/mix.lua` for {} s per run. The `itau-codigo import --replace` of the same {size} records ran on the primary, unpinned, for {replace_import:.0} s; a run counts as during the import only when it ended before the commit.\n\n",
-        options.workers,
-        options.server_cpu,
-        options.client_cpu,
-        options.duration.as_secs(),
+        "Store: a private PostgreSQL primary (fsync on) holding {size} accounts (first import {first_import:.0} s) and its hot standby (`pg_basebackup -R`, streaming). One `itau-codigo serve` on each, loaded in turn with {connections} connections: {}. The `itau-codigo import --replace` of the same {size} records ran on the primary, unpinned, for {replace_import:.0} s; a run counts as during the import only when it ended before the commit.\n\n",
+        report::load_setup(options),
     ));
     text.push_str("| replica | when | req/s | p50 | p99 | max |\n|---|---|---:|---:|---:|---:|\n");
     for row in rows {

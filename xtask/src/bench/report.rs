@@ -135,24 +135,19 @@ impl Report {
             |url| format!("`{}` (imported with `--replace`)", shown_location(url)),
         );
         let setup = format!(
-            "Servers pinned with `taskset -c {}`, `--workers {}` each; wrk 4 (`-t1`, \
-             `taskset -c {}`) with `xtask/src/bench/mix.lua` (85% found accounts drawn across \
-             the whole store, 10% valid but unknown, 5% wrong DAC, all authenticated{}); \
-             {} s per run, {} interleaved rounds per server and connection count (the \
-             tables show the fastest round and the slowest round's req/s), after a {} s \
-             warm-up per server. Store: {store}; after the import, the records file is \
-             dropped from the OS cache and the store read once, as a service running for a \
-             while has it cached. Service logs at `info` (one JSON line per request) to \
-             /dev/null.{}",
-            options.server_cpu,
-            options.workers,
-            options.client_cpu,
+            "Servers: {} (85% found accounts drawn across the whole store, 10% valid but \
+             unknown, 5% wrong DAC, all authenticated{}); {} interleaved rounds per server \
+             and connection count (the tables show the fastest round and the slowest \
+             round's req/s), after a {} s warm-up per server. Store: {store}; after the \
+             import, the records file is dropped from the OS cache and the store read once, \
+             as a service running for a while has it cached. Service logs at `info` (one \
+             JSON line per request) to /dev/null.{}",
+            load_setup(options),
             if options.check {
                 "; every status checked"
             } else {
                 ""
             },
-            options.duration.as_secs(),
             options.rounds,
             options.warmup.as_secs(),
             variants_setup(&options.variants, options.workers),
@@ -936,6 +931,19 @@ fn memory_mib(bytes: u64) -> String {
 
 /// The head of a side run's report (`--tracing`, `--during-import`): when, the command
 /// and its commit, the machine and its load.
+/// How every run of the bench loads a server, as each report says it: the service's
+/// workers and core, wrk's core and the mix, the length of a run.
+pub(crate) fn load_setup(options: &Options) -> String {
+    format!(
+        "`--workers {}` each, pinned with `taskset -c {}`; wrk 4 (`-t1`, `taskset -c {}`) \
+         with `xtask/src/bench/mix.lua`, {} s per run",
+        options.workers,
+        options.server_cpu,
+        options.client_cpu,
+        options.duration.as_secs(),
+    )
+}
+
 pub(crate) fn side_run_header(args: &[&str]) -> String {
     let dirty = !command_output("git", &["status", "--porcelain"]).is_empty();
     format!(

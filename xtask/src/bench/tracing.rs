@@ -169,11 +169,8 @@ fn markdown(options: &Options, args: &[&str], size: u64, rows: &[Row]) -> String
     let mut text = String::new();
     text.push_str(&report::side_run_header(args));
     text.push_str(&format!(
-        "Store: SQLite, {size} accounts. Three `itau-codigo serve` processes (`--workers {}`), all pinned with `taskset -c {}`, each loaded in turn by wrk (`-t1`, `taskset -c {}`) with `xtask/src/bench/mix.lua` for {} s, {} interleaved rounds; the table keeps each one's round of least CPU per request and shows the slowest round's req/s. Each exporting service posts to a receiver of its own in the bench process (200 to every post, spans counted). Logs at `info` to /dev/null, as in the main runs.\n\n",
-        options.workers,
-        options.server_cpu,
-        options.client_cpu,
-        options.duration.as_secs(),
+        "Store: SQLite, {size} accounts. Three `itau-codigo serve` processes, each loaded in turn: {}; {} interleaved rounds; the table keeps each one's round of least CPU per request and shows the slowest round's req/s. Each exporting service posts to a receiver of its own in the bench process (200 to every post, spans counted). Logs at `info` to /dev/null, as in the main runs.\n\n",
+        report::load_setup(options),
         options.rounds,
     ));
     text.push_str("| service | conns | req/s | rounds (slowest) | p99 | server CPU | CPU/req | vs export off | spans exported per request |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
