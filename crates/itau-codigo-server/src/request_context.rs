@@ -245,7 +245,7 @@ pub struct AccessLine<'a> {
     pub latency: Duration,
     /// The request's IDs.
     pub ids: &'a RequestIds,
-    /// Who the client is (see [`crate::client`]), when known.
+    /// Who the client is (see `client.rs`), when known.
     pub client: Option<IpAddr>,
     /// The masked account code, or `""`.
     pub conta: &'a str,

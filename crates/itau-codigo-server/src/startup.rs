@@ -161,7 +161,7 @@ impl Application {
 
     /// Serves until a stop signal (or a handle's stop): SIGTERM drains for the drain
     /// period first, SIGINT does not; in-flight requests then get up to the shutdown
-    /// timeout to finish ([`crate::shutdown`]).
+    /// timeout to finish (`shutdown.rs`).
     ///
     /// # Errors
     ///

@@ -135,8 +135,8 @@ impl Report {
             |url| format!("`{}` (imported with `--replace`)", shown_location(url)),
         );
         let setup = format!(
-            "Servers: {} (85% found accounts drawn across the whole store, 10% valid but \
-             unknown, 5% wrong DAC, all authenticated{}); {} interleaved rounds per server \
+            "Servers: {}. The mix: 85% found accounts drawn across the whole store, 10% \
+             valid but unknown, 5% wrong DAC, all authenticated{}. {} interleaved rounds per server \
              and connection count (the tables show the fastest round and the slowest \
              round's req/s), after a {} s warm-up per server. Store: {store}; after the \
              import, the records file is dropped from the OS cache and the store read once, \
@@ -929,8 +929,6 @@ fn memory_mib(bytes: u64) -> String {
     format!("{:.1} MiB", bytes as f64 / 1024.0 / 1024.0)
 }
 
-/// The head of a side run's report (`--tracing`, `--during-import`): when, the command
-/// and its commit, the machine and its load.
 /// How every run of the bench loads a server, as each report says it: the service's
 /// workers and core, wrk's core and the mix, the length of a run.
 pub(crate) fn load_setup(options: &Options) -> String {
@@ -944,6 +942,8 @@ pub(crate) fn load_setup(options: &Options) -> String {
     )
 }
 
+/// The head of a side run's report (`--tracing`, `--during-import`): when, the command
+/// and its commit, the machine and its load.
 pub(crate) fn side_run_header(args: &[&str]) -> String {
     let dirty = !command_output("git", &["status", "--porcelain"]).is_empty();
     format!(

@@ -1,8 +1,8 @@
 //! `itau-codigo import`: JSON Lines in, all or nothing out, written in key order.
 //!
 //! Lines stream in and are validated on one thread per core, which also render each
-//! record as the store keeps it ([`store::encode_record`]); the records are then sorted
-//! by account key with bounded memory ([`sort`]) and written in key order inside one
+//! record as the store keeps it ([`crate::store::encode_record`]); the records are then sorted
+//! by account key with bounded memory (`import/sort.rs`) and written in key order inside one
 //! transaction, so that each page of the store's B-tree is written once however large
 //! the file. After the first bad line nothing more is kept but every line is still
 //! checked, and the transaction is rolled back at the end.
@@ -122,7 +122,7 @@ impl Default for ImportOptions {
 ///
 /// The calling thread reads the lines, sorts and writes the store; parsing,
 /// validating and encoding, which is most of the CPU, runs on one thread per core
-/// ([`parse`]). Nothing is written before the whole input is read and valid.
+/// (`import/parse.rs`). Nothing is written before the whole input is read and valid.
 ///
 /// # Errors
 ///

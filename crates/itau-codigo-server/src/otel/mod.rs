@@ -244,7 +244,7 @@ pub struct RequestOutcome<'a> {
     pub route: Option<&'static str>,
     /// The response status.
     pub status: u16,
-    /// Who the client is (see [`crate::client`]), when known.
+    /// Who the client is (see `client.rs`), when known.
     pub client: Option<IpAddr>,
     /// The correlation ID the response carries.
     pub correlation_id: &'a str,

@@ -36,12 +36,12 @@ use serde::ser::{Serialize, SerializeStruct, Serializer};
 /// Where a selector is absent (a real one is at most `MAX_CHARS` characters).
 const ABSENT: u16 = u16::MAX;
 
-/// The stored form of `registro`: see the [module documentation](self).
+/// The stored form of `registro`: see the documentation of `store/format.rs`.
 pub fn encode_record(registro: &RegistroCliente) -> Vec<u8> {
     encode_dados(&registro.data)
 }
 
-/// The stored form of a record's data: see the [module documentation](self).
+/// The stored form of a record's data: see the documentation of `store/format.rs`.
 pub fn encode_dados(dados: &DadosRegistro) -> Vec<u8> {
     let gerentes = dados.gerentes.as_deref().unwrap_or_default();
     // Sized for a typical record (about 1.4 KiB): growing from a small buffer would

@@ -37,7 +37,8 @@ pub(super) type Migrations<T> = [Migration<T>; SCHEMA_VERSION as usize];
 /// migration, so that a failed one leaves the schema as it was.
 pub(super) trait SchemaTransaction {
     /// Starts the transaction, holding off any other runner until it ends, and reads
-    /// the schema version applied so far (0 for an empty database).
+    /// the schema version applied so far (0 for an empty database). A failure after
+    /// the transaction started is rolled back by the runner like any other.
     fn begin(&mut self) -> Result<i64, StoreError>;
 
     /// Runs a migration's SQL inside the transaction.
@@ -50,7 +51,7 @@ pub(super) trait SchemaTransaction {
     fn commit(&mut self) -> Result<(), StoreError>;
 
     /// Undoes everything since [`Self::begin`] (after a failure: its own error is not
-    /// the one to report).
+    /// the one to report, nor is there being no transaction to undo).
     fn rollback(&mut self);
 }
 
@@ -66,12 +67,14 @@ pub(super) fn migrate<T: SchemaTransaction>(
     database: &mut T,
     migrations: &Migrations<T>,
 ) -> Result<(i64, i64), StoreError> {
-    let applied = database.begin()?;
-    let result = apply_pending(database, migrations, applied);
+    let result = database.begin().and_then(|applied| {
+        apply_pending(database, migrations, applied)?;
+        Ok((applied, SCHEMA_VERSION))
+    });
     if result.is_err() {
         database.rollback();
     }
-    result.map(|()| (applied, SCHEMA_VERSION))
+    result
 }
 
 fn apply_pending<T: SchemaTransaction>(
@@ -146,6 +149,9 @@ mod tests {
     impl SchemaTransaction for Journal {
         fn begin(&mut self) -> Result<i64, StoreError> {
             self.steps.push("begin".into());
+            if self.fail_at == Some("begin") {
+                return Err(StoreError::Task("the lock wait was cancelled".into()));
+            }
             Ok(self.applied)
         }
         fn execute(&mut self, sql: &str) -> Result<(), StoreError> {
@@ -239,6 +245,16 @@ mod tests {
             journal.steps,
             ["begin", "one", "version 1", "code", "version 2", "rollback"]
         );
+    }
+
+    #[test]
+    fn a_failure_once_the_transaction_began_is_rolled_back_too() {
+        let mut journal = Journal {
+            fail_at: Some("begin"),
+            ..Journal::default()
+        };
+        assert!(migrate(&mut journal, &MIGRATIONS).is_err());
+        assert_eq!(journal.steps, ["begin", "rollback"]);
     }
 
     #[test]

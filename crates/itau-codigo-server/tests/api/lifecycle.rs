@@ -210,8 +210,10 @@ fn an_import_killed_midway_leaves_the_previous_data_intact() {
     let mut command = itau_codigo();
     command.args(["import", "-", "--replace", "--db", db.to_str().unwrap()]);
     let (mut import, stdin) = import_from_open_pipe(command, &generated_records(14_000, "8888"));
-    // Midway: its transaction is open (it holds the write lock) and has deleted every
-    // row, and it waits for more input.
+    // Midway: the records are written into a pipe that holds 64 KiB, so once they are
+    // all in, the import has read them, and it reads only after `--replace` deleted
+    // every row inside its open transaction; it waits for more input. Its write lock
+    // confirms the transaction is open.
     let deadline = Instant::now() + Duration::from_secs(60);
     while !write_lock_is_held(&db) {
         assert!(

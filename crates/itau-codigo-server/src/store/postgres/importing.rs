@@ -92,7 +92,7 @@ impl PostgresImporter {
     ///
     /// # Errors
     ///
-    /// As [`PostgresStore::open`].
+    /// As [`super::PostgresStore::open`].
     pub fn connect(url: &str) -> Result<Self, StoreError> {
         let target = Target::parse(url)?;
         let runtime = tokio::runtime::Builder::new_multi_thread()

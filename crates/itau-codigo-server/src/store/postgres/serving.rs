@@ -58,7 +58,7 @@ END";
 /// Whether the record of imports exists (not in a database of schema 2).
 const IMPORTS_RECORDED: &str = "SELECT to_regclass('itau_codigo_imports') IS NOT NULL";
 
-/// A PostgreSQL store read through [`Lanes`].
+/// A PostgreSQL store read through lanes: a few connections, each shared by the lookups that take it.
 pub struct PostgresStore {
     lanes: Lanes,
     location: String,

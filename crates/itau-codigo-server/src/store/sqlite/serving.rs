@@ -39,7 +39,7 @@ pub enum SqliteReads {
     /// (SIGBUS), and no error code can stand for it. SQLite looks at the file's size
     /// when a read transaction begins only while its WAL holds no committed page (else
     /// it takes the store's size from the WAL, as after any import into a served
-    /// store), and never during one; the file look of [`WatchedFile`] opens new
+    /// store), and never during one; the store's look at its file opens new
     /// connections on the shorter file, but a query already past it still faults.
     /// Catching the signal would need unsafe code, which the workspace forbids. So this
     /// is for stores written only through SQLite (`import` never shrinks the file, and
