@@ -27,7 +27,8 @@ const MAX_STATUS_LINE: usize = 8 * 1024;
     after_help = "Exit status: 0 the URL answered 200, 1 any other answer or none, 2 usage error."
 )]
 pub struct HealthArgs {
-    /// The URL to GET: `http://HOST[:PORT][/PATH]` (plain HTTP; no user or password).
+    /// The URL to GET: http://HOST, then :PORT and /PATH if needed (plain HTTP; no user or
+    /// password).
     #[arg(long, env = "ITAU_CODIGO_URL", default_value = DEFAULT_HEALTH_URL, value_parser = HttpUrl::parse)]
     pub url: HttpUrl,
     /// Seconds the whole check may take: connecting, sending, and the status line.
