@@ -443,7 +443,6 @@ mod tests {
         }
     }
 
-    /// `dados` with the fields whose bit is clear in `mask` left out (gerentes is bit 7).
     /// Leaves one member of the data out.
     type LeaveOut = fn(&mut DadosRegistro);
 

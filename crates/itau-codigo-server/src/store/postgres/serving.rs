@@ -223,14 +223,8 @@ impl Lanes {
         let config = self.target.config_now().inspect_err(|error| {
             tracing::error!(error = %error, "cannot read the database password");
         })?;
-        let (client, connection) = config.connect(self.target.tls.clone()).await?;
-        tokio::spawn(async move {
-            if let Err(error) = connection.await {
-                tracing::debug!(%error, "store connection closed");
-            }
-        });
         Ok(LaneConnection {
-            client,
+            client: self.target.connect_with(&config).await?,
             find: tokio::sync::OnceCell::new(),
             ping: tokio::sync::OnceCell::new(),
             replay_lag: tokio::sync::OnceCell::new(),

@@ -19,7 +19,7 @@ use crate::store::location::{percent_decode_lossy, redacted_url};
 #[derive(Clone)]
 pub(super) struct Target {
     config: Config,
-    pub(super) tls: MakeRustlsConnect,
+    tls: MakeRustlsConnect,
     passfile: Option<Passfile>,
     /// The URL as it may be shown.
     pub(super) location: String,
@@ -93,13 +93,23 @@ impl Target {
         Ok(config)
     }
 
-    /// A new connection, its driver spawned on the current runtime.
+    /// A new connection, its driver spawned on the current runtime; a failure names
+    /// the store.
     pub(super) async fn connect(&self) -> Result<Client, StoreError> {
-        let (client, connection) = self
-            .config_now()?
-            .connect(self.tls.clone())
+        let config = self.config_now()?;
+        self.connect_with(&config)
             .await
-            .map_err(|e| self.open_error(StoreError::from(e)))?;
+            .map_err(|e| self.open_error(StoreError::from(e)))
+    }
+
+    /// A new connection made with `config` (from [`Self::config_now`]), its driver
+    /// spawned on the current runtime; a failure as tokio-postgres reports it, so that
+    /// serving can tell a lost server from a failed query.
+    pub(super) async fn connect_with(
+        &self,
+        config: &Config,
+    ) -> Result<Client, tokio_postgres::Error> {
+        let (client, connection) = config.connect(self.tls.clone()).await?;
         tokio::spawn(async move {
             if let Err(error) = connection.await {
                 tracing::debug!(%error, "store connection closed");

@@ -7,7 +7,7 @@ use std::path::Path;
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OpenFlags, params};
 
-use super::{Journal, open_error, prepare_file, store_location};
+use super::{Journal, existing_file, open_error, prepare_file};
 use crate::store::StoreError;
 use crate::store::migrations::{self, Migration, Migrations, SchemaTransaction};
 
@@ -111,13 +111,7 @@ fn answers_stored_ready_to_send(schema: &mut SqliteSchema<'_>) -> Result<(), Sto
 
 /// `itau-codigo migrate` on a SQLite file: the file must exist.
 pub(in crate::store) fn migrate_file(path: &Path) -> Result<(i64, i64), StoreError> {
-    if !path.is_file() {
-        return Err(StoreError::Open {
-            location: store_location(path),
-            reason: "no such file (create it with `itau-codigo import FILE --db sqlite:PATH`)"
-                .into(),
-        });
-    }
+    existing_file(path)?;
     let connection = Connection::open_with_flags(
         path,
         OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,

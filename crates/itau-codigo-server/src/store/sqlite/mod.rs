@@ -101,6 +101,20 @@ fn store_location(path: &Path) -> String {
     DbLocation::SqliteFile(path.to_owned()).to_string()
 }
 
+/// Fails, naming the command that creates a store, unless a file is at `path`: only
+/// `import` creates one (`serve` and `migrate` need it to exist).
+fn existing_file(path: &Path) -> Result<(), StoreError> {
+    if path.is_file() {
+        Ok(())
+    } else {
+        Err(StoreError::Open {
+            location: store_location(path),
+            reason: "no such file (create it with `itau-codigo import FILE --db sqlite:PATH`)"
+                .into(),
+        })
+    }
+}
+
 /// SQLite could not open (or set up) the file at `path`.
 fn open_error(path: &Path, error: &rusqlite::Error) -> StoreError {
     StoreError::Open {

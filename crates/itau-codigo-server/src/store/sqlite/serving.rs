@@ -12,7 +12,10 @@ use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OpenFlags, OptionalExtension};
 
 use super::importing::SqliteImporter;
-use super::{CONNECTION_PRAGMAS, LAST_IMPORT, Pool, migrating, open_error, pool, store_location};
+use super::{
+    CONNECTION_PRAGMAS, LAST_IMPORT, Pool, existing_file, migrating, open_error, pool,
+    store_location,
+};
 use crate::store::{
     DbLocation, LastImport, PoolStatus, Store, StoreError, StoreFuture, key, migrations,
     render_answer,
@@ -247,13 +250,7 @@ fn open_file_pool(
     pool_size: u32,
     reads: SqliteReads,
 ) -> Result<(FileState, Pool), StoreError> {
-    if !path.is_file() {
-        return Err(StoreError::Open {
-            location: store_location(path),
-            reason: "no such file (create it with `itau-codigo import FILE --db sqlite:PATH`)"
-                .into(),
-        });
-    }
+    existing_file(path)?;
     let state = file_state(path).map_err(|e| StoreError::Open {
         location: store_location(path),
         reason: e.to_string(),
